@@ -1,0 +1,152 @@
+"""Typed progress events: what a pull, push or build stream means, as small dataclasses.
+
+The service sends dicts; :func:`pull_events`, :func:`push_events` and :func:`build_events`
+turn them into these events, which the notebook layer renders and scripts can consume.
+Pure functions over dicts: no I/O here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Mapping, Optional, Union
+
+
+@dataclass(frozen=True)
+class LayerProgress:
+    """One layer (blob) changed state; ``current``/``total`` are bytes when the service reports them."""
+
+    layer: str
+    state: str
+    current: Optional[int] = None
+    total: Optional[int] = None
+
+    @property
+    def done(self) -> bool:
+        return self.state in LAYER_DONE_STATES
+
+
+@dataclass(frozen=True)
+class Status:
+    """A line of status that belongs to no layer ("Writing manifest", "Digest: ...")."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """A build began step ``number`` of ``total``."""
+
+    number: int
+    total: int
+    instruction: str
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of build output."""
+
+    text: str
+
+    @property
+    def cache_hit(self) -> bool:
+        return self.text.startswith("--> Using cache")
+
+
+@dataclass(frozen=True)
+class Result:
+    """The operation finished; ``image_id`` is the image it produced or fetched."""
+
+    image_id: str
+    references: tuple = ()
+
+
+@dataclass(frozen=True)
+class Error:
+    """The service reported an error in the stream."""
+
+    message: str
+
+
+Event = Union[LayerProgress, Status, Step, LogLine, Result, Error]
+
+LAYER_DONE_STATES = frozenset(
+    {"Download complete", "Pull complete", "Already exists", "Pushed", "Layer already exists",
+     "Copied blob", "Skipped blob"}
+)
+
+_STEP = re.compile(r"^STEP (\d+)/(\d+): ?(.*)$")
+_COPY_BLOB = re.compile(r"^(Copying|Writing) (blob|config) (?:sha256:)?([0-9a-f]+)")
+_SKIP_BLOB = re.compile(r"already exists|skipped", re.IGNORECASE)
+
+
+def error_message(line: Mapping[str, Any]) -> Optional[str]:
+    """The error a stream line carries, or None. Any line with ``error`` is an error, whatever the HTTP status."""
+    error = line.get("error")
+    if not error:
+        detail = line.get("errorDetail")
+        error = detail.get("message") if isinstance(detail, Mapping) else None
+    return str(error) if error else None
+
+
+def _progress_detail(line: Mapping[str, Any]):
+    detail = line.get("progressDetail") or {}
+    current, total = detail.get("current"), detail.get("total")
+    return (int(current) if current is not None else None,
+            int(total) if total is not None and total > 0 else None)
+
+
+def _text_events(text: str) -> Iterator[Event]:
+    """Events for libpod text output ("Copying blob ...", "STEP 1/3: ...", plain log)."""
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if not line:
+            continue
+        match = _COPY_BLOB.match(line)
+        if match:
+            state = "Copied blob" if _SKIP_BLOB.search(line) or "done" in line else "Copying blob"
+            if match.group(2) == "config":
+                yield Status(line)
+            else:
+                yield LayerProgress(match.group(3)[:12], state)
+            continue
+        step = _STEP.match(line)
+        if step:
+            yield Step(int(step.group(1)), int(step.group(2)), step.group(3))
+            continue
+        yield LogLine(line)
+
+
+def event_from_line(line: Mapping[str, Any]) -> Iterator[Event]:
+    """Every event one decoded stream line holds (a line can hold none, one or several)."""
+    message = error_message(line)
+    if message:
+        yield Error(message)
+        return
+    if "stream" in line:
+        yield from _text_events(str(line["stream"]))
+    status = line.get("status")
+    if status:
+        layer = line.get("id")
+        if layer and ("progressDetail" in line or status in LAYER_DONE_STATES
+                      or status in ("Pulling fs layer", "Waiting", "Preparing", "Pushing",
+                                    "Downloading", "Extracting", "Verifying Checksum")):
+            current, total = _progress_detail(line)
+            yield LayerProgress(str(layer), str(status), current, total)
+        else:
+            yield Status(f"{layer}: {status}" if layer else str(status))
+    aux = line.get("aux")
+    if isinstance(aux, Mapping) and aux.get("ID"):
+        yield Result(str(aux["ID"]))
+    images = line.get("images")
+    if images and line.get("id"):
+        yield Result(str(line["id"]), tuple(images))
+
+
+def events(lines: Iterable[Mapping[str, Any]]) -> Iterator[Event]:
+    """Typed events for a stream of decoded lines from any pull, push or build endpoint."""
+    for line in lines:
+        yield from event_from_line(line)
+
+
+pull_events = push_events = build_events = events
