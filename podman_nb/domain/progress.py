@@ -1,0 +1,210 @@
+"""Progress state for pulls, pushes and builds: fold typed events into what a display shows.
+
+:class:`PullProgress` (also used for pushes) and :class:`BuildProgress` are plain objects with
+``apply(event) -> bool`` (True when something a user could see changed). Each ``apply`` is O(1),
+so a display can fold every event of a fast stream and refresh the screen only now and then.
+No UI and no I/O here; the notebook layer renders these.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Deque, Dict, List, Optional
+
+from .events import Error, Event, LayerProgress, LogLine, Result, Status, Step
+
+__all__ = ["LayerState", "PullProgress", "BuildProgress", "short_id"]
+
+
+def short_id(image_id: Optional[str], length: int = 12) -> Optional[str]:
+    """``image_id`` without any ``sha256:`` prefix, cut to ``length`` characters (None stays None)."""
+    if not image_id:
+        return None
+    text = str(image_id)
+    if text.startswith("sha256:"):
+        text = text[len("sha256:"):]
+    return text[:length]
+
+
+class _Timed:
+    """Start/finish clock shared by both aggregators (monotonic, so clock changes do not matter)."""
+
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self.started: float = clock()
+        self.finished: Optional[float] = None
+        self.result_id: Optional[str] = None
+        self.references: tuple = ()
+        self.error: Optional[str] = None
+        self.interrupted = False
+        self.events = 0
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the aggregator was created, frozen once :meth:`finish` is called."""
+        end = self.finished if self.finished is not None else self._clock()
+        return max(0.0, end - self.started)
+
+    @property
+    def done(self) -> bool:
+        return self.finished is not None
+
+    @property
+    def ok(self) -> bool:
+        """Finished without an error and without being interrupted."""
+        return self.done and self.error is None and not self.interrupted
+
+    def finish(self, error: Optional[str] = None, interrupted: bool = False) -> None:
+        """Stop the clock; the first call wins, an error given here overrides none seen in the stream."""
+        if error is not None:
+            self.error = str(error)
+        if interrupted:
+            self.interrupted = True
+        if self.finished is None:
+            self.finished = self._clock()
+
+    def _apply_common(self, event: Event) -> bool:
+        if isinstance(event, Result):
+            changed = event.image_id != self.result_id or tuple(event.references) != self.references
+            self.result_id = event.image_id
+            self.references = tuple(event.references)
+            return changed
+        if isinstance(event, Error):
+            self.error = event.message
+            return True
+        return False
+
+
+class LayerState:
+    """What is known of one layer: its last state and bytes ``current``/``total`` (None when unreported)."""
+
+    __slots__ = ("layer", "state", "current", "total", "counted", "done")
+
+    def __init__(self, layer: str):
+        self.layer = layer
+        self.state = ""
+        self.current: Optional[int] = None
+        self.total: Optional[int] = None
+        self.counted = 0  # bytes this layer adds to the overall "done", never decreasing
+        self.done = False
+
+    @property
+    def has_bytes(self) -> bool:
+        return self.total is not None
+
+    def __repr__(self) -> str:
+        return (f"LayerState({self.layer!r}, {self.state!r}, current={self.current}, "
+                f"total={self.total}, done={self.done})")
+
+
+class PullProgress(_Timed):
+    """State of a pull or push: layers, overall bytes, status lines and the resulting image id.
+
+    ``bytes_total`` sums the totals of the layers that reported one; ``bytes_done`` sums what
+    those layers transferred (a finished layer counts in full; a layer's share never goes down,
+    so Docker-style "Extracting" restarting at 0 does not move the overall bar backwards).
+    """
+
+    def __init__(self, status_limit: int = 200, clock=time.monotonic):
+        super().__init__(clock)
+        self.layers: Dict[str, LayerState] = {}
+        self.layers_done = 0
+        self.bytes_done = 0
+        self.bytes_total = 0
+        self.status: Deque[str] = deque(maxlen=status_limit)
+
+    @property
+    def layer_count(self) -> int:
+        return len(self.layers)
+
+    @property
+    def last_status(self) -> Optional[str]:
+        return self.status[-1] if self.status else None
+
+    def apply(self, event: Event) -> bool:
+        """Fold one event in; True when something visible changed."""
+        self.events += 1
+        if isinstance(event, LayerProgress):
+            return self._apply_layer(event)
+        if isinstance(event, (Status, LogLine)):
+            self.status.append(event.message if isinstance(event, Status) else event.text)
+            return True
+        if isinstance(event, Step):
+            self.status.append(f"STEP {event.number}/{event.total}: {event.instruction}")
+            return True
+        return self._apply_common(event)
+
+    def _apply_layer(self, event: LayerProgress) -> bool:
+        layer = self.layers.get(event.layer)
+        if layer is None:
+            layer = self.layers[event.layer] = LayerState(event.layer)
+        before = (layer.state, layer.current, layer.total)
+        layer.state = event.state
+        if event.total is not None and event.total != layer.total:
+            if layer.total is not None:
+                self.bytes_total -= layer.total
+            layer.total = event.total
+            self.bytes_total += event.total
+        if event.current is not None:
+            layer.current = event.current
+        done = event.done
+        if done != layer.done:
+            self.layers_done += 1 if done else -1
+            layer.done = done
+        if layer.total is not None:
+            share = layer.total if done else min(layer.current or 0, layer.total)
+            if share > layer.counted:
+                self.bytes_done += share - layer.counted
+                layer.counted = share
+        return before != (layer.state, layer.current, layer.total)
+
+
+class BuildProgress(_Timed):
+    """State of a build: current step and instruction, cache hits, the log tail and the full log.
+
+    ``log`` keeps every line (what users read afterwards, e.g. for a failed build); ``tail`` keeps
+    only the last ``log_tail`` lines for a live view. Step lines go into the log as
+    ``STEP n/m: instruction``, as ``podman build`` prints them.
+    """
+
+    def __init__(self, log_tail: int = 200, clock=time.monotonic):
+        super().__init__(clock)
+        self.step = 0
+        self.steps_total = 0
+        self.instruction = ""
+        self.cache_hits = 0
+        self.log: List[str] = []
+        self._layer_states: Dict[str, str] = {}
+        self.tail: Deque[str] = deque(maxlen=max(1, int(log_tail)))
+
+    def _line(self, text: str) -> None:
+        self.log.append(text)
+        self.tail.append(text)
+
+    def apply(self, event: Event) -> bool:
+        """Fold one event in; True when something visible changed."""
+        self.events += 1
+        if isinstance(event, Step):
+            self.step, self.steps_total, self.instruction = event.number, event.total, event.instruction
+            self._line(f"STEP {event.number}/{event.total}: {event.instruction}")
+            return True
+        if isinstance(event, LogLine):
+            if event.cache_hit:
+                self.cache_hits += 1
+            self._line(event.text)
+            return True
+        if isinstance(event, Status):
+            self._line(event.message)
+            return True
+        if isinstance(event, LayerProgress):
+            # a base image pulled during FROM: log each layer state change (not byte updates)
+            if self._layer_states.get(event.layer) == event.state:
+                return False
+            self._layer_states[event.layer] = event.state
+            self._line(f"{event.state} {event.layer}")
+            return True
+        changed = self._apply_common(event)
+        if isinstance(event, Error):
+            self._line(f"Error: {event.message}")
+        return changed
