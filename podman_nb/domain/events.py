@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping, Optional, Union
 
+from ..api.stream import error_message
+
 
 @dataclass(frozen=True)
 class LayerProgress:
@@ -77,16 +79,8 @@ LAYER_DONE_STATES = frozenset(
 
 _STEP = re.compile(r"^STEP (\d+)/(\d+): ?(.*)$")
 _COPY_BLOB = re.compile(r"^(Copying|Writing) (blob|config) (?:sha256:)?([0-9a-f]+)")
+_IMAGE_ID = re.compile(r"^[0-9a-f]{64}$")
 _SKIP_BLOB = re.compile(r"already exists|skipped", re.IGNORECASE)
-
-
-def error_message(line: Mapping[str, Any]) -> Optional[str]:
-    """The error a stream line carries, or None. Any line with ``error`` is an error, whatever the HTTP status."""
-    error = line.get("error")
-    if not error:
-        detail = line.get("errorDetail")
-        error = detail.get("message") if isinstance(detail, Mapping) else None
-    return str(error) if error else None
 
 
 def _progress_detail(line: Mapping[str, Any]):
@@ -109,6 +103,9 @@ def _text_events(text: str) -> Iterator[Event]:
                 yield Status(line)
             else:
                 yield LayerProgress(match.group(3)[:12], state)
+            continue
+        if _IMAGE_ID.match(line):
+            yield Result(line)
             continue
         step = _STEP.match(line)
         if step:

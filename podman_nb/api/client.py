@@ -1,0 +1,182 @@
+"""The HTTP session to one Podman service: versioned paths, timeouts, error mapping, streamed responses."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Dict, Iterator, Mapping, Optional, Type
+from urllib.parse import quote
+
+import requests
+import requests_unixsocket
+
+from ..errors import APIError, InvalidArgument, NotFound, ServiceUnavailable, StreamTimeout
+from .params import clean_params
+from .service import START_HINT, find_service
+from .stream import error_message, json_stream
+
+DEFAULT_TIMEOUT = 60.0
+
+
+class _UnixAdapter(requests_unixsocket.UnixAdapter):
+    """requests-unixsocket keeps one pool per full URL; keep one per socket so connections are reused."""
+
+    def get_connection(self, url, proxies=None):
+        return super().get_connection("/".join(url.split("/", 3)[:3]), proxies)
+
+
+def quote_name(name: str) -> str:
+    """An image name or id made safe for one path segment: it can never reach another endpoint."""
+    if not isinstance(name, str) or not name:
+        raise InvalidArgument(f"an image name must be a non-empty string, not {name!r}")
+    return quote(name, safe="")
+
+
+class APIClient:
+    """Talks HTTP to one Podman service. Thread-safe: requests share one connection pool.
+
+    ``timeout`` bounds connecting and each ordinary request; ``stream_timeout`` is the longest a
+    stream may stay silent (``None``: wait as long as the service works).
+    """
+
+    def __init__(self, base_url: Optional[str] = None, timeout: Optional[float] = None,
+                 stream_timeout: Optional[float] = None, start_service: bool = True, **_ignored: Any):
+        self.base_url = find_service(base_url, start=start_service)
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
+        self.stream_timeout = stream_timeout
+        self._session = requests.Session()
+        self._session.trust_env = False  # proxies from the environment must not see a local socket
+        if self.base_url.startswith("unix://"):
+            self._session.mount("http+unix://", _UnixAdapter())
+            self._root = "http+unix://" + quote(self.base_url[len("unix://"):], safe="")
+        else:
+            self._root = self.base_url
+        self._versions: Optional[Dict[str, Any]] = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"APIClient(base_url={self.base_url!r})"
+
+    # Versions -------------------------------------------------------------------------------
+    def version(self) -> Dict[str, Any]:
+        """The service's ``/version`` document (read once, then kept)."""
+        with self._lock:
+            if self._versions is None:
+                response = self._send("GET", f"{self._root}/version", timeout=self.timeout)
+                self._versions = response.json()
+            return self._versions
+
+    @property
+    def podman_version(self) -> str:
+        versions = self.version()
+        for component in versions.get("Components") or []:
+            if "podman" in str(component.get("Name", "")).lower():
+                return str(component.get("Version") or versions.get("Version"))
+        return str(versions.get("Version"))
+
+    @property
+    def libpod_prefix(self) -> str:
+        details = {}
+        for component in self.version().get("Components") or []:
+            details = component.get("Details") or details
+        api = details.get("APIVersion") or self.podman_version
+        return f"{self._root}/v{api}/libpod"
+
+    @property
+    def compat_prefix(self) -> str:
+        return f"{self._root}/v{self.version().get('ApiVersion', '1.41')}"
+
+    # Requests -------------------------------------------------------------------------------
+    def url(self, path: str, compat: bool = False) -> str:
+        return (self.compat_prefix if compat else self.libpod_prefix) + path
+
+    def request(self, method: str, path: str, *, compat: bool = False, params: Optional[Mapping] = None,
+                data: Any = None, headers: Optional[Mapping[str, str]] = None, stream: bool = False,
+                timeout: Optional[float] = None, not_found: Type[NotFound] = NotFound) -> requests.Response:
+        """Send one request; a non-2xx answer raises APIError (``not_found`` for 404)."""
+        if timeout is None:
+            timeout = (self.timeout, self.stream_timeout) if stream else self.timeout
+        response = self._send(method, self.url(path, compat), params=clean_params(params), data=data,
+                              headers=headers, stream=stream, timeout=timeout)
+        if response.status_code >= 400:
+            raise error_from_response(response, not_found)
+        return response
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    def ping(self) -> bool:
+        response = self._send("GET", f"{self._root}/_ping", timeout=self.timeout)
+        return response.ok
+
+    def stream_json(self, response: requests.Response) -> Iterator[Any]:
+        """Decoded objects of a streamed response as they arrive; closes it when done or abandoned."""
+        return json_stream(self.stream_bytes(response))
+
+    def stream_bytes(self, response: requests.Response, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
+        """Raw bytes of a streamed response as they arrive; closes it when done or abandoned."""
+        try:
+            raw = response.raw
+            if getattr(raw, "chunked", False) and raw.supports_chunked_reads():
+                chunks = raw.read_chunked(decode_content=True)
+            else:
+                chunks = iter(lambda: raw.read1(chunk_size) if hasattr(raw, "read1") else raw.read(chunk_size), b"")
+            yield from _guarded(chunks, self)
+        finally:
+            response.close()
+
+    def close(self) -> None:
+        self._session.close()
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        try:
+            return self._session.request(method, url, **kwargs)
+        except requests.exceptions.ConnectTimeout as error:
+            raise ServiceUnavailable(f"The Podman service at {self.base_url} did not accept a connection "
+                                     f"within {kwargs.get('timeout')} s", [self.base_url]) from error
+        except requests.exceptions.ReadTimeout as error:
+            raise StreamTimeout(f"The Podman service at {self.base_url} did not answer within "
+                                f"{kwargs.get('timeout')} s") from error
+        except requests.exceptions.ConnectionError as error:
+            raise ServiceUnavailable(f"No Podman service answered at {self.base_url}; {START_HINT}",
+                                     [self.base_url]) from error
+
+
+def _guarded(chunks: Iterator[bytes], client: APIClient) -> Iterator[bytes]:
+    """Turn transport failures in the middle of a stream into podman_nb errors."""
+    import urllib3.exceptions as u3
+    try:
+        yield from chunks
+    except (u3.ReadTimeoutError, TimeoutError) as error:
+        raise StreamTimeout(f"The Podman service at {client.base_url} sent nothing for "
+                            f"{client.stream_timeout} s; the stream was closed") from error
+    except (u3.ProtocolError, u3.HTTPError, OSError, requests.exceptions.RequestException) as error:
+        raise ServiceUnavailable(f"The connection to the Podman service at {client.base_url} broke "
+                                 "in the middle of the operation", [client.base_url]) from error
+
+
+def error_from_response(response: requests.Response, not_found: Type[NotFound] = NotFound) -> APIError:
+    """The APIError for a failed answer, carrying the service's own message."""
+    explanation = None
+    try:
+        body = response.json()
+        if isinstance(body, Mapping):
+            explanation = body.get("message") or body.get("cause") or body.get("error")
+    except ValueError:
+        explanation = (response.text or "").strip()[:500] or None
+    path = response.request.path_url.split("?", 1)[0] if response.request is not None else ""
+    message = f"{response.status_code} {response.reason or ''} from {response.request.method if response.request else ''} {path}".strip()
+    cls = not_found if response.status_code == 404 else APIError
+    return cls(message, response=response, explanation=explanation, status_code=response.status_code)
+
+
+def raise_if_error_line(line: Any, response: Optional[requests.Response] = None) -> None:
+    """Any ``{"error": ...}`` line in any stream raises, whatever the HTTP status was."""
+    message = error_message(line) if isinstance(line, Mapping) else None
+    if message:
+        raise APIError(message, response=response, status_code=getattr(response, "status_code", None))

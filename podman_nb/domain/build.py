@@ -1,0 +1,129 @@
+"""Building images: podman-py's ``build(**kwargs)`` keywords mapped onto Podman's ``/build`` endpoint.
+
+``build()`` returns ``(Image, log)`` once the build is over; ``build(stream=True, decode=True)``
+yields each line as the service sends it, the last one carrying the image id.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Dict, Iterator, List, Mapping, Tuple
+
+from ..api.stream import error_message
+from ..errors import BuildError, InvalidArgument
+from . import events
+from .build_context import make_build_context
+
+_IMAGE_ID_LINE = re.compile(r"^([0-9a-f]{12,64})\s*$")
+
+# Keyword -> query parameter, for values sent as they are.
+_PLAIN = {"nocache": "nocache", "pull": "pull", "quiet": "q", "rm": "rm", "forcerm": "forcerm",
+          "target": "target", "squash": "squash", "layers": "layers", "output": "output",
+          "platform": "platform", "network_mode": "networkmode", "shmsize": "shmsize",
+          "http_proxy": "httpproxy", "manifest": "manifest", "outputformat": "outputformat",
+          "isolation": "isolation", "remote": "remote"}
+_LIMITS = ("memory", "memswap", "cpushares", "cpusetcpus", "cpuperiod", "cpuquota")
+# Accepted for podman-py and docker-py compatibility; Podman has no such setting.
+IGNORED = ("use_config_proxy", "gzip_level")
+
+
+def _json_param(kwargs: Mapping[str, Any], key: str, kind: type) -> Any:
+    value = kwargs.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, kind):
+        raise InvalidArgument(f"build({key}=...) must be a {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def build_params(kwargs: Mapping[str, Any]) -> Dict[str, Any]:
+    """The ``/build`` query for podman-py's build keywords."""
+    params: Dict[str, Any] = {param: kwargs.get(key) for key, param in _PLAIN.items()}
+    params["layers"] = kwargs.get("layers", True)
+    tags = kwargs.get("tag")
+    params["t"] = [tags] if isinstance(tags, str) else list(tags or []) or None
+    for key, value in (("buildargs", _json_param(kwargs, "buildargs", dict)),
+                       ("labels", _json_param(kwargs, "labels", dict))):
+        if value is not None:
+            params[key] = json.dumps({str(k): str(v) for k, v in value.items()})
+    cache_from = kwargs.get("cache_from")
+    if cache_from is not None:
+        params["cachefrom"] = json.dumps([cache_from] if isinstance(cache_from, str) else list(cache_from))
+    extra_hosts = kwargs.get("extra_hosts")
+    if extra_hosts is not None:
+        if isinstance(extra_hosts, Mapping):
+            extra_hosts = [f"{host}:{address}" for host, address in extra_hosts.items()]
+        params["extrahosts"] = json.dumps(list(extra_hosts))
+    if kwargs.get("secrets") is not None:
+        params["secrets"] = json.dumps(list(kwargs["secrets"]))
+    limits = _json_param(kwargs, "container_limits", dict) or {}
+    unknown = set(limits) - set(_LIMITS)
+    if unknown:
+        raise InvalidArgument(f"container_limits has unknown keys {sorted(unknown)}; known: {list(_LIMITS)}")
+    params.update(limits)
+    return params
+
+
+class BuildMixin:
+    """The ``build`` method of ImagesManager."""
+
+    def build(self, **kwargs: Any) -> Any:
+        """Build an image from ``path`` (a context folder) or ``fileobj`` (a Containerfile, text or bytes).
+
+        Keywords follow podman-py (tag, dockerfile, buildargs, labels, container_limits, cache_from,
+        extra_hosts, network_mode, target, squash, layers, output, platform, nocache, pull, rm, ...);
+        ``progress`` is a callable given each typed event. Raises BuildError with the whole log.
+        """
+        params = build_params(kwargs)
+        body, dockerfile, encoding = make_build_context(
+            path=kwargs.get("path"), fileobj=kwargs.get("fileobj"), dockerfile=kwargs.get("dockerfile"),
+            custom_context=kwargs.get("custom_context", False), encoding=kwargs.get("encoding"),
+            gzip=kwargs.get("gzip", False))
+        params["dockerfile"] = dockerfile
+        headers = {"Content-Type": "application/x-tar"}
+        if encoding:
+            headers["Content-Encoding"] = encoding
+        timeout = kwargs.get("timeout")
+        try:
+            response = self.client.post("/build", params=params, data=body, headers=headers, stream=True,
+                                        timeout=(self.client.timeout, float(timeout)) if timeout else None)
+        finally:
+            body.close()
+        lines = self._build_lines(response, kwargs.get("progress"))
+        if kwargs.get("stream"):
+            decode = kwargs.get("decode")
+            return (line if decode else json.dumps(line).encode() + b"\n" for line, _ in lines)
+        log: List[bytes] = []
+        image_id = None
+        for line, found in lines:
+            log.append(json.dumps(line).encode() + b"\n")
+            image_id = found or image_id
+        return self.get(image_id), iter(log)
+
+    def _build_lines(self, response: Any, progress: Any) -> Iterator[Tuple[Dict[str, Any], Any]]:
+        """Each decoded line with the image id it reports (if any); an error line raises BuildError."""
+        log: List[Dict[str, Any]] = []
+        image_id = None
+        for line in self.client.stream_json(response):
+            if not isinstance(line, dict):
+                continue
+            log.append(line)
+            message = error_message(line)
+            if message:
+                raise BuildError(message.strip(), log)
+            found = None
+            aux = line.get("aux")
+            if isinstance(aux, dict) and aux.get("ID"):
+                found = aux["ID"]
+            match = _IMAGE_ID_LINE.match(str(line.get("stream", "")))
+            if match:
+                found = match.group(1)
+            image_id = found or image_id
+            if progress is not None:
+                for event in events.event_from_line(line):
+                    progress(event)
+            yield line, found
+        if image_id is None:
+            last = str(log[-1].get("stream", "")).strip() if log else "no output"
+            raise BuildError(f"the build ended without an image: {last}", log)

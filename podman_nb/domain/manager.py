@@ -1,0 +1,267 @@
+"""ImagesManager: every image operation, with podman-py's ImagesManager signatures and return shapes.
+
+Pull, push and build streams are decoded as they arrive; any ``{"error": ...}`` line raises, and
+each line is also offered to an optional ``progress`` callable as typed events (see ``events``).
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Union
+
+from ..api.client import APIClient, quote_name
+from ..api.params import encode_auth, encode_filters
+from ..api.stream import error_message
+from ..errors import APIError, ImageNotFound, InvalidArgument, PodmanError
+from . import events
+from .build import BuildMixin
+from .images import Image
+from .references import join_reference, split_reference
+from .registry_data import RegistryData
+
+Progress = Optional[Callable[[events.Event], None]]
+_NOT_FOUND_WORDS = ("manifest unknown", "not found", "name unknown", "does not exist")
+
+
+def split_platform(platform: Optional[str]) -> Dict[str, str]:
+    """``"linux/arm64/v8"`` -> ``{"OS": "linux", "Arch": "arm64", "Variant": "v8"}``."""
+    if not platform:
+        return {}
+    parts = platform.split("/") if isinstance(platform, str) else []
+    if not 1 <= len(parts) <= 3 or not all(p and p.replace("_", "").replace("-", "").isalnum() for p in parts):
+        raise InvalidArgument(f"{platform!r} is not a platform; use OS[/ARCH[/VARIANT]], e.g. linux/amd64")
+    return dict(zip(("OS", "Arch", "Variant"), parts))
+
+
+class ImagesManager(BuildMixin):
+    """Images on one Podman service. ``ImagesManager()`` finds the service by itself."""
+
+    def __init__(self, client: Optional[APIClient] = None):
+        self.client = client if client is not None else APIClient()
+
+    def __repr__(self) -> str:
+        return f"ImagesManager({self.client.base_url!r})"
+
+    @property
+    def resource(self) -> type:
+        return Image
+
+    def prepare_model(self, attrs: Union[Image, Mapping[str, Any]]) -> Image:
+        """An Image bound to this manager, from a service document or another Image."""
+        if isinstance(attrs, Image):
+            attrs.manager, attrs.client = self, self.client
+            return attrs
+        if isinstance(attrs, Mapping):
+            return Image(attrs, client=self.client, collection=self)
+        raise InvalidArgument(f"prepare_model() needs a dict or an Image, not {type(attrs).__name__}")
+
+    # Reading -------------------------------------------------------------------------------
+    def exists(self, key: str) -> bool:
+        """Whether the service holds an image with this name or id."""
+        try:
+            self.client.get(f"/images/{quote_name(key)}/exists")
+            return True
+        except ImageNotFound:
+            return False
+        except APIError as error:
+            if error.status_code == 404:
+                return False
+            raise
+
+    def get(self, name: str) -> Image:
+        """The image with this name or id; raises ImageNotFound."""
+        response = self.client.get(f"/images/{quote_name(name)}/json", not_found=ImageNotFound)
+        return self.prepare_model(response.json())
+
+    def list(self, **kwargs: Any) -> builtins.list[Image]:
+        """Images on the service. Keyword args: ``name`` (a reference filter), ``all``, ``filters``."""
+        filters = dict(kwargs.get("filters") or {})
+        if kwargs.get("name"):
+            filters["reference"] = kwargs["name"]
+        response = self.client.get("/images/json", params={"all": kwargs.get("all"),
+                                                           "filters": encode_filters(filters)})
+        return [self.prepare_model(attrs) for attrs in response.json() or []]
+
+    def list_attrs(self, **kwargs: Any) -> builtins.list[Dict[str, Any]]:
+        """The list documents themselves, without making Image objects (for tables)."""
+        return [image.attrs for image in self.list(**kwargs)]
+
+    def get_registry_data(self, name: str, auth_config: Optional[Mapping[str, str]] = None) -> RegistryData:
+        """Ask the registry (not local storage) for the image's digest and platforms."""
+        split_reference(name)
+        headers = {"X-Registry-Auth": encode_auth(auth_config)} if auth_config else None
+        response = self.client.get(f"/distribution/{quote_name(name)}/json", compat=True,
+                                   headers=headers, not_found=ImageNotFound)
+        return RegistryData(name, response.json(), self)
+
+    def search(self, term: str, **kwargs: Any) -> builtins.list[Dict[str, Any]]:
+        """Search registries. Keyword args: ``filters``, ``limit``, ``noTrunc`` (default True), ``listTags``, ``tls_verify``."""
+        if not isinstance(term, str) or not term:
+            raise InvalidArgument("search() needs a non-empty term")
+        params = {"term": term, "noTrunc": kwargs.get("noTrunc", True), "limit": kwargs.get("limit"),
+                  "filters": encode_filters(kwargs.get("filters")), "listTags": kwargs.get("listTags"),
+                  "tlsVerify": kwargs.get("tls_verify", kwargs.get("tlsVerify"))}
+        headers = {"X-Registry-Auth": encode_auth(kwargs["auth_config"])} if kwargs.get("auth_config") else None
+        return self.client.get("/images/search", params=params, headers=headers).json() or []
+
+    # Removing ------------------------------------------------------------------------------
+    def remove(self, image: Union[Image, str], force: Optional[bool] = None, noprune: bool = False,
+               ) -> builtins.list[Dict[str, Union[str, int]]]:
+        """Delete an image; returns the Deleted/Untagged/Errors entries and the ExitCode."""
+        name = image.id if isinstance(image, Image) else image
+        response = self.client.delete(f"/images/{quote_name(name)}", params={"force": force, "noprune": noprune},
+                                      not_found=ImageNotFound)
+        body = response.json()
+        report: builtins.list[Dict[str, Union[str, int]]] = []
+        for key in ("Deleted", "Untagged", "Errors"):
+            report.extend({key: item} for item in body.get(key) or [])
+        report.append({"ExitCode": body.get("ExitCode", 0)})
+        return report
+
+    def prune(self, all: Optional[bool] = False, external: Optional[bool] = False,  # noqa: A002
+              filters: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+        """Delete unused images: dangling ones, or with ``all=True`` every one no container uses."""
+        response = self.client.post("/images/prune", params={"all": all, "external": external,
+                                                             "filters": encode_filters(filters)})
+        deleted, errors, reclaimed = [], [], 0
+        for entry in response.json() or []:
+            if entry.get("Err"):
+                errors.append(entry["Err"])
+            else:
+                reclaimed += entry.get("Size") or 0
+                deleted.append({"Deleted": entry.get("Id"), "Untagged": ""})
+        if errors:
+            raise APIError("prune could not delete every image", explanation="; ".join(errors))
+        return {"ImagesDeleted": deleted, "SpaceReclaimed": reclaimed}
+
+    def prune_candidates(self, all: bool = False, filters: Optional[Mapping[str, Any]] = None,  # noqa: A002
+                         ) -> builtins.list[Image]:
+        """What :meth:`prune` would delete now, deleting nothing: unused dangling images (``all``: unused ones)."""
+        wanted = dict(filters or {})
+        if not all:
+            wanted["dangling"] = True
+        return [image for image in self.list(all=True, filters=wanted) if not image.attrs.get("Containers")]
+
+    def prune_builds(self) -> Dict[str, Any]:
+        """Delete the build cache.
+
+        Podman keeps its build cache as intermediate images; this removes the dangling ones no container
+        uses (``podman image prune --external`` minus tagged images) and reports them as CachesDeleted.
+        """
+        result = self.prune(external=True, filters={"dangling": True})
+        return {"CachesDeleted": [entry["Deleted"] for entry in result["ImagesDeleted"]],
+                "SpaceReclaimed": result["SpaceReclaimed"]}
+
+    # Moving images in and out --------------------------------------------------------------
+    def load(self, data: Optional[bytes] = None, file_path: Optional[os.PathLike] = None,
+             ) -> Iterator[Image]:
+        """Load images from a tarball made by :meth:`Image.save` (bytes, a file object or a path)."""
+        if (data is None) == (file_path is None):
+            raise PodmanError("load() needs exactly one of 'data' or 'file_path'")
+        handle = None
+        if file_path is not None:
+            try:
+                handle = open(os.fspath(file_path), "rb")
+            except OSError as error:
+                raise InvalidArgument(f"cannot read {os.fspath(file_path)!r}: {error.strerror}") from None
+        try:
+            response = self.client.post("/images/load", data=handle if handle is not None else data,
+                                        headers={"Content-Type": "application/x-tar"})
+        finally:
+            if handle is not None:
+                handle.close()
+        names = (response.json() or {}).get("Names") or []
+        return (self.get(name) for name in names)
+
+    def scp(self, source: str, dest: Optional[str] = None, quiet: Optional[bool] = False) -> str:
+        """Copy an image between Podman connections (the service runs ``podman image scp``)."""
+        response = self.client.post(f"/images/scp/{quote_name(source)}",
+                                    params={"destination": dest, "quiet": quiet})
+        return response.json()
+
+    def pull(self, repository: str, tag: Optional[str] = None, all_tags: bool = False, **kwargs: Any,
+             ) -> Union[Image, builtins.list[Image], Iterator[Any]]:
+        """Pull an image. Keyword args: ``auth_config``, ``platform``, ``policy``, ``tls_verify``,
+        ``stream``/``decode`` (a generator of the service's lines), ``progress`` (a callable given each event).
+
+        Byte progress comes from Podman 5's ``compatMode`` or, on Podman 4, from the Docker-compatible
+        endpoint when TLS verification is left on; otherwise layers report state only.
+        """
+        if all_tags:
+            reference, _, _ = split_reference(repository)
+        else:
+            reference = join_reference(repository, tag)
+        policy = kwargs.get("policy", "always")
+        tls_verify = kwargs.get("tls_verify", kwargs.get("tlsVerify"))
+        platform = split_platform(kwargs.get("platform"))
+        auth = encode_auth(kwargs.get("auth_config"))
+        headers = {"X-Registry-Auth": auth} if auth else None
+        use_compat = (not all_tags and policy == "always" and tls_verify in (None, True)
+                      and not self._libpod_has_compat_mode() and kwargs.get("compatMode", True))
+        if use_compat:
+            name, _, _ = split_reference(reference)
+            params = {"fromImage": reference, "platform": kwargs.get("platform")}
+            response = self.client.post("/images/create", compat=True, params=params, headers=headers, stream=True)
+        else:
+            params = {"reference": reference, "allTags": all_tags or None, "policy": policy,
+                      "tlsVerify": tls_verify, "compatMode": self._libpod_has_compat_mode() or None,
+                      "quiet": False, **platform}
+            response = self.client.post("/images/pull", params=params, headers=headers, stream=True)
+        lines = self._checked_lines(response, kwargs.get("progress"), not_found=ImageNotFound)
+        if kwargs.get("stream"):
+            return _encoded(lines, kwargs.get("decode"))
+        images: builtins.list[str] = []
+        for line in lines:
+            images.extend(line.get("images") or [])
+        if use_compat or not images:
+            images = [reference]
+        if all_tags:
+            return [self.get(image) for image in images]
+        return self.get(images[0])
+
+    def push(self, repository: str, tag: Optional[str] = None, **kwargs: Any) -> Union[str, Iterator[Any]]:
+        """Push an image. Keyword args: ``auth_config``, ``destination``, ``format``, ``tls_verify``/``tlsVerify``,
+        ``compress``, ``stream``/``decode``, ``progress``. Returns the service's real progress lines.
+        """
+        reference = join_reference(repository, tag) if tag else repository
+        split_reference(reference)
+        destination = kwargs.get("destination")
+        if destination:
+            split_reference(destination)
+        auth = encode_auth(kwargs.get("auth_config"))
+        params = {"destination": destination, "tlsVerify": kwargs.get("tls_verify", kwargs.get("tlsVerify")),
+                  "format": kwargs.get("format"), "compress": kwargs.get("compress"), "quiet": False}
+        response = self.client.post(f"/images/{quote_name(reference)}/push", params=params,
+                                    headers={"X-Registry-Auth": auth} if auth else None,
+                                    stream=True, not_found=ImageNotFound)
+        lines = self._checked_lines(response, kwargs.get("progress"))
+        if kwargs.get("stream"):
+            return _encoded(lines, kwargs.get("decode"))
+        return "".join(json.dumps(line) + "\n" for line in lines)
+
+    # Streams -------------------------------------------------------------------------------
+    def _libpod_has_compat_mode(self) -> bool:
+        """Podman 5 can stream Docker-style byte progress from the libpod pull endpoint."""
+        return not self.client.podman_version.startswith(("1.", "2.", "3.", "4."))
+
+    def _checked_lines(self, response: Any, progress: Progress, not_found: type = APIError) -> Iterator[Dict]:
+        """Decoded lines of a stream, each offered to ``progress`` as events; an error line raises."""
+        for line in self.client.stream_json(response):
+            if not isinstance(line, dict):
+                continue
+            message = error_message(line)
+            if message:
+                cls = not_found if any(w in message.lower() for w in _NOT_FOUND_WORDS) else APIError
+                raise cls(message, response=response, explanation=None, status_code=response.status_code)
+            if progress is not None:
+                for event in events.event_from_line(line):
+                    progress(event)
+            yield line
+
+
+def _encoded(lines: Iterator[Dict], decode: Optional[bool]) -> Iterator[Any]:
+    """What ``stream=True`` yields: the dicts with ``decode=True``, else each line as JSON bytes."""
+    for line in lines:
+        yield line if decode else json.dumps(line).encode() + b"\n"

@@ -1,0 +1,56 @@
+"""RegistryData: what a registry says about an image (digest and platforms), without pulling it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Union
+
+if TYPE_CHECKING:
+    from .images import Image
+    from .manager import ImagesManager
+
+
+class RegistryData:
+    """The registry's answer for ``image_name``: ``id`` is the manifest digest, ``platforms`` what it offers."""
+
+    def __init__(self, image_name: str, attrs: Mapping[str, Any], collection: "ImagesManager"):
+        self.image_name = image_name
+        self.attrs: Dict[str, Any] = dict(attrs or {})
+        self.manager = self.collection = collection
+        self.client = collection.client
+
+    def __repr__(self) -> str:
+        return f"<RegistryData: {self.image_name} {self.id}>"
+
+    @property
+    def id(self) -> str:  # pylint: disable=invalid-name
+        return (self.attrs.get("Descriptor") or {}).get("digest", "")
+
+    digest = id
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:17]
+
+    @property
+    def platforms(self) -> List[Dict[str, str]]:
+        return list(self.attrs.get("Platforms") or [])
+
+    def pull(self, platform: Optional[str] = None) -> "Image":
+        """Pull this exact image (by digest when the registry gave one)."""
+        name = self.image_name.split("@", 1)[0]
+        if self.id:
+            slash, colon = name.rfind("/"), name.rfind(":")
+            name = (name[:colon] if colon > slash else name) + "@" + self.id
+        return self.manager.pull(name, platform=platform)
+
+    def has_platform(self, platform: Union[str, Mapping[str, Any]]) -> bool:
+        """Whether the registry offers ``platform`` ("os/arch[/variant]" or a dict with os/architecture)."""
+        if isinstance(platform, str):
+            parts = platform.split("/")
+            wanted = dict(zip(("os", "architecture", "variant"), parts))
+        else:
+            wanted = {k: v for k, v in dict(platform).items() if v}
+        for offered in self.platforms:
+            if all(offered.get(key) == value for key, value in wanted.items()):
+                return True
+        return False
