@@ -1,0 +1,63 @@
+"""Session fixtures that start real services: an isolated Podman service (4.x and/or 5.x), two registries, a base image.
+
+PODMAN_NB_TEST_PODMAN selects the Podman: "4" (default, the host's), "5" (Debian trixie chroot) or "all".
+A service that fails to start makes the tests error, never skip.
+"""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import services  # noqa: E402
+
+_CHOICES = {"4": ["4"], "5": ["5"], "all": ["4", "5"], "both": ["4", "5"]}
+
+
+def podman_versions():
+    value = os.environ.get("PODMAN_NB_TEST_PODMAN", "4").strip().lower() or "4"
+    if value not in _CHOICES:
+        raise pytest.UsageError(f"PODMAN_NB_TEST_PODMAN must be 4, 5 or all, not {value!r}")
+    return _CHOICES[value]
+
+
+@pytest.fixture(scope="session")
+def registries(tmp_path_factory):
+    """.secure (TLS + htpasswd: .username/.password/.ca_path) and .plain (HTTP, insecure=true) Registry objects."""
+    regs = services.Registries(tmp_path_factory.mktemp("registries"))
+    yield regs
+    regs.stop()
+
+
+@pytest.fixture(scope="session", params=podman_versions(), ids=lambda v: f"podman{v}")
+def podman_service(request, registries, tmp_path_factory):
+    """A running services.PodmanService; os.environ carries its CONTAINERS_* files while it lives."""
+    service = services.PodmanService(request.param, tmp_path_factory.mktemp(f"podman{request.param}-"),
+                                     registries.registries_conf, registries.ca_files)
+    saved = {k: os.environ.get(k) for k in service.env}
+    os.environ.update(service.env)
+    yield service
+    service.close()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def base_image(podman_service, registries):
+    """services.BaseImage: .local (localhost/podman-nb/busybox:latest), .secure and .plain registry names, .id."""
+    return services.build_base_image(podman_service, registries)
+
+
+@pytest.fixture
+def client(podman_service):
+    """podman_nb.PodmanClient talking to the test service."""
+    import podman_nb  # imported lazily: the library may not import yet while conftest must
+
+    c = podman_nb.PodmanClient(base_url=podman_service.base_url)
+    yield c
+    close = getattr(c, "close", None)
+    if close is not None:
+        close()
