@@ -146,6 +146,9 @@ class PullProgress(_Timed):
                 self.bytes_total -= layer.total
             layer.total = event.total
             self.bytes_total += event.total
+            if layer.counted > layer.total:  # the service revised a total downwards
+                self.bytes_done -= layer.counted - layer.total
+                layer.counted = layer.total
         if event.current is not None:
             layer.current = event.current
         done = event.done
