@@ -137,6 +137,7 @@ class ProgressDisplay:
         self.kind = kind
         self.title = str(title)
         self.update_interval = float(update_interval)
+        self._clock = clock
         self.progress = (BuildProgress(log_tail=log_tail, clock=clock) if kind == "build"
                          else PullProgress(clock=clock))
         self.updates = 0
@@ -263,7 +264,7 @@ class WidgetsDisplay(ProgressDisplay):
             if isinstance(event, LayerProgress) and self.kind != "build":
                 self._dirty_layers[event.layer] = None
         if self._dirty:
-            now = self.progress._clock()
+            now = self._clock()
             if now - self._last_refresh >= self.update_interval:
                 self._last_refresh = now
                 self.refresh()
