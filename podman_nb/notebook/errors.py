@@ -1,0 +1,42 @@
+"""One clear sentence for a failure: what failed, the service's reason, and a hint where one helps."""
+
+from __future__ import annotations
+
+from ..errors import APIError, BuildError, ImageNotFound, PodmanError, ServiceUnavailable
+
+_HINTS = (
+    (("unauthorized", "authentication required", "401"),
+     "the registry wants credentials: add --creds USER (you will be asked for the password)"),
+    (("x509", "certificate"),
+     "the registry's certificate is not trusted: put its CA in /etc/containers/certs.d/HOST:PORT/ca.crt, "
+     "or use --no-tls-verify"),
+    (("http response to https client",), "this registry speaks plain HTTP: use --no-tls-verify"),
+    (("connection refused", "no such host", "dial tcp"), "is the registry running and its address right?"),
+)
+
+
+def hint_for(message: str) -> str:
+    lowered = message.lower()
+    for words, hint in _HINTS:
+        if any(word in lowered for word in words):
+            return hint
+    return ""
+
+
+def describe(error: BaseException) -> str:
+    """``"ImageNotFound: ... (hint: ...)"`` in one line, without a traceback."""
+    if isinstance(error, BuildError):
+        text = f"Build failed: {error.msg}"
+    elif isinstance(error, ImageNotFound):
+        text = f"Image not found: {error.explanation or error}"
+    elif isinstance(error, APIError):
+        text = f"Podman error: {error.explanation or error}"
+    elif isinstance(error, ServiceUnavailable):
+        return f"Podman service unavailable: {error}"
+    elif isinstance(error, PodmanError):
+        text = f"{type(error).__name__}: {error}"
+    else:
+        text = f"{type(error).__name__}: {error}"
+    text = " ".join(text.split())
+    hint = hint_for(text)
+    return f"{text} (hint: {hint})" if hint else text

@@ -1,0 +1,59 @@
+"""Keeping registry passwords out of what a notebook keeps: credentials parsing and history scrubbing."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Any, Dict, Optional
+
+from IPython.core.error import UsageError
+
+MASK = "********"
+
+
+def parse_creds(creds: Optional[str], prompt=getpass.getpass) -> Optional[Dict[str, str]]:
+    """``USER:PASS`` or ``USER`` (then the password is asked at a hidden prompt) -> an auth_config dict."""
+    if creds is None:
+        return None
+    user, sep, password = creds.partition(":")
+    if not user:
+        raise UsageError("--creds needs a user name: --creds USER (asks for the password) or USER:PASSWORD")
+    if not sep:
+        password = prompt(f"Password for {user}: ")
+    if not password:
+        raise UsageError(f"no password given for {user}")
+    return {"username": user, "password": password}
+
+
+def _masked(text: Any, secret: str) -> Any:
+    return text.replace(secret, MASK) if isinstance(text, str) and secret in text else text
+
+
+def scrub_history(shell: Any, secret: Optional[str]) -> None:
+    """Replace ``secret`` wherever IPython has kept the cell's text: In/_ih, _i variables, the history database."""
+    if not secret or shell is None:
+        return
+    history = getattr(shell, "history_manager", None)
+    if history is None:
+        return
+    for lines in (history.input_hist_parsed, history.input_hist_raw):
+        for index, line in enumerate(lines):
+            lines[index] = _masked(line, secret)
+    namespace = shell.user_ns
+    for name in [n for n in namespace if n.startswith("_i")]:
+        namespace[name] = _masked(namespace[name], secret)
+    with history.db_input_cache_lock:
+        history.db_input_cache[:] = [tuple(_masked(v, secret) for v in entry) for entry in history.db_input_cache]
+    try:
+        with history.db:
+            history.db.execute("UPDATE history SET source = replace(source, ?, ?), "
+                               "source_raw = replace(source_raw, ?, ?) WHERE session = ?",
+                               (secret, MASK, secret, MASK, history.session_number))
+    except Exception:  # an in-memory or disabled history database has nothing to scrub
+        pass
+
+
+def redact(text: str, auth: Optional[Dict[str, str]]) -> str:
+    """``text`` with the password of ``auth`` masked, for any message shown to the user."""
+    if auth and auth.get("password"):
+        return text.replace(auth["password"], MASK)
+    return text
