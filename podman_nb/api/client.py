@@ -28,6 +28,9 @@ def quote_name(name: str) -> str:
     """An image name or id made safe for one path segment: it can never reach another endpoint."""
     if not isinstance(name, str) or not name:
         raise InvalidArgument(f"an image name must be a non-empty string, not {name!r}")
+    if not name.strip("."):
+        # "." and ".." are dot segments: the service would resolve them to another endpoint.
+        raise InvalidArgument(f"{name!r} is not an image name")
     return quote(name, safe="")
 
 
