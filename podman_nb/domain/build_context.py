@@ -165,7 +165,10 @@ def make_build_context(path: Optional[PathArg] = None, fileobj: Optional[IO] = N
         extra = (name, _read_fileobj(fileobj), 0)
         root, rules, always = None, IgnoreRules(), set()
     else:
-        root = os.path.abspath(os.fspath(path))
+        try:  # str, bytes or os.PathLike; os.fsdecode keeps undecodable bytes
+            root = os.path.abspath(os.fsdecode(path))
+        except TypeError:
+            raise InvalidArgument(f"build context path must be a str or path, not {type(path).__name__}") from None
         if not os.path.isdir(root):
             what = "is not a directory" if os.path.exists(root) else "does not exist"
             raise InvalidArgument(f"build context {root} {what}")
