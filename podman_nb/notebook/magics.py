@@ -13,6 +13,7 @@ import os
 from typing import Any, Callable, Dict, List, Optional
 
 from IPython.core.error import UsageError
+from IPython.utils.process import arg_split
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Enum, Float, Int, Unicode, observe
@@ -56,16 +57,25 @@ def operation(function: Callable) -> Callable:
     @functools.wraps(function)
     def run(self: "PodmanMagics", line: str = "", cell: Optional[str] = None) -> Any:
         magic = getattr(self, function.__name__)
+        if any(word in ("-h", "--help") for word in arg_split(line)):  # before required arguments are checked
+            print(_help_text(magic.__doc__))
+            return None
         try:
             args = parse_argstring(magic, line)
         except UsageError as error:
             raise UsageError(redact(str(error), None)) from None
         if getattr(args, "help", False):
-            print(magic.__doc__)
+            print(_help_text(magic.__doc__))
             return None
         return function(self, args, cell) if cell is not None else function(self, args)
 
     return run
+
+
+def _help_text(doc: Optional[str]) -> str:
+    """The magic's docstring as -h shows it: ``Usage:`` instead of reST's leading ``::``."""
+    doc = (doc or "").strip("\n")
+    return "Usage:" + doc[2:] if doc.startswith("::") else doc
 
 
 def _common(function: Callable) -> Callable:
@@ -328,8 +338,8 @@ class PodmanMagics(Magics):
     @line_magic
     @magic_arguments()
     @_common
-    @argument("target", help="New name, REPOSITORY[:TAG].")
     @argument("image", help="Existing image.")
+    @argument("target", help="New name, REPOSITORY[:TAG].")
     @operation
     def image_tag(self, args):
         """Give an image another name.
@@ -347,8 +357,8 @@ class PodmanMagics(Magics):
     @magic_arguments()
     @_common
     @argument("--named", action="store_true", help="Keep the image's name in the archive.")
-    @argument("path", help="File to write (a docker-archive tarball).")
     @argument("image", help="Image to save.")
+    @argument("path", help="File to write (a docker-archive tarball).")
     @operation
     def image_save(self, args):
         """Save an image to a tarball that %image_load can read back.
@@ -382,8 +392,8 @@ class PodmanMagics(Magics):
     @magic_arguments()
     @_common
     @argument("-q", "--quiet", action="store_true", help="Only the loaded image.")
-    @argument("destination", nargs="?", help="Destination connection (and image name).")
     @argument("source", help="Source image (or connection::image).")
+    @argument("destination", nargs="?", help="Destination connection (and image name).")
     @operation
     def image_scp(self, args):
         """Copy an image to another Podman connection (the service runs podman image scp).
@@ -403,11 +413,17 @@ class PodmanMagics(Magics):
 
         Example: ``%podman --url unix:///run/podman/podman.sock``
         """
+        previous = self.base_url
         if args.url:
             self.base_url = args.url
-        client = self.client
-        info = {"base_url": client.base_url, "podman": client.api.podman_version,
-                "api": client.version().get("ApiVersion")}
+        try:
+            client = self.client
+            info = {"base_url": client.base_url, "podman": client.api.podman_version,
+                    "api": client.version().get("ApiVersion")}
+        except PodmanError:
+            if args.url:  # an address that does not answer leaves the magics where they were
+                self.base_url = previous
+            raise
         print(f"Podman {info['podman']} at {info['base_url']}")
         return info
 
@@ -427,9 +443,33 @@ def _show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offse
         stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
     else:
         stb = [describe(value)]
-    for secret in secrets:
-        stb = [line.replace(secret, "********") for line in stb]
+    stb = [_mask(line, secrets) for line in stb]
+    _mask_exception(value, secrets)
+    # IPython (8.x) only calls the handler: showing the result is the handler's job. A kernel's
+    # _showtraceback sends the 'error' output (ename, evalue, traceback) and keeps it for the reply.
+    shell._showtraceback(etype, value, stb)
     return stb
+
+
+def _mask(text: Any, secrets: set) -> Any:
+    if isinstance(text, str):
+        for secret in secrets:
+            if secret:
+                text = text.replace(secret, "********")
+    return text
+
+
+def _mask_exception(value: BaseException, secrets: set) -> None:
+    """Mask passwords in the exception itself: a kernel's execute reply sends ``str(error)``."""
+    if not secrets:
+        return
+    try:
+        value.args = tuple(_mask(arg, secrets) for arg in value.args)
+        for name in ("explanation", "msg"):
+            if isinstance(getattr(value, name, None), str):
+                setattr(value, name, _mask(getattr(value, name), secrets))
+    except (AttributeError, TypeError):  # pragma: no cover - an exception that refuses new attributes
+        pass
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -10,15 +10,15 @@ from IPython.core.error import UsageError
 MASK = "********"
 
 
-def parse_creds(creds: Optional[str], prompt=getpass.getpass) -> Optional[Dict[str, str]]:
+def parse_creds(creds: Optional[str], prompt=None) -> Optional[Dict[str, str]]:
     """``USER:PASS`` or ``USER`` (then the password is asked at a hidden prompt) -> an auth_config dict."""
     if creds is None:
         return None
     user, sep, password = creds.partition(":")
     if not user:
         raise UsageError("--creds needs a user name: --creds USER (asks for the password) or USER:PASSWORD")
-    if not sep:
-        password = prompt(f"Password for {user}: ")
+    if not sep:  # getpass looked up now, so a replaced getpass.getpass (tests, front ends) is used
+        password = (prompt or getpass.getpass)(f"Password for {user}: ")
     if not password:
         raise UsageError(f"no password given for {user}")
     return {"username": user, "password": password}
@@ -38,6 +38,9 @@ def scrub_history(shell: Any, secret: Optional[str]) -> None:
     for lines in (history.input_hist_parsed, history.input_hist_raw):
         for index, line in enumerate(lines):
             lines[index] = _masked(line, secret)
+    for name in ("_i", "_ii", "_iii", "_i00"):  # the manager's own copies, shifted into _i/_ii/_iii later
+        if isinstance(getattr(history, name, None), str):
+            setattr(history, name, _masked(getattr(history, name), secret))
     namespace = shell.user_ns
     for name in [n for n in namespace if n.startswith("_i")]:
         namespace[name] = _masked(namespace[name], secret)
