@@ -61,3 +61,16 @@ def client(podman_service):
     close = getattr(c, "close", None)
     if close is not None:
         close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line of reliability figures (tests/reliability.py), when those suites ran."""
+    import reliability
+
+    if not any(reliability.COUNTS.values()) and not reliability.NOTES:
+        return
+    terminalreporter.write_line(reliability.summary())
+    for where, excerpt in reliability.LEAKS:
+        terminalreporter.write_line(f"  leak: {where}: {excerpt}")
+    for text in reliability.NOTES:
+        terminalreporter.write_line(f"  note: {text}")
