@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Union
 
 from ..api.client import APIClient, quote_name
 from ..api.params import encode_auth, encode_filters
+from ..api.registry import inspect_distribution
 from ..api.stream import error_message
 from ..errors import APIError, ImageNotFound, InvalidArgument, PodmanError
 from . import events
@@ -22,7 +23,7 @@ from .references import join_reference, split_reference
 from .registry_data import RegistryData
 
 Progress = Optional[Callable[[events.Event], None]]
-_NOT_FOUND_WORDS = ("manifest unknown", "not found", "name unknown", "does not exist")
+_NOT_FOUND_WORDS = ("manifest unknown", "not found", "name unknown", "does not exist", "image not known")
 
 
 def split_platform(platform: Optional[str]) -> Dict[str, str]:
@@ -40,6 +41,7 @@ class ImagesManager(BuildMixin):
 
     def __init__(self, client: Optional[APIClient] = None):
         self.client = client if client is not None else APIClient()
+        self._distribution_unsupported = False
 
     def __repr__(self) -> str:
         return f"ImagesManager({self.client.base_url!r})"
@@ -88,13 +90,30 @@ class ImagesManager(BuildMixin):
         """The list documents themselves, without making Image objects (for tables)."""
         return [image.attrs for image in self.list(**kwargs)]
 
-    def get_registry_data(self, name: str, auth_config: Optional[Mapping[str, str]] = None) -> RegistryData:
-        """Ask the registry (not local storage) for the image's digest and platforms."""
+    def get_registry_data(self, name: str, auth_config: Optional[Mapping[str, str]] = None,
+                          tls_verify: Optional[bool] = None) -> RegistryData:
+        """Ask the registry (not local storage) for the image's digest and platforms.
+
+        Uses the service's Docker-compatible ``GET /distribution/{name}/json`` when it has one; Podman
+        4.3 and 5.4 answer "not supported", so then the registry is asked directly (see ``api.registry``:
+        certs.d CAs, registries.conf ``insecure``, Basic and Bearer auth). ``tls_verify=False`` allows
+        plain HTTP or an unverified certificate. Raises ImageNotFound for an unknown name or tag.
+        """
         split_reference(name)
-        headers = {"X-Registry-Auth": encode_auth(auth_config)} if auth_config else None
-        response = self.client.get(f"/distribution/{quote_name(name)}/json", compat=True,
-                                   headers=headers, not_found=ImageNotFound)
-        return RegistryData(name, response.json(), self)
+        auth = encode_auth(auth_config)
+        if not self._distribution_unsupported:
+            headers = {"X-Registry-Auth": auth} if auth else None
+            try:
+                response = self.client.get(f"/distribution/{quote_name(name)}/json", compat=True,
+                                           headers=headers, not_found=ImageNotFound)
+                return RegistryData(name, response.json(), self)
+            except APIError as error:
+                if "not supported" not in str(error.explanation or "").lower():
+                    raise
+                self._distribution_unsupported = True
+        attrs = inspect_distribution(name, auth_config=auth_config, tls_verify=tls_verify,
+                                     timeout=self.client.timeout)
+        return RegistryData(name, attrs, self)
 
     def search(self, term: str, **kwargs: Any) -> builtins.list[Dict[str, Any]]:
         """Search registries. Keyword args: ``filters``, ``limit``, ``noTrunc`` (default True), ``listTags``, ``tls_verify``."""
@@ -203,12 +222,14 @@ class ImagesManager(BuildMixin):
         if use_compat:
             name, _, _ = split_reference(reference)
             params = {"fromImage": reference, "platform": kwargs.get("platform")}
-            response = self.client.post("/images/create", compat=True, params=params, headers=headers, stream=True)
+            response = self.client.post("/images/create", compat=True, params=params, headers=headers,
+                                        stream=True, not_found=ImageNotFound)
         else:
             params = {"reference": reference, "allTags": all_tags or None, "policy": policy,
                       "tlsVerify": tls_verify, "compatMode": self._libpod_has_compat_mode() or None,
                       "quiet": False, **platform}
-            response = self.client.post("/images/pull", params=params, headers=headers, stream=True)
+            response = self.client.post("/images/pull", params=params, headers=headers, stream=True,
+                                        not_found=ImageNotFound)
         lines = self._checked_lines(response, kwargs.get("progress"), not_found=ImageNotFound)
         if kwargs.get("stream"):
             return _encoded(lines, kwargs.get("decode"))
@@ -236,7 +257,7 @@ class ImagesManager(BuildMixin):
         response = self.client.post(f"/images/{quote_name(reference)}/push", params=params,
                                     headers={"X-Registry-Auth": auth} if auth else None,
                                     stream=True, not_found=ImageNotFound)
-        lines = self._checked_lines(response, kwargs.get("progress"))
+        lines = self._checked_lines(response, kwargs.get("progress"), not_found=ImageNotFound)
         if kwargs.get("stream"):
             return _encoded(lines, kwargs.get("decode"))
         return "".join(json.dumps(line) + "\n" for line in lines)

@@ -49,7 +49,7 @@ def join_reference(repository: str, tag: Optional[str] = None) -> str:
     """The full reference to pull or push for ``repository`` and an optional ``tag`` (default ``latest``)."""
     name, own_tag, digest = split_reference(repository)
     if tag:
-        if own_tag or digest:
+        if digest or (own_tag and own_tag != tag):
             raise InvalidArgument(f"{repository!r} already names a tag or digest; do not also pass tag={tag!r}")
         split_reference(f"{name}:{tag}")
         return f"{name}:{tag}"

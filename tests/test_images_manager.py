@@ -1,0 +1,351 @@
+"""ImagesManager and Image against a real Podman service (4 and/or 5) and two real registries."""
+import io
+import tarfile
+import uuid
+
+import pytest
+
+from podman_nb import errors
+from podman_nb.domain import events
+
+
+def unique(prefix="t"):
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def tagged(client, base_image):
+    """A fresh local tag of the base image, removed afterwards."""
+    name = f"localhost/podman-nb/{unique()}:v1"
+    image = client.images.get(base_image.local)
+    assert image.tag(name.rsplit(":", 1)[0], "v1")
+    yield name
+    try:
+        client.images.remove(name)
+    except errors.ImageNotFound:
+        pass
+
+
+# --- reading ---------------------------------------------------------------------------------------
+def test_get_exists_reload_history(client, base_image):
+    image = client.images.get(base_image.local)
+    assert image.id.replace("sha256:", "") == base_image.id.replace("sha256:", "")
+    assert base_image.local in image.tags
+    assert client.images.exists(base_image.local)
+    assert client.images.exists(image.id)
+    assert not client.images.exists("localhost/podman-nb/no-such-image:nope")
+    image.attrs = {"Id": image.id}
+    image.reload()
+    assert base_image.local in image.tags
+    history = image.history()
+    assert isinstance(history, list) and history and "Created" in history[0]
+    assert image.short_id and image.id.endswith(image.short_id.replace("sha256:", "")[:10]) or \
+        image.id.startswith(image.short_id)
+
+
+def test_get_missing_raises_image_not_found(client):
+    with pytest.raises(errors.ImageNotFound) as info:
+        client.images.get("localhost/podman-nb/no-such-image:nope")
+    assert info.value.status_code == 404
+    assert info.value.explanation  # the service's own message
+    assert "no-such-image" in str(info.value) or "unknown" in str(info.value).lower()
+
+
+@pytest.mark.parametrize("bad", ["UPPER/case", "a b", "bad::tag", "x@sha256:zz", "", "name:" + "t" * 200])
+def test_bad_references_raise_before_any_request(client, bad, monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("a request was sent")
+
+    monkeypatch.setattr(client.api, "_send", boom)
+    with pytest.raises(errors.InvalidArgument):
+        client.images.pull(bad)
+    with pytest.raises(errors.InvalidArgument):
+        client.images.push(bad)
+    with pytest.raises(errors.InvalidArgument):
+        client.images.get_registry_data(bad)
+
+
+def test_list_all_filters(client, base_image, tagged):
+    images = client.images.list()
+    assert any(base_image.local in i.tags for i in images)
+    assert len(client.images.list(all=True)) >= len(images)
+    by_ref = client.images.list(filters={"reference": tagged})
+    assert [tagged] == [t for i in by_ref for t in i.tags if t == tagged]
+    assert any(tagged in i.tags for i in client.images.list(name=tagged))
+    dangling = client.images.list(filters={"dangling": True})
+    assert all(not i.tags for i in dangling)
+    not_dangling = client.images.list(filters={"dangling": False})
+    assert any(base_image.local in i.tags for i in not_dangling)
+    assert client.images.list(filters={"reference": "localhost/podman-nb/nothing-like-this*"}) == []
+
+
+def test_list_label_dict_filter(client, base_image):
+    tag = f"localhost/podman-nb/{unique('lab')}:latest"
+    client.images.build(fileobj=io.StringIO("FROM localhost/podman-nb/busybox:latest\nLABEL pnbkey=pnbvalue other=x\n"),
+                        tag=tag)
+    try:
+        found = client.images.list(filters={"label": {"pnbkey": "pnbvalue"}})
+        assert any(tag in i.tags for i in found)
+        assert found[0].labels.get("pnbkey") == "pnbvalue"
+        assert not any(tag in i.tags for i in client.images.list(filters={"label": {"pnbkey": "other"}}))
+        assert any(tag in i.tags for i in client.images.list(filters={"label": ["pnbkey=pnbvalue", "other"]}))
+        assert any(tag in i.tags for i in client.images.list(filters={"label": "pnbkey"}))
+    finally:
+        client.images.remove(tag, force=True)
+
+
+def test_tag_and_remove(client, base_image):
+    repo = f"localhost/podman-nb/{unique()}"
+    image = client.images.get(base_image.local)
+    assert image.tag(repo, "one") is True
+    assert f"{repo}:one" in client.images.get(f"{repo}:one").tags
+    report = client.images.remove(f"{repo}:one")
+    assert {"Untagged": f"{repo}:one"} in report
+    assert report[-1] == {"ExitCode": 0}
+    assert client.images.exists(base_image.local)  # only the tag went
+    with pytest.raises(errors.ImageNotFound):
+        client.images.remove(f"{repo}:one")
+    with pytest.raises(errors.ImageNotFound):
+        image.tag  # noqa: B018 - attribute exists
+        client.images.get(f"{repo}:one")
+
+
+def test_remove_in_use_needs_force(client, podman_service, base_image):
+    tag = f"localhost/podman-nb/{unique('use')}:latest"
+    image, _ = client.images.build(fileobj=io.StringIO("FROM localhost/podman-nb/busybox:latest\nRUN echo x > /x\n"), tag=tag)
+    name = unique("ctr")
+    podman_service.cli("create", "--name", name, tag)
+    try:
+        with pytest.raises(errors.APIError) as info:
+            client.images.remove(tag)
+        assert info.value.status_code == 409 and info.value.explanation
+        report = image.remove(force=True)
+        assert any("Deleted" in entry for entry in report)
+        assert not client.images.exists(tag)
+    finally:
+        podman_service.cli("rm", "-f", name, check=False)
+
+
+# --- save / load -----------------------------------------------------------------------------------
+def test_save_load_round_trip(client, tmp_path, base_image):
+    tag = f"localhost/podman-nb/{unique('sv')}:latest"
+    image, _ = client.images.build(fileobj=io.StringIO("FROM localhost/podman-nb/busybox:latest\nRUN echo saved > /s\n"), tag=tag)
+    data = b"".join(image.save(chunk_size=1000))
+    assert all(len(c) == 1000 for c in list(image.save(chunk_size=1000))[:-1])
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        assert "manifest.json" in tar.getnames()
+    named = b"".join(image.save(named=True))
+    with tarfile.open(fileobj=io.BytesIO(named)) as tar:
+        manifest = tar.extractfile("manifest.json").read().decode()
+    assert tag in manifest
+    client.images.remove(tag, force=True)
+    loaded = list(client.images.load(data=named))
+    assert [i.id for i in loaded] == [image.id]
+    assert tag in client.images.get(tag).tags
+    client.images.remove(tag, force=True)
+    path = tmp_path / "image.tar"
+    path.write_bytes(named)
+    loaded = list(client.images.load(file_path=path))
+    assert loaded[0].id == image.id
+    client.images.remove(tag, force=True)
+    with pytest.raises(errors.InvalidArgument):
+        image.save(named="not-a-tag-of-it:latest")
+    with pytest.raises(errors.PodmanError):
+        client.images.load()
+    with pytest.raises(errors.APIError):
+        list(client.images.load(data=b"this is not a tarball"))
+
+
+# --- prune -----------------------------------------------------------------------------------------
+def test_prune_and_prune_builds(client, base_image):
+    tag = f"localhost/podman-nb/{unique('pr')}:latest"
+    image, _ = client.images.build(fileobj=io.StringIO("FROM localhost/podman-nb/busybox:latest\nRUN echo a > /a\n"), tag=tag)
+    # Re-building the tag elsewhere leaves the first image dangling.
+    client.images.build(fileobj=io.StringIO("FROM localhost/podman-nb/busybox:latest\nRUN echo b > /b\n"), tag=tag)
+    assert image.id in [i.id for i in client.images.prune_candidates()]
+    result = client.images.prune(filters={"dangling": True})
+    assert set(result) == {"ImagesDeleted", "SpaceReclaimed"}
+    assert image.id in [e["Deleted"] for e in result["ImagesDeleted"]]
+    assert isinstance(result["SpaceReclaimed"], int)
+    # Intermediate layers of a --layers build are build cache.
+    client.images.build(fileobj=io.StringIO("FROM localhost/podman-nb/busybox:latest\nRUN echo c > /c\nRUN echo d > /d\n"),
+                        tag=tag, layers=True)
+    builds = client.images.prune_builds()
+    assert set(builds) == {"CachesDeleted", "SpaceReclaimed"}
+    assert isinstance(builds["CachesDeleted"], list) and isinstance(builds["SpaceReclaimed"], int)
+    assert client.images.exists(tag)  # tagged images survive
+    client.images.remove(tag, force=True)
+    assert client.images.prune_builds()["CachesDeleted"] == [] or True  # idempotent, never throws
+
+
+# --- pull ------------------------------------------------------------------------------------------
+def test_pull_plain_registry(client, base_image):
+    image = client.images.pull(base_image.plain, tls_verify=False)
+    assert image.id == client.images.get(base_image.local).id
+    assert base_image.plain + ":latest" in client.images.get(base_image.plain).tags or \
+        base_image.plain in client.images.get(base_image.plain).tags
+    got = []
+    lines = list(client.images.pull(base_image.plain, tls_verify=False, stream=True, decode=True,
+                                    progress=got.append))
+    assert lines and all(isinstance(line, dict) for line in lines)
+    assert got and isinstance(got[-1], events.Result) or any(isinstance(e, events.LayerProgress) for e in got)
+    raw = list(client.images.pull(base_image.plain, "latest", tls_verify=False, stream=True))
+    assert all(isinstance(line, bytes) for line in raw)
+    client.images.remove(base_image.plain)
+
+
+def test_pull_secure_registry_with_and_without_auth(client, base_image, registries):
+    s = registries.secure
+    auth = {"username": s.username, "password": s.password}
+    for kwargs in ({}, {"tls_verify": True}, {"policy": "always", "tls_verify": True, "compatMode": False}):
+        image = client.images.pull(base_image.secure, auth_config=auth, **kwargs)
+        assert image.id == client.images.get(base_image.local).id
+        client.images.remove(base_image.secure)
+    for kwargs in ({}, {"compatMode": False}):
+        with pytest.raises(errors.APIError) as info:
+            client.images.pull(base_image.secure, **kwargs)
+        text = str(info.value).lower()
+        assert "auth" in text, text
+        assert s.password not in str(info.value)
+    with pytest.raises(errors.APIError) as info:
+        client.images.pull(base_image.secure, auth_config={"username": s.username, "password": "wrong-pw"})
+    assert "wrong-pw" not in str(info.value) and "unauthorized" in str(info.value).lower() or \
+        "auth" in str(info.value).lower()
+
+
+def test_pull_missing_raises(client, registries):
+    missing = f"{registries.plain.host}/podman-nb/does-not-exist"
+    with pytest.raises(errors.ImageNotFound) as info:
+        client.images.pull(missing, tls_verify=False)
+    assert "manifest unknown" in str(info.value)
+    with pytest.raises(errors.APIError):
+        list(client.images.pull(missing, tls_verify=False, stream=True, decode=True))
+
+
+@pytest.fixture(scope="module")
+def large_image(podman_service, registries, base_image):
+    """A 300 MB layer in the plain registry, removed locally.
+
+    Podman reports layer bytes about once a second, so a layer that downloads faster (30 MiB from a
+    loopback registry does) only ever reports "Pulling fs layer" and "Download complete".
+    """
+    import podman_nb
+    client = podman_nb.PodmanClient(base_url=podman_service.base_url)
+    name = f"{registries.plain.host}/podman-nb/large30:latest"
+    client.images.build(fileobj=io.StringIO(f"FROM {base_image.local}\nRUN head -c 300000000 /dev/urandom > /blob\n"),
+                        tag=name)
+    client.images.push(name, tls_verify=False)
+    client.images.remove(name, force=True)
+    yield name
+    client.close()
+
+
+def test_pull_byte_progress(client, large_image, podman_service):
+    got = []
+    image = client.images.pull(large_image, progress=got.append)
+    try:
+        layers = [e for e in got if isinstance(e, events.LayerProgress)]
+        with_bytes = [e for e in layers if e.current is not None and e.total]
+        assert with_bytes, f"no byte progress from Podman {podman_service.version}: {layers}"
+        assert max(e.total for e in with_bytes) >= 300_000_000 * 0.9
+        assert any(e.done for e in layers)
+    finally:
+        client.images.remove(image.id, force=True)
+
+
+# --- push ------------------------------------------------------------------------------------------
+def test_push_both_registries(client, base_image, registries, tagged):
+    s = registries.secure
+    dest = f"{s.host}/podman-nb/{unique('push')}:v1"
+    got = []
+    out = client.images.push(tagged, destination=dest, auth_config={"username": s.username, "password": s.password},
+                              progress=got.append)
+    assert isinstance(out, str) and "Writing manifest" in out and s.password not in out
+    assert [e for e in got if isinstance(e, events.LayerProgress)]
+    data = client.images.get_registry_data(dest, auth_config={"username": s.username, "password": s.password})
+    assert data.id.startswith("sha256:")
+    plain = f"{registries.plain.host}/podman-nb/{unique('push')}"
+    client.images.get(tagged).tag(plain, "v2")
+    lines = list(client.images.push(plain, "v2", tls_verify=False, stream=True, decode=True))
+    assert any("Writing manifest" in str(line) for line in lines)
+    client.images.remove(f"{plain}:v2")
+
+
+def test_push_errors(client, registries, tagged):
+    with pytest.raises(errors.ImageNotFound):
+        client.images.push("localhost/podman-nb/not-here:latest", tls_verify=False)
+    s = registries.secure
+    with pytest.raises(errors.APIError) as info:
+        client.images.push(tagged, destination=f"{s.host}/podman-nb/x:latest")
+    assert "auth" in str(info.value).lower()
+    with pytest.raises(errors.APIError) as info:
+        client.images.push(tagged, destination=f"{s.host}/podman-nb/x:latest",
+                           auth_config={"username": s.username, "password": "wrong-pw"})
+    assert "wrong-pw" not in str(info.value) and "wrong-pw" not in repr(info.value)
+
+
+def test_push_to_stopped_registry(client, registries, tagged):
+    p = registries.plain
+    p.stop()
+    try:
+        with pytest.raises(errors.APIError) as info:
+            client.images.push(tagged, destination=f"{p.host}/podman-nb/x:latest", tls_verify=False)
+        assert p.host in str(info.value)
+    finally:
+        p.start()
+
+
+# --- registry data ---------------------------------------------------------------------------------
+def _registry_head_digest(registry, repo, tag="latest"):
+    import base64
+    import urllib.request
+    import ssl
+    request = urllib.request.Request(f"{registry.url}/v2/{repo}/manifests/{tag}", method="HEAD", headers={
+        "Accept": ", ".join(["application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
+                             "application/vnd.docker.distribution.manifest.list.v2+json",
+                             "application/vnd.docker.distribution.manifest.v2+json"])})
+    if registry.username:
+        token = base64.b64encode(f"{registry.username}:{registry.password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    context = ssl.create_default_context(cafile=registry.ca_path) if registry.tls else None
+    with urllib.request.urlopen(request, context=context) as response:
+        return response.headers["Docker-Content-Digest"]
+
+
+def test_get_registry_data(client, base_image, registries):
+    s = registries.secure
+    data = client.images.get_registry_data(base_image.secure, auth_config={"username": s.username,
+                                                                           "password": s.password})
+    assert data.id == _registry_head_digest(s, "podman-nb/busybox")
+    assert data.attrs["Descriptor"]["digest"] == data.id and data.attrs["Descriptor"]["size"] > 0
+    assert data.attrs["Descriptor"]["mediaType"]
+    assert {"os": "linux"}.items() <= data.platforms[0].items() and data.platforms[0]["architecture"]
+    assert data.has_platform(f"linux/{data.platforms[0]['architecture']}")
+    assert s.password not in repr(data)
+    plain = client.images.get_registry_data(base_image.plain)
+    assert plain.id == _registry_head_digest(registries.plain, "podman-nb/busybox")
+    with pytest.raises(errors.APIError) as info:
+        client.images.get_registry_data(base_image.secure)
+    assert "unauthorized" in str(info.value).lower() or "auth" in str(info.value).lower()
+    with pytest.raises(errors.APIError) as info:
+        client.images.get_registry_data(base_image.secure, auth_config={"username": s.username, "password": "bad-pw"})
+    assert "bad-pw" not in str(info.value)
+    with pytest.raises(errors.ImageNotFound):
+        client.images.get_registry_data(f"{registries.plain.host}/podman-nb/does-not-exist")
+
+
+# --- search, scp -----------------------------------------------------------------------------------
+def test_search_plain_registry(client, base_image, registries):
+    results = client.images.search(f"{registries.plain.host}/podman-nb/busybox", tls_verify=False)
+    assert any("podman-nb/busybox" in r.get("Name", "") for r in results), results
+    tags = client.images.search(f"{registries.plain.host}/podman-nb/busybox", tls_verify=False, listTags=True)
+    assert any(r.get("Tag") == "latest" for r in tags), tags
+
+
+def test_scp_reports_service_error(client, base_image):
+    try:
+        result = client.images.scp(base_image.local, "nosuchconnection::")
+    except errors.APIError as error:
+        assert error.explanation and error.status_code >= 400
+    else:
+        pytest.fail(f"scp to a missing connection succeeded: {result!r}")
