@@ -1,0 +1,36 @@
+"""The benchmark still runs: bench/bench.py --quick against the test fixture service (no timed assertions)."""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def test_bench_quick_produces_every_table(podman_service, registries, base_image, tmp_path):
+    import bench
+
+    options = bench.parse_args(["--quick", "--proxy-rate", "off", "--out", str(tmp_path / "RESULTS.md")])
+    env = bench.Env(podman_service, registries.plain.host, base_image, workdir=tmp_path)
+    saved = os.environ.pop("CONTAINER_HOST", None)
+    try:
+        results = bench.run_benchmarks(env, options)
+    finally:
+        if saved is not None:
+            os.environ["CONTAINER_HOST"] = saved
+    bench.write_report(results, Path(options.out), env, options, 0.0)
+    text = Path(options.out).read_text()
+
+    sections = {row.section for row in results.rows}
+    assert {"listing", "listing-client", "build", "pull", "stream", "startup"} <= sections
+    for needle in ("floor: raw GET + json.loads @", "%images -> DataFrame @", "podman-py images.list() + images_frame @",
+                   "podman --url images --format json @", "%image_pull, widgets display", "podman --url pull",
+                   "%%image_build --no-cache, widgets display", "podman --url build", "log line delay",
+                   "json_stream + events + widgets display", "peak memory growth", "import podman_nb",
+                   "%load_ext podman_nb alone", "nproc:", "podman-py"):
+        assert needle in text, needle
+    ratios = [row for row in results.rows if row.ratio is not None]
+    assert ratios and all(row.ratio > 0 for row in ratios)
+    # the pull section removed the base image to pull every layer; it must be back for other tests
+    assert podman_service.cli("image", "exists", base_image.local, check=False).returncode == 0
