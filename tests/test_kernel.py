@@ -1,0 +1,141 @@
+"""The magics in a real Jupyter kernel (ipykernel via nbclient), executing one generated notebook.
+
+One kernel runs every cell: listings, a widget-mode pull and build (their summaries must replace the
+widgets in the saved notebook), credentials, a text-mode pull, an interrupted build, and a failing
+cell whose error must be one short line while nbclient still sees the cell fail.
+"""
+import json
+import threading
+import uuid
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from nbclient.util import run_sync
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def _outputs(cell):
+    return cell.get("outputs", [])
+
+
+def _texts(cell, mime="text/plain"):
+    texts = []
+    for output in _outputs(cell):
+        if output["output_type"] == "stream":
+            texts.append(output["text"])
+        elif mime in output.get("data", {}):
+            texts.append(output["data"][mime])
+    return "".join(texts)
+
+
+def test_notebook_in_a_kernel(podman_service, registries, base_image, tmp_path):
+    secure = registries.secure
+    tag = f"localhost/kernel/{uuid.uuid4().hex[:8]}:1"
+    marker = uuid.uuid4().hex
+    (tmp_path / "beside.txt").write_text(f"{marker}\n")
+    podman_service.cli("rmi", "-i", base_image.plain, base_image.secure)
+    sources = {
+        "setup": "%load_ext podman_nb\n"
+                 f"%config PodmanMagics.base_url = {podman_service.base_url!r}\n"
+                 "%config PodmanMagics.update_interval = 0.05\n"
+                 "import podman_nb.notebook.magics as _m\n"
+                 "_shown = []\n"
+                 "_real_make_display = _m.make_display\n"
+                 "def _keep(*a, **k):\n"
+                 "    _shown.append(_real_make_display(*a, **k))\n"
+                 "    return _shown[-1]\n"
+                 "_m.make_display = _keep\n",
+        "config": "%config PodmanMagics",
+        "images": "df = %images\ndf",
+        "pull": f"img = %image_pull {base_image.plain}\nimg",
+        "pull_state": "d = _shown[-1]\n"
+                      "print(type(d).__name__, d.bar.value == d.bar.max > 0, d.bar.bar_style,\n"
+                      "      all(bar.value == bar.max for _, bar, _ in d._rows.values()), len(d._rows))",
+        "build": f"%%image_build -t {tag} --context .\nFROM {base_image.local}\nCOPY beside.txt /beside.txt\n"
+                 "RUN cat /beside.txt\n",
+        "build_state": "b = _\nd = _shown[-1]\n"
+                       "print(type(b).__name__, d.bar.value == d.bar.max > 0, "
+                       "any('%s' in line for line in b.build_log))" % marker,
+        "creds": f"sec = %image_pull {base_image.secure} --creds {secure.username}:{secure.password}\n"
+                 "sec.tags",
+        "text": "%config PodmanMagics.progress = 'text'\n"
+                f"again = %image_pull {base_image.plain}\n"
+                "%config PodmanMagics.progress = 'auto'",
+        "interrupt": f"%%image_build -t localhost/kernel/slow:{marker[:8]}\nFROM {base_image.local}\n"
+                     f"RUN echo {marker} && sleep 5\n",
+        "after": "df2 = %images\nprint('still usable', len(df2))\nprint('interrupted' in repr(_shown[-1].summary))",
+        "wrong": f"%image_pull {base_image.secure} --creds {secure.username}:wrong-{secure.password}",
+        "error": "%image_inspect localhost/kernel/no-such-image:1",
+    }
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources.values()]
+    cells = dict(zip(sources, nb.cells))
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    failures = {}
+    with client.setup_kernel():
+        for index, (name, cell) in enumerate(zip(sources, nb.cells)):
+            # the kernel manager is async: run its interrupt_kernel() to completion in the timer's thread
+            timer = threading.Timer(2.5, run_sync(client.km.interrupt_kernel)) if name == "interrupt" else None
+            if timer:
+                timer.start()
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as error:
+                failures[name] = error
+            finally:
+                if timer:
+                    timer.cancel()
+        client.set_widgets_metadata()
+
+    assert set(failures) == {"interrupt", "wrong", "error"}, ({k: str(v)[-500:] for k, v in failures.items()},
+                                                              _outputs(cells["interrupt"]))
+
+    # settings and listings
+    config = _texts(cells["config"])
+    for name in ("base_url", "progress", "log_tail", "update_interval", "show_tracebacks"):
+        assert f"PodmanMagics.{name}" in config
+    html = _texts(cells["images"], "text/html")
+    assert "<table" in html and "MB" in html and "localhost/podman-nb/busybox" in html
+
+    # widget-mode pull and build: the summary replaced the widget; the widgets ended full
+    for name, verb in (("pull", "Pulled"), ("build", "Built")):
+        cell = cells[name]
+        summaries = [o for o in _outputs(cell) if "podman-nb-summary" in o.get("data", {}).get("text/html", "")]
+        assert len(summaries) == 1, _outputs(cell)
+        assert summaries[0]["data"]["text/plain"].startswith(verb)
+    assert "WidgetsDisplay True success True" in _texts(cells["pull_state"])
+    assert "Image True True" in _texts(cells["build_state"])
+    assert base_image.plain in _texts(cells["pull"])
+    for cell in nb.cells:
+        for output in _outputs(cell):
+            assert WIDGET_MIME not in output.get("data", {}), (cell.source, output)
+
+    # text mode in the kernel: plain lines
+    text = _texts(cells["text"])
+    assert text.startswith("Pulling") and f"Pulled {base_image.plain}" in text
+    assert "\r" not in text and "IntProgress(" not in text
+
+    # interrupted build: the display says so, the cell failed, the kernel goes on
+    interrupted = _outputs(cells["interrupt"])
+    assert any("interrupted" in o.get("data", {}).get("text/plain", "") for o in interrupted), interrupted
+    assert any(o["output_type"] == "error" and o["ename"] == "KeyboardInterrupt" for o in interrupted)
+    assert "still usable" in _texts(cells["after"]) and "True" in _texts(cells["after"])
+
+    # failures: one short error output; the execute reply said error (nbclient raised)
+    for name, ename in (("error", "ImageNotFound"), ("wrong", "APIError")):
+        errors = [o for o in _outputs(cells[name]) if o["output_type"] == "error"]
+        assert len(errors) == 1, _outputs(cells[name])
+        assert errors[0]["ename"] == ename
+        assert len(errors[0]["traceback"]) == 1 and "Traceback" not in errors[0]["traceback"][0]
+        assert "\n" not in errors[0]["traceback"][0].strip()
+    assert "Image not found" in [o for o in _outputs(cells["error"]) if o["output_type"] == "error"][0]["traceback"][0]
+
+    # the password is nowhere in the saved notebook: outputs, widget state, error text
+    # (the cell sources hold it: the user typed it there; --creds USER asks for it instead)
+    saved = json.dumps([cell.get("outputs", []) for cell in nb.cells]) + json.dumps(nb.metadata)
+    assert "application/vnd.jupyter.widget-state+json" in saved  # the widget state was saved and checked
+    assert secure.password not in saved
+    assert base_image.secure in _texts(cells["creds"])
