@@ -1,0 +1,243 @@
+"""Run every tutorial notebook headless in a real kernel (nbclient) against the test service and registries,
+and check what the cells showed: table rows, the built image's tags, the progress summaries.
+
+The notebooks read PODMAN_NB_BASE_URL / PODMAN_NB_REGISTRY / PODMAN_NB_BASE_IMAGE (see their first cell);
+the kernel gets them from here.
+"""
+import json
+import os
+import re
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def notebook_env(podman_service, registries, base_image) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("CONTAINER_HOST", "CONTAINER_CONNECTION")}
+    env.update(podman_service.env)
+    env.update({"PODMAN_NB_BASE_URL": podman_service.base_url, "PODMAN_NB_REGISTRY": registries.plain.host,
+                "PODMAN_NB_BASE_IMAGE": base_image.local})
+    env.pop("PODMAN_NB_PROGRESS", None)  # the notebooks run with their default (widgets under a kernel)
+    return env
+
+
+def run_notebook(name, env, tmp_path):
+    """Execute notebooks/NAME; return the executed notebook (also saved under tmp_path for a look)."""
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    try:
+        client.execute(env=env)
+    finally:
+        nbformat.write(nb, tmp_path / name.replace(".ipynb", ".executed.ipynb"))
+    return nb
+
+
+def cell(nb, tag):
+    found = [c for c in nb.cells if tag in c.get("metadata", {}).get("tags", [])]
+    assert len(found) == 1, f"one cell tagged {tag!r} expected"
+    return found[0]
+
+
+def text(c) -> str:
+    """Everything a cell showed as text: streams, text/plain of results and displays, errors."""
+    parts = []
+    for out in c.outputs:
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type == "error":
+            parts.append("\n".join(out.traceback))
+        else:
+            parts.append(out.get("data", {}).get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def result(c):
+    found = [o for o in c.outputs if o.output_type == "execute_result"]
+    assert found, f"no result in cell {c.source[:60]!r}: {text(c)}"
+    return found[-1].data
+
+
+def displays(c):
+    return [o.data for o in c.outputs if o.output_type == "display_data"]
+
+
+class _Table(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.header, self.rows, self._row, self._cell, self._in_body = [], [], None, None, False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tbody":
+            self._in_body = True
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._row is not None and self._cell is not None:
+            self._row.append(self._cell.strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            (self.rows if self._in_body else self.header).append(self._row)
+            self._row = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def table(c) -> list:
+    """The rows of the DataFrame a cell returned, as dicts of the displayed text (index under "")."""
+    parser = _Table()
+    shown = [o.data for o in c.outputs if o.output_type in ("execute_result", "display_data")
+             and "text/html" in o.get("data", {})]
+    assert shown, f"no table in cell {c.source[:60]!r}: {text(c)}"
+    parser.feed(shown[-1]["text/html"])
+    columns = [""] + parser.header[0][1:]
+    return [dict(zip(columns, row)) for row in parser.rows]
+
+
+def assert_clean_progress(c):
+    """Progress left only its summary behind: no widget view, nothing saying a widget failed."""
+    for data in displays(c):
+        assert WIDGET_VIEW not in data, f"a widget view was left in the saved outputs: {c.source[:60]!r}"
+    assert "Error displaying widget" not in text(c)
+
+
+@pytest.fixture
+def env(podman_service, registries, base_image):
+    return notebook_env(podman_service, registries, base_image)
+
+
+def test_quickstart(env, podman_service, registries, base_image, tmp_path):
+    nb = run_notebook("quickstart.ipynb", env, tmp_path)
+    reg = registries.plain.host
+
+    assert "registry: " + reg in text(cell(nb, "settings"))
+    assert f"Podman {podman_service.version} at {podman_service.base_url}" in text(cell(nb, "podman"))
+
+    images = table(cell(nb, "images"))
+    assert any(r["repository"] == "localhost/podman-nb/busybox" and r["tag"] == "latest"
+               and r["image_id"] == base_image.id[:12] for r in images), images
+
+    build = cell(nb, "build")
+    assert_clean_progress(build)
+    summary = text(build)
+    assert "Built localhost/quickstart/hello:latest" in summary
+    assert re.search(r"steps: (\d+)/\1", summary), summary
+    assert result(build)["text/plain"] == "<Image: 'localhost/quickstart/hello:latest'>"
+    built = text(cell(nb, "built"))
+    assert "['localhost/quickstart/hello:latest']" in built
+    assert "the last: Successfully tagged localhost/quickstart/hello:latest" in built
+
+    pull = cell(nb, "pull")
+    assert_clean_progress(pull)
+    assert f"Pulled {reg}/podman-nb/busybox:latest" in text(pull)
+    assert f"image: {base_image.id[:12]}" in text(pull)
+    assert f"'{reg}/podman-nb/busybox:latest'" in result(pull)["text/plain"]
+
+    push = cell(nb, "push")
+    assert_clean_progress(push)
+    assert f"Pushed {reg}/quickstart/hello:1.0" in text(push)
+    with urllib.request.urlopen(f"http://{reg}/v2/quickstart/hello/tags/list", timeout=10) as response:
+        assert "1.0" in json.load(response)["tags"]
+
+    history = table(cell(nb, "history"))
+    assert len(history) >= 3  # CMD, RUN, then the base image's layers
+    assert "CMD" in history[0]["created_by"] and "hello from podman_nb" in history[1]["created_by"]
+
+    removed = result(cell(nb, "rm"))["text/plain"]
+    for name in (f"{reg}/quickstart/hello:1.0", "localhost/quickstart/hello:latest",
+                 f"{reg}/podman-nb/busybox:latest"):
+        assert f"'Untagged': '{name}'" in removed
+    assert re.search(r"Removed \d+ image\(s\), freed ", text(cell(nb, "prune")))
+    after = table(cell(nb, "images-after"))
+    assert not [r for r in after if "quickstart" in r["repository"]]
+    assert any(r["repository"] == "localhost/podman-nb/busybox" for r in after)
+
+
+def test_environment_setup(env, tmp_path):
+    nb = run_notebook("environment-setup.ipynb", env, tmp_path)
+
+    build = cell(nb, "build")
+    assert_clean_progress(build)
+    first = text(build)
+    assert "Built localhost/analysis-env:1.0" in first
+    steps = re.search(r"steps: (\d+)/(\d+)", first)
+    assert steps and steps.group(1) == steps.group(2) and int(steps.group(2)) >= 7, first
+    assert "['localhost/analysis-env:1.0']" in result(cell(nb, "built"))["text/plain"]
+
+    labels = result(cell(nb, "labels"))["text/plain"]
+    for pair in ("'team': 'data-science'", "'org.opencontainers.image.title': 'analysis-env'",
+                 "'project.version': '1.0'"):
+        assert pair in labels
+
+    history = [r["created_by"] for r in table(cell(nb, "history"))]
+    assert sum(line.startswith("/bin/sh -c #(nop) COPY ") for line in history) >= 3  # 2 here, 1 in the base
+    assert any("PROJECT_VERSION=1.0" in line and "/app/VERSION" in line for line in history), history
+    assert any('LABEL "team"="data-science"' in line for line in history)
+
+    log = text(cell(nb, "log"))
+    assert re.search(r"\d+ lines saved to ", log) and "Successfully tagged localhost/analysis-env:1.0" in log
+
+    rebuild = cell(nb, "rebuild")
+    assert_clean_progress(rebuild)
+    again = text(rebuild)
+    assert "Built localhost/analysis-env:1.0" in again
+    hits = re.search(r"cache hits: (\d+)", again)
+    assert hits and int(hits.group(1)) >= 5, f"the rebuild should reuse the cached layers:\n{again}"
+    cache = text(cell(nb, "cache"))
+    assert "same image: True" in cache, cache
+    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+
+
+def test_exploring_images(env, tmp_path):
+    nb = run_notebook("exploring-images.ipynb", env, tmp_path)
+    for tag in ("build-small", "build-big", "build-app-v1", "build-app-v2"):
+        assert not displays(cell(nb, tag)), "progress = 'none' shows nothing"
+
+    images = table(cell(nb, "images"))
+    names = {r["repository"] for r in images}
+    assert {"localhost/explore/small", "localhost/explore/big", "localhost/explore/app"} <= names
+
+    biggest = [r["repository"] for r in table(cell(nb, "biggest"))]
+    ours = [name for name in biggest if name.startswith("localhost/explore/")]
+    assert ours[:2] == ["localhost/explore/big", "localhost/explore/app"], biggest
+    big_row = table(cell(nb, "biggest"))[biggest.index("localhost/explore/big")]
+    assert 5.0 < float(big_row["size_mb"]) < 7.0, big_row
+
+    layers = table(cell(nb, "layers"))
+    assert "head -c 3000000" in layers[0]["created_by"] and layers[0]["size"] == "3 MB", layers[0]
+    assert "head -c 500000" in layers[2]["created_by"] or "head -c 500000" in layers[1]["created_by"]
+
+    dangling = cell(nb, "dangling")
+    count = re.search(r"(\d+) dangling image\(s\)", text(dangling))
+    assert count and int(count.group(1)) >= 1
+    rows = table(dangling)
+    assert len(rows) == 1 and "'version': '1'" in rows[0]["labels"], rows
+
+    dry = cell(nb, "dry-run")
+    would = re.search(r"Would remove (\d+) image\(s\), freeing ", text(dry))
+    assert would and int(would.group(1)) >= 1
+    assert len(table(dry)) == int(would.group(1))
+
+    plot = cell(nb, "plot")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "matplotlib is not installed" in text(plot)
+    else:
+        assert any("image/png" in data for data in displays(plot)), text(plot)
+
+    cleanup = text(cell(nb, "cleanup"))
+    assert re.search(r"Removed [1-9]\d* image\(s\)", cleanup), cleanup
