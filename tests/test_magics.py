@@ -11,6 +11,7 @@ from IPython.testing.globalipapp import get_ipython
 
 import podman_nb
 from podman_nb.notebook import magics as magics_module
+from podman_nb.notebook import tables
 
 HEX12 = re.compile(r"^[0-9a-f]{12}$")
 
@@ -332,3 +333,81 @@ def test_registry_data(ip, base_image, capsys):
     assert "Traceback" not in out and len(out.strip().splitlines()) == 1  # failing, it still fails briefly
     assert result.success, out
     assert ip.user_ns["rd"]["digest"].startswith("sha256:") and ip.user_ns["rd"]["platforms"]
+
+
+# -- more options ------------------------------------------------------------------------------
+def test_pull_all_tags_platform_and_tls_options(ip, podman_service, registries, base_image, capsys):
+    repo = f"{registries.plain.host}/magics/{unique('all')}"
+    for tag in ("1", "2"):
+        run(ip, f"%image_tag {base_image.local} {repo}:{tag}")
+        run(ip, f"%image_push --quiet --no-tls-verify {repo}:{tag}")
+        run(ip, f"%image_rm {repo}:{tag}")
+    capsys.readouterr()
+    run(ip, f"imgs = %image_pull --all-tags --no-tls-verify {repo}")
+    imgs = ip.user_ns["imgs"]
+    assert isinstance(imgs, list) and {f"{repo}:1", f"{repo}:2"} <= {t for i in imgs for t in i.tags}
+    run(ip, f"one = %image_pull --platform linux/amd64 --quiet {repo}:1")
+    assert isinstance(ip.user_ns["one"], podman_nb.Image)
+    run(ip, f"%image_pull --platform not/a/plat/form {repo}:1", ok=False)
+    out = capsys.readouterr().out
+    assert "platform" in out and "Traceback" not in out
+    run(ip, f"%image_rm {repo}:1 {repo}:2")
+
+
+def test_images_filters_before_since_label(ip, base_image):
+    label = unique("f")
+    run(ip, f"%%image_build -t localhost/magics/{label}:1 --label pick={label} --quiet\n"
+            f"FROM {base_image.local}\nRUN echo {label} > /f\n")
+    run(ip, f"lab = %images --filter label=pick={label}")
+    assert list(ip.user_ns["lab"]["tag"]) == ["1"] and ip.user_ns["lab"].iloc[0]["labels"]["pick"] == label
+    run(ip, f"since = %images --filter since={base_image.local}")
+    assert f"localhost/magics/{label}" in set(ip.user_ns["since"]["repository"])
+    run(ip, f"before = %images --filter before=localhost/magics/{label}:1")
+    assert f"localhost/magics/{label}" not in set(ip.user_ns["before"]["repository"])
+    run(ip, f"%image_rm localhost/magics/{label}:1")
+
+
+def test_build_options_and_prune(ip, base_image, capsys):
+    label = unique("o")
+    tag = f"localhost/magics/{label}:1"
+    cell = (f"FROM {base_image.local} AS first\nRUN echo one > /one\n"
+            f"FROM {base_image.local} AS second\nRUN echo two > /two\n")
+    run(ip, f"%%image_build -t {tag} --target first --no-cache --squash --no-layers --platform linux/amd64 "
+            f"--label prune={label}\n{cell}")
+    built = ip.user_ns["_"]
+    assert any("one" in line for line in built.build_log) and not any("echo two" in l for l in built.build_log)
+    run(ip, f"%image_tag {tag} localhost/magics/{label}:2")
+    run(ip, f"%image_rm {tag} localhost/magics/{label}:2")  # untagged now? no: removed
+    # a dangling image to prune
+    run(ip, f"%%image_build --quiet --label prune={label}\nFROM {base_image.local}\nRUN echo {label} > /p\n")
+    image_id = ip.user_ns["_"].id
+    capsys.readouterr()
+    run(ip, f"dry = %image_prune --dry-run --filter label=prune={label}")
+    out = capsys.readouterr().out
+    dry = ip.user_ns["dry"]
+    # the built image and its intermediate RUN image (podman prunes the parent in a second round)
+    assert image_id.replace("sha256:", "")[:12] in set(dry["image_id"]) and len(dry) == 2
+    assert out.startswith(f"Would remove 2 image(s), freeing {tables.human_size(int(dry['size'].sum()))}."), out
+    run(ip, f"pruned = %image_prune --filter label=prune={label}")
+    pruned = ip.user_ns["pruned"]
+    assert {d["Deleted"][:12] for d in pruned["ImagesDeleted"]} == set(dry["image_id"])
+    assert pruned["SpaceReclaimed"] == int(dry["size"].sum())
+    assert "Removed 2 image(s)" in capsys.readouterr().out
+    run(ip, f"%image_inspect {image_id}", ok=False)
+
+
+def test_push_with_creds(ip, registries, base_image, capsys):
+    secure = registries.secure
+    target = f"{secure.host}/magics/{unique('p')}:1"
+    run(ip, f"%image_tag {base_image.local} {target}")
+    run(ip, f"%image_push {target}", ok=False)
+    out = capsys.readouterr().out
+    assert "--creds" in out.splitlines()[-1]  # the hint
+    run(ip, f"%image_push {target} --creds {secure.username}:{secure.password}")
+    out = capsys.readouterr().out
+    assert f"Pushed {target}" in out and secure.password not in out
+    run(ip, f"%image_push {target} --creds {secure.username}:nope-{secure.password}", ok=False)
+    out = capsys.readouterr().out
+    assert secure.password not in out and "Traceback" not in out
+    assert "check the user name and password" in out.splitlines()[-1]  # not "add --creds"
+    run(ip, f"%image_rm {target}")

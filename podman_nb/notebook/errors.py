@@ -15,16 +15,22 @@ _HINTS = (
 )
 
 
-def hint_for(message: str) -> str:
+_WRONG_CREDS = "the registry refused these credentials: check the user name and password given to --creds"
+
+
+def hint_for(message: str, creds_given: bool = False) -> str:
     lowered = message.lower()
     for words, hint in _HINTS:
         if any(word in lowered for word in words):
-            return hint
+            return _WRONG_CREDS if creds_given and hint is _HINTS[0][1] else hint
     return ""
 
 
-def describe(error: BaseException) -> str:
-    """``"ImageNotFound: ... (hint: ...)"`` in one line, without a traceback."""
+def describe(error: BaseException, creds_given: bool = False) -> str:
+    """``"ImageNotFound: ... (hint: ...)"`` in one line, without a traceback.
+
+    ``creds_given``: the operation sent credentials, so "unauthorized" means they were wrong.
+    """
     if isinstance(error, BuildError):
         text = f"Build failed: {error.msg}"
     elif isinstance(error, ImageNotFound):
@@ -38,5 +44,5 @@ def describe(error: BaseException) -> str:
     else:
         text = f"{type(error).__name__}: {error}"
     text = " ".join(text.split())
-    hint = hint_for(text)
+    hint = hint_for(text, creds_given)
     return f"{text} (hint: {hint})" if hint else text

@@ -57,6 +57,7 @@ def operation(function: Callable) -> Callable:
     @functools.wraps(function)
     def run(self: "PodmanMagics", line: str = "", cell: Optional[str] = None) -> Any:
         magic = getattr(self, function.__name__)
+        self.creds_given = False
         if any(word in ("-h", "--help") for word in arg_split(line)):  # before required arguments are checked
             print(_help_text(magic.__doc__))
             return None
@@ -105,6 +106,7 @@ class PodmanMagics(Magics):
         super().__init__(shell=shell, **kwargs)
         self._client: Optional[PodmanClient] = None
         self.secrets: set = set()  # passwords seen this session, masked in any error shown
+        self.creds_given = False  # whether the running (or last) operation sent credentials
 
     @observe("base_url", "stream_timeout")
     def _reconnect(self, change: Any) -> None:
@@ -327,9 +329,10 @@ class PodmanMagics(Magics):
         """
         filters = _filters(args.filter)
         if args.dry_run:
-            doomed = self.manager.prune_candidates(all=args.all, filters=filters)
-            frame = tables.images_frame([image.attrs for image in doomed])
-            print(f"Would remove {len(doomed)} image(s), freeing {tables.human_size(int(frame['size'].sum()) if len(frame) else 0)}.")
+            doomed = _prune_preview(self.manager, args.all, filters)
+            frame = tables.images_frame(doomed)
+            freed = sum(tables._int(attrs.get("Size")) for attrs in doomed)
+            print(f"Would remove {len(doomed)} image(s), freeing {tables.human_size(freed)}.")
             return frame
         result = self.manager.prune(all=args.all, filters=filters)
         print(f"Removed {len(result['ImagesDeleted'])} image(s), freed {tables.human_size(result['SpaceReclaimed'])}.")
@@ -430,9 +433,46 @@ class PodmanMagics(Magics):
     def _creds(self, creds: Optional[str]) -> Optional[Dict[str, str]]:
         auth = parse_creds(creds)
         if auth:
+            self.creds_given = True
             scrub_history(self.shell, auth["password"])
             self.secrets.add(auth["password"])
         return auth
+
+
+def _bare_id(value: Any) -> str:
+    text = str(value or "")
+    return text[len("sha256:"):] if text.startswith("sha256:") else text
+
+
+def _prune_preview(manager: Any, all_images: bool, filters: Dict[str, List[str]]) -> List[Dict[str, Any]]:
+    """What ``podman image prune`` would delete, as list documents, deleting nothing.
+
+    Podman prunes in rounds: deleting a dangling image can leave its parent (an intermediate
+    build image) dangling, and the next round deletes that too. ``dangling=true`` listings miss
+    those parents, so the rounds are replayed here on the full listing.
+    """
+    wanted = {key: values for key, values in filters.items() if key != "dangling"}
+    matching = manager.list_attrs(all=True, filters=wanted)
+    children: Dict[str, List[str]] = {}
+    for attrs in manager.list_attrs(all=True):
+        children.setdefault(_bare_id(attrs.get("ParentId")), []).append(_bare_id(attrs.get("Id")))
+
+    def tagged(attrs: Dict[str, Any]) -> bool:
+        names = attrs.get("RepoTags") if "RepoTags" in attrs else attrs.get("Names")
+        return any(name and name != "<none>:<none>" for name in names or [])
+
+    doomed: Dict[str, Dict[str, Any]] = {}
+    changed = True
+    while changed:
+        changed = False
+        for attrs in matching:
+            image_id = _bare_id(attrs.get("Id"))
+            if image_id in doomed or attrs.get("Containers") or (not all_images and tagged(attrs)):
+                continue
+            if all(child in doomed for child in children.get(image_id, [])):
+                doomed[image_id] = attrs
+                changed = True
+    return list(doomed.values())
 
 
 def _show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Optional[int] = None):
@@ -442,7 +482,7 @@ def _show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offse
     if magics is not None and magics.show_tracebacks:
         stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
     else:
-        stb = [describe(value)]
+        stb = [describe(value, creds_given=getattr(magics, "creds_given", False))]
     stb = [_mask(line, secrets) for line in stb]
     _mask_exception(value, secrets)
     # IPython (8.x) only calls the handler: showing the result is the handler's job. A kernel's
