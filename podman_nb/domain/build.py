@@ -20,12 +20,39 @@ _IMAGE_ID_LINE = re.compile(r"^([0-9a-f]{12,64})\s*$")
 # Keyword -> query parameter, for values sent as they are.
 _PLAIN = {"nocache": "nocache", "pull": "pull", "quiet": "q", "rm": "rm", "forcerm": "forcerm",
           "target": "target", "squash": "squash", "layers": "layers", "output": "output",
-          "platform": "platform", "network_mode": "networkmode", "shmsize": "shmsize",
+          "platform": "platform", "shmsize": "shmsize",
           "http_proxy": "httpproxy", "manifest": "manifest", "outputformat": "outputformat",
           "isolation": "isolation", "remote": "remote"}
 _LIMITS = ("memory", "memswap", "cpushares", "cpusetcpus", "cpuperiod", "cpuquota")
-# Accepted for podman-py and docker-py compatibility; Podman has no such setting.
-IGNORED = ("use_config_proxy", "gzip_level")
+# Accepted for podman-py and docker-py compatibility; Podman has no such setting. ``output`` is sent
+# as podman-py sends it, but Podman's REST build (4.3 and 5.4 alike) has no output parameter: the
+# image is built and stored, nothing is exported.
+IGNORED = ("use_config_proxy", "gzip_level", "output")
+# buildah's NetworkConfigurationPolicy, which the libpod ``networkmode`` parameter carries.
+_NETWORK_DISABLED, _NETWORK_ENABLED = "1", "2"
+
+
+def network_params(mode: Any) -> Dict[str, Any]:
+    """``network_mode`` as libpod reads it: ``nsoptions`` (the RUN network namespace) and ``networkmode``.
+
+    Without ``nsoptions`` Podman's REST build runs RUN steps in the *host* network namespace, and a
+    plain ``networkmode=none`` (what podman-py sends) is ignored; so "none", "host", "private"/"bridge",
+    "ns:/path" and network names are translated here.
+    """
+    if mode is None:
+        return {}
+    if not isinstance(mode, str) or not mode:
+        raise InvalidArgument(f"network_mode must be a non-empty string, not {mode!r}")
+    if mode == "none":
+        option, policy = {"Name": "network", "Host": False, "Path": ""}, _NETWORK_DISABLED
+    elif mode == "host":
+        option, policy = {"Name": "network", "Host": True, "Path": ""}, _NETWORK_ENABLED
+    elif mode in ("private", "bridge", "default"):
+        option, policy = {"Name": "network", "Host": False, "Path": ""}, _NETWORK_ENABLED
+    else:
+        path = mode[3:] if mode.startswith("ns:") else mode
+        option, policy = {"Name": "network", "Host": False, "Path": path}, _NETWORK_ENABLED
+    return {"nsoptions": json.dumps([option]), "networkmode": policy}
 
 
 def _json_param(kwargs: Mapping[str, Any], key: str, kind: type) -> Any:
@@ -41,6 +68,14 @@ def build_params(kwargs: Mapping[str, Any]) -> Dict[str, Any]:
     """The ``/build`` query for podman-py's build keywords."""
     params: Dict[str, Any] = {param: kwargs.get(key) for key, param in _PLAIN.items()}
     params["layers"] = kwargs.get("layers", True)
+    # podman-py's default. Without it libpod builds with an empty format and never finds a cached layer.
+    params["outputformat"] = kwargs.get("outputformat") or "application/vnd.oci.image.manifest.v1+json"
+    params.update(network_params(kwargs.get("network_mode")))
+    if kwargs.get("pull") is not None and kwargs.get("pullpolicy") is None:
+        # libpod requests read ``pullpolicy``; ``pull`` alone is ignored by them.
+        params["pullpolicy"] = "always" if kwargs["pull"] else "missing"
+    elif kwargs.get("pullpolicy") is not None:
+        params["pullpolicy"] = kwargs["pullpolicy"]
     tags = kwargs.get("tag")
     params["t"] = [tags] if isinstance(tags, str) else list(tags or []) or None
     for key, value in (("buildargs", _json_param(kwargs, "buildargs", dict)),

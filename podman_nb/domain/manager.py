@@ -82,9 +82,18 @@ class ImagesManager(BuildMixin):
         filters = dict(kwargs.get("filters") or {})
         if kwargs.get("name"):
             filters["reference"] = kwargs["name"]
-        response = self.client.get("/images/json", params={"all": kwargs.get("all"),
-                                                           "filters": encode_filters(filters)})
-        return [self.prepare_model(attrs) for attrs in response.json() or []]
+        encoded = encode_filters(filters)
+        later: builtins.list[str] = []
+        if encoded and not self._libpod_has_compat_mode():
+            # Podman 4 matches nothing when given two label filters (5 ANDs them): send one, check the rest here.
+            decoded = json.loads(encoded)
+            labels = decoded.get("label") or []
+            if len(labels) > 1:
+                decoded["label"], later = labels[:1], labels[1:]
+                encoded = json.dumps(decoded)
+        response = self.client.get("/images/json", params={"all": kwargs.get("all"), "filters": encoded})
+        images = [self.prepare_model(attrs) for attrs in response.json() or []]
+        return [image for image in images if all(_has_label(image.labels, want) for want in later)]
 
     def list_attrs(self, **kwargs: Any) -> builtins.list[Dict[str, Any]]:
         """The list documents themselves, without making Image objects (for tables)."""
@@ -280,6 +289,12 @@ class ImagesManager(BuildMixin):
                 for event in events.event_from_line(line):
                     progress(event)
             yield line
+
+
+def _has_label(labels: Mapping[str, str], wanted: str) -> bool:
+    """Podman's label filter for one value: ``key`` (present) or ``key=value``."""
+    key, _, value = wanted.partition("=")
+    return key in labels and (not value or labels[key] == value)
 
 
 def _encoded(lines: Iterator[Dict], decode: Optional[bool]) -> Iterator[Any]:

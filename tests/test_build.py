@@ -1,0 +1,182 @@
+"""ImagesManager.build against a real Podman service: every podman-py keyword, errors, live streaming."""
+import io
+import json
+import tarfile
+import uuid
+
+import pytest
+
+from podman_nb import errors
+from podman_nb.domain import events
+
+BASE = "localhost/podman-nb/busybox:latest"
+
+
+def unique(prefix="b"):
+    return f"localhost/podman-nb/{prefix}{uuid.uuid4().hex[:8]}:latest"
+
+
+def log_text(log):
+    text = []
+    for chunk in log:
+        line = json.loads(chunk) if isinstance(chunk, (bytes, str)) else chunk
+        text.append(str(line.get("stream", "")))
+    return "".join(text)
+
+
+@pytest.fixture
+def build(client, base_image):
+    """build(containerfile_text, **kwargs) -> (image, log text); removes what it tagged."""
+    made = []
+
+    def run(containerfile, **kwargs):
+        kwargs.setdefault("tag", unique())
+        made.append(kwargs["tag"])
+        image, log = client.images.build(fileobj=io.StringIO(containerfile), **kwargs)
+        return image, log_text(log)
+
+    yield run
+    for tag in made:
+        try:
+            client.images.remove(tag, force=True)
+        except errors.ImageNotFound:
+            pass
+
+
+def test_text_and_binary_fileobj(client, build):
+    image, log = build(f"FROM {BASE}\nRUN echo text-file\n")
+    assert "text-file" in log and image.id
+    tag = unique()
+    image2, log2 = client.images.build(fileobj=io.BytesIO(f"FROM {BASE}\nRUN echo bin-file\n".encode()), tag=tag)
+    try:
+        assert "bin-file" in log_text(log2) and tag in image2.tags
+    finally:
+        client.images.remove(tag, force=True)
+
+
+def test_buildargs_labels_extra_hosts(build):
+    image, log = build(f"FROM {BASE}\nARG GREETING=unset\nRUN echo greeting=$GREETING && cat /etc/hosts\n",
+                       buildargs={"GREETING": "hi there"}, labels={"org.example.k": "v1"},
+                       extra_hosts={"pnb-extra-host": "10.9.8.7"})
+    assert "greeting=hi there" in log
+    assert "10.9.8.7" in log and "pnb-extra-host" in log
+    assert image.labels["org.example.k"] == "v1"
+
+
+def test_container_limits(build):
+    script = ("cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes")
+    _, log = build(f"FROM {BASE}\nRUN {script}\n", container_limits={"memory": 64 * 1024 * 1024})
+    assert str(64 * 1024 * 1024) in log
+    with pytest.raises(errors.InvalidArgument):
+        build(f"FROM {BASE}\n", container_limits={"bogus": 1})
+
+
+def test_network_mode(build):
+    _, log = build(f"FROM {BASE}\nRUN echo nets: $(ls /sys/class/net)\n", network_mode="none")
+    assert "nets: lo\n" in log
+    _, log = build(f"FROM {BASE}\nRUN echo nets: $(ls /sys/class/net)\n", network_mode="host")
+    assert len(log.split("nets: ", 1)[1].split("\n", 1)[0].split()) > 1
+
+
+def test_target_multi_stage(build):
+    containerfile = (f"FROM {BASE} AS first\nRUN echo one > /one\nLABEL stage=first\n"
+                     f"FROM first AS second\nRUN echo two > /two\nLABEL stage=second\n")
+    image, log = build(containerfile, target="first")
+    assert image.labels["stage"] == "first"
+    assert "echo two" not in log
+
+
+def test_squash_layers_nocache(client, build, base_image):
+    containerfile = f"FROM {BASE}\nRUN echo a > /a\nRUN echo b > /b\n"
+    image, _ = build(containerfile, layers=True)
+    base_layers = len(client.images.get(BASE).attrs["RootFS"]["Layers"])
+    assert len(image.attrs["RootFS"]["Layers"]) == base_layers + 2
+    again, log = build(containerfile, layers=True)
+    assert "Using cache" in log and again.id == image.id, log
+    fresh, log = build(containerfile, layers=True, nocache=True)
+    assert "Using cache" not in log and fresh.id != image.id
+    squashed, _ = build(containerfile, squash=True, layers=False)
+    # Podman's REST squash is buildah's: every layer, the base's too, becomes one.
+    assert len(squashed.attrs["RootFS"]["Layers"]) == 1
+
+
+def test_output_is_accepted_but_ignored_by_podman(build, podman_service):
+    """Podman's REST build has no output parameter (4.3 and 5.4): the image is built, nothing exported."""
+    dest = podman_service.workdir / f"out-{uuid.uuid4().hex[:6]}.tar"
+    image, _ = build(f"FROM {BASE}\nRUN echo out > /out.txt\n", output=f"type=tar,dest={dest}")
+    assert image.id and not dest.exists()
+
+
+def test_platform(build):
+    image, _ = build(f"FROM {BASE}\nRUN true\n", platform="linux/amd64")
+    assert image.attrs["Architecture"] == "amd64" and image.attrs["Os"] == "linux"
+
+
+def test_pull_always(client, build, base_image):
+    _, log = build(f"FROM {base_image.plain}\nRUN echo pulled\n", pull=True)
+    assert "pulled" in log
+    _, log = build(f"FROM {base_image.plain}\nRUN echo pulled again\n", pull=True)
+    assert "Copying blob" in log or "Trying to pull" in log  # pulled although present
+    _, log = build(f"FROM {base_image.plain}\nRUN echo not pulled\n")
+    assert "Trying to pull" not in log
+    client.images.remove(base_image.plain, force=True)
+
+
+def test_cache_from_is_accepted(build, base_image, registries):
+    image, _ = build(f"FROM {BASE}\nRUN echo cached > /c\n", layers=True,
+                     cache_from=[f"{registries.plain.host}/podman-nb/buildcache"])
+    assert image.id
+
+
+def test_dockerfile_outside_context_and_containerignore(client, tmp_path, base_image):
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "keep.txt").write_text("keep\n")
+    (context / "secret.txt").write_text("nope\n")
+    (context / ".containerignore").write_text("secret.txt\n")
+    outside = tmp_path / "elsewhere" / "Build.containerfile"
+    outside.parent.mkdir()
+    outside.write_text(f"FROM {BASE}\nCOPY . /ctx/\nRUN echo files: $(ls /ctx | tr '\\n' ' ')\n")
+    tag = unique()
+    image, log = client.images.build(path=str(context), dockerfile=str(outside), tag=tag)
+    try:
+        text = log_text(log)
+        assert "keep.txt" in text and "secret.txt" not in text
+    finally:
+        client.images.remove(tag, force=True)
+
+
+def test_build_error_carries_log(client, base_image):
+    with pytest.raises(errors.BuildError) as info:
+        client.images.build(fileobj=io.StringIO(f"FROM {BASE}\nRUN echo about-to-fail && exit 3\n"))
+    error = info.value
+    assert "exit status 3" in str(error)
+    assert any("about-to-fail" in str(line) for line in error.build_log)
+    with pytest.raises(errors.BuildError):
+        list(client.images.build(fileobj=io.StringIO(f"FROM {BASE}\nRUN exit 4\n"), stream=True, decode=True))
+    with pytest.raises((errors.BuildError, errors.APIError)):
+        client.images.build(fileobj=io.StringIO("FROM localhost/podman-nb/not-there:latest\n"))
+
+
+def test_stream_yields_live(client, base_image):
+    """The first STEP arrives while a later ``RUN sleep 2`` has not finished: the image does not exist yet."""
+    tag = unique("live")
+    got = []
+    stream = client.images.build(fileobj=io.StringIO(f"FROM {BASE}\nRUN sleep 2 && echo slept\n"), tag=tag,
+                                 stream=True, decode=True, progress=got.append)
+    try:
+        first = next(stream)
+        assert first["stream"].startswith("STEP 1/2")
+        assert not client.images.exists(tag)  # the build is still going
+        rest = list(stream)
+        assert any("slept" in str(line.get("stream")) for line in rest)
+        assert client.images.exists(tag)
+        final_id = client.images.get(tag).id
+        assert any(line.get("stream", "").strip() == final_id.replace("sha256:", "") for line in rest[-2:]) or \
+            any((line.get("aux") or {}).get("ID") == final_id for line in rest)
+        steps = [e for e in got if isinstance(e, events.Step)]
+        assert [(s.number, s.total) for s in steps] == [(1, 2), (2, 2)]
+        assert isinstance([e for e in got if isinstance(e, events.Result)][-1], events.Result)
+    finally:
+        if client.images.exists(tag):
+            client.images.remove(tag, force=True)
