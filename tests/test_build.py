@@ -180,3 +180,8 @@ def test_stream_yields_live(client, base_image):
     finally:
         if client.images.exists(tag):
             client.images.remove(tag, force=True)
+
+
+def test_fileobj_must_be_a_file_object(client):
+    with pytest.raises(errors.InvalidArgument):
+        client.images.build(fileobj="FROM scratch\n")

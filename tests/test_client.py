@@ -93,7 +93,13 @@ def test_private_service_starts_with_test_env_and_stops_at_exit(podman_service, 
         print(json.dumps({{"url": client.base_url, "pid": service._private.process.pid,
                           "dir": service._private.directory, "tags": image.tags}}))
     """)
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    try:
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    finally:  # the storage's overlay mount outlives the service
+        with open("/proc/self/mounts") as mounts:
+            points = [line.split()[1] for line in mounts if line.split()[1].startswith(str(tmp_path))]
+        for point in sorted(points, key=len, reverse=True):
+            subprocess.run(["umount", "-l", point], capture_output=True)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["url"].startswith("unix://") and report["url"].endswith("/podman.sock")

@@ -118,3 +118,98 @@ def test_push_events():
     evs = list(events.push_events(objects))
     assert [e for e in evs if isinstance(e, events.LayerProgress)]
     assert not [e for e in evs if isinstance(e, events.Error)]
+
+
+# --- api.registry (no service): references, registries.conf, the Bearer token flow -------------------
+import base64  # noqa: E402
+import hashlib  # noqa: E402
+import threading  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+from podman_nb.api import registry  # noqa: E402
+from podman_nb.errors import APIError, ImageNotFound  # noqa: E402
+
+
+def test_parse_reference():
+    assert registry.parse_reference("busybox") == ("docker.io", "library/busybox", "latest")
+    assert registry.parse_reference("quay.io/a/b:1.0") == ("quay.io", "a/b", "1.0")
+    assert registry.parse_reference("127.0.0.1:5000/x/y") == ("127.0.0.1:5000", "x/y", "latest")
+    digest = "sha256:" + "a" * 64
+    assert registry.parse_reference(f"localhost/x:t@{digest}") == ("localhost", "x", digest)
+
+
+@pytest.mark.parametrize("use_tomllib", [True, False])
+def test_registries_conf_insecure(tmp_path, monkeypatch, use_tomllib):
+    conf = tmp_path / "registries.conf"
+    conf.write_text('unqualified-search-registries = []\n\n[[registry]]\nlocation = "10.0.0.1:5000"\n'
+                    'insecure = true  # comment\n\n[[registry]]\nprefix = "example.com/team"\n'
+                    'location = "mirror.example.com/team"\ninsecure = true\n')
+    if not use_tomllib:
+        import builtins
+        real_import = builtins.__import__
+        monkeypatch.setattr(builtins, "__import__", lambda name, *a, **k: (_ for _ in ()).throw(ImportError())
+                            if name == "tomllib" else real_import(name, *a, **k))
+    monkeypatch.setenv("CONTAINERS_REGISTRIES_CONF", str(conf))
+    assert registry.registry_is_insecure("10.0.0.1:5000")
+    assert not registry.registry_is_insecure("10.0.0.1:5001")
+    assert registry.registry_is_insecure("example.com", "team/app")
+    assert not registry.registry_is_insecure("example.com", "other/app")
+
+
+class _TokenRegistry(BaseHTTPRequestHandler):
+    """A plain-HTTP registry that wants a Bearer token from its /token realm (Basic creds required)."""
+    config = json.dumps({"os": "linux", "architecture": "arm64", "variant": "v8"}).encode()
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": {"digest": "sha256:" + hashlib.sha256(config).hexdigest(),
+                                      "size": len(config)}, "layers": []}).encode()
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, status, body=b"", headers=()):
+        self.send_response(status)
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):  # noqa: N802
+        host = self.headers["Host"]
+        if self.path.startswith("/token"):
+            if self.headers.get("Authorization") != "Basic " + base64.b64encode(b"u:pw").decode():
+                return self._send(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"bad creds"}]}')
+            assert "scope=repository%3Ateam%2Fapp%3Apull" in self.path
+            return self._send(200, b'{"token": "tok123"}')
+        if self.headers.get("Authorization") != "Bearer tok123":
+            return self._send(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+                              [("WWW-Authenticate", f'Bearer realm="http://{host}/token",service="reg",'
+                                                    'scope="repository:team/app:pull"')])
+        if self.path == "/v2/team/app/manifests/1.0":
+            return self._send(200, self.manifest, [("Content-Type", "application/vnd.oci.image.manifest.v1+json")])
+        if self.path.startswith("/v2/team/app/blobs/sha256:"):
+            return self._send(200, self.config)
+        return self._send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}')
+
+
+@pytest.fixture
+def token_registry():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TokenRegistry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_bearer_flow(token_registry):
+    attrs = registry.inspect_distribution(f"{token_registry}/team/app:1.0", {"username": "u", "password": "pw"},
+                                          tls_verify=False)
+    assert attrs["Descriptor"]["digest"] == "sha256:" + hashlib.sha256(_TokenRegistry.manifest).hexdigest()
+    assert attrs["Descriptor"]["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
+    assert attrs["Platforms"] == [{"os": "linux", "architecture": "arm64", "variant": "v8"}]
+    with pytest.raises(APIError) as info:
+        registry.inspect_distribution(f"{token_registry}/team/app:1.0", {"username": "u", "password": "nope-pw"},
+                                      tls_verify=False)
+    assert info.value.status_code == 401 and "nope-pw" not in str(info.value)
+    with pytest.raises(ImageNotFound):
+        registry.inspect_distribution(f"{token_registry}/team/app:2.0", {"username": "u", "password": "pw"},
+                                      tls_verify=False)

@@ -109,7 +109,14 @@ class BuildMixin:
         Keywords follow podman-py (tag, dockerfile, buildargs, labels, container_limits, cache_from,
         extra_hosts, network_mode, target, squash, layers, output, platform, nocache, pull, rm, ...);
         ``progress`` is a callable given each typed event. Raises BuildError with the whole log.
+        ``network_mode`` is "none", "host", "private"/"bridge", "ns:PATH" or a network name (RUN steps
+        use the host network when it is not given: Podman's REST default); ``pull=True`` re-pulls
+        base images; ``squash=True`` squashes every layer, the base's too; ``output`` is ignored
+        (Podman's REST build cannot export).
         """
+        if isinstance(kwargs.get("fileobj"), (str, bytes, bytearray)):
+            raise InvalidArgument("build(fileobj=...) needs a file object (wrap text in io.StringIO, "
+                                  "bytes in io.BytesIO), not a " + type(kwargs["fileobj"]).__name__)
         params = build_params(kwargs)
         body, dockerfile, encoding = make_build_context(
             path=kwargs.get("path"), fileobj=kwargs.get("fileobj"), dockerfile=kwargs.get("dockerfile"),

@@ -173,10 +173,11 @@ class ImagesManager(BuildMixin):
         return [image for image in self.list(all=True, filters=wanted) if not image.attrs.get("Containers")]
 
     def prune_builds(self) -> Dict[str, Any]:
-        """Delete the build cache.
+        """Delete the build cache; returns ``{"CachesDeleted": [image ids], "SpaceReclaimed": bytes}``.
 
-        Podman keeps its build cache as intermediate images; this removes the dangling ones no container
-        uses (``podman image prune --external`` minus tagged images) and reports them as CachesDeleted.
+        Podman has no BuildKit cache: its build cache is the untagged intermediate images of ``--layers``
+        builds (and containers left by interrupted builds). This prunes dangling images, ``external``
+        ones included, that no container uses: tagged images and their parents stay.
         """
         result = self.prune(external=True, filters={"dangling": True})
         return {"CachesDeleted": [entry["Deleted"] for entry in result["ImagesDeleted"]],
