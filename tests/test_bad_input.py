@@ -272,6 +272,7 @@ def shell(recorded, podman_service):
     from IPython.core.interactiveshell import InteractiveShell
 
     ip = InteractiveShell.instance()
+    in_memory_history(ip)
     ip.run_line_magic("load_ext", "podman_nb")
     magics = ip.magics_manager.registry["PodmanMagics"]
     magics.base_url = podman_service.base_url
@@ -356,3 +357,12 @@ def test_build_magic_lines(shell, recorded, line, cell):
         line = line.replace("--creds", "").replace("--url", "")
     _run_magic(shell, "image_build", line.replace("--context", "") + " --no-layers", cell)
     check_paths(sent)
+
+
+def in_memory_history(ip):
+    """Give the in-process shell a history in memory: tests must not write into the user's IPython profile."""
+    from IPython.core.history import HistoryManager
+
+    if getattr(ip.history_manager, "hist_file", None) != ":memory:":
+        ip.history_manager.end_session()
+        ip.history_manager = HistoryManager(shell=ip, parent=ip, hist_file=":memory:")
