@@ -448,13 +448,15 @@ def _prune_preview(manager: Any, all_images: bool, filters: Dict[str, List[str]]
     """What ``podman image prune`` would delete, as list documents, deleting nothing.
 
     Podman prunes in rounds: deleting a dangling image can leave its parent (an intermediate
-    build image) dangling, and the next round deletes that too. ``dangling=true`` listings miss
-    those parents, so the rounds are replayed here on the full listing.
+    build image) dangling, and the next round deletes that too; deleting an image also deletes
+    its untagged, unused parents even when the filters do not match them. ``dangling=true``
+    listings miss those parents, so this is replayed here on the full listing.
     """
     wanted = {key: values for key, values in filters.items() if key != "dangling"}
     matching = manager.list_attrs(all=True, filters=wanted)
+    everything = manager.list_attrs(all=True)
     children: Dict[str, List[str]] = {}
-    for attrs in manager.list_attrs(all=True):
+    for attrs in everything:
         children.setdefault(_bare_id(attrs.get("ParentId")), []).append(_bare_id(attrs.get("Id")))
 
     def tagged(attrs: Dict[str, Any]) -> bool:
@@ -470,6 +472,14 @@ def _prune_preview(manager: Any, all_images: bool, filters: Dict[str, List[str]]
             if image_id in doomed or attrs.get("Containers") or (not all_images and tagged(attrs)):
                 continue
             if all(child in doomed for child in children.get(image_id, [])):
+                doomed[image_id] = attrs
+                changed = True
+        # removing an image also removes its untagged, unused parents, whatever the filters say
+        parents = {_bare_id(attrs.get("ParentId")) for attrs in doomed.values()}
+        for attrs in everything:
+            image_id = _bare_id(attrs.get("Id"))
+            if (image_id in parents and image_id not in doomed and not attrs.get("Containers")
+                    and not tagged(attrs) and all(child in doomed for child in children.get(image_id, []))):
                 doomed[image_id] = attrs
                 changed = True
     return list(doomed.values())
