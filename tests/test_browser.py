@@ -1,0 +1,251 @@
+"""The progress widgets in a real browser: JupyterLab (loopback, token) + Debian's headless chromium via Selenium.
+
+A small notebook pulls an image from the plain test registry and builds one with a few slow steps. A
+MutationObserver in the page records every progress bar the widgets draw (and any "Error displaying widget"),
+so short-lived widgets are seen too; at the end the summaries must be on the page. Screenshots go to
+docs/screenshots/ (set PODMAN_NB_SCREENSHOTS to write them elsewhere). Everything stays offline: news,
+update checks and the extension manager's PyPI lookups are turned off.
+"""
+import json
+import re
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.chrome.options import Options  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = Path(os.environ.get("PODMAN_NB_SCREENSHOTS", ROOT / "docs" / "screenshots"))
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+BUILT = "localhost/browser-test/slow:latest"
+
+# Records, from the moment it is installed, what the widget views drew: progress bars (their largest
+# width), the build's STEP labels, widget errors and the summaries left behind.
+OBSERVER_JS = r"""
+window.__pnb = {bars: 0, maxWidth: 0, fullBars: 0, steps: [], errors: [], summaries: []};
+const rec = window.__pnb;
+const seen = new WeakSet();
+const look = () => {
+  document.querySelectorAll('.widget-hprogress, .widget-vprogress').forEach(el => {
+    if (!seen.has(el)) { seen.add(el); rec.bars += 1; }
+    const bar = el.querySelector('.progress-bar');
+    if (bar) {
+      const w = parseFloat(bar.style.width || bar.style.height || '0');
+      rec.maxWidth = Math.max(rec.maxWidth, w);
+      if (w >= 100 && !el.__pnbFull) { el.__pnbFull = true; rec.fullBars += 1; }
+    }
+    const label = el.querySelector('.widget-label');
+    if (label && /^STEP /.test(label.textContent) && !rec.steps.includes(label.textContent))
+      rec.steps.push(label.textContent);
+  });
+  document.querySelectorAll('.jp-OutputArea-output').forEach(el => {
+    const text = el.textContent || '';
+    if (text.includes('Error displaying widget') && !rec.errors.includes(text)) rec.errors.push(text);
+  });
+  document.querySelectorAll('.podman-nb-summary').forEach(el => {
+    const text = el.textContent.trim();
+    if (!rec.summaries.includes(text)) rec.summaries.push(text);
+  });
+};
+new MutationObserver(look).observe(document.body,
+  {subtree: true, childList: true, attributes: true, characterData: true, attributeFilter: ['style', 'class']});
+look();
+"""
+
+RUN_ALL_JS = r"""
+const done = arguments[arguments.length - 1];
+const app = window.jupyterapp;
+const panel = app.shell.currentWidget;
+panel.context.sessionContext.ready
+  .then(() => app.commands.execute('notebook:run-all-cells'))
+  .then(() => done('ok'), error => done('error: ' + error));
+"""
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _notebook(path: Path):
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cells = [
+        new_code_cell("import os\nBASE_URL = os.environ['PODMAN_NB_BASE_URL']\n"
+                      "REGISTRY = os.environ['PODMAN_NB_REGISTRY']\nBASE = os.environ['PODMAN_NB_BASE_IMAGE']\n"
+                      "%load_ext podman_nb\n%config PodmanMagics.base_url = BASE_URL\n"
+                      "%config PodmanMagics.update_interval = 0.05"),
+        new_code_cell("pulled = %image_pull {REGISTRY}/browser-test/layers:latest --no-tls-verify"),
+        new_code_cell(f"%%image_build -t {BUILT} --build-arg BASE={{BASE}}\n"
+                      "ARG BASE\nFROM $BASE\nRUN sleep 1 && echo one > /one\nRUN sleep 1 && echo two > /two\n"
+                      "RUN sleep 1 && echo three > /three\nCMD [\"cat\", \"/one\"]"),
+    ]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def layered_image(podman_service, registries, base_image):
+    """An image of three ~1 MB layers in the plain registry, absent from the service (so the pull copies bytes)."""
+    ctx = podman_service.workdir / "browser-layers"
+    ctx.mkdir(exist_ok=True)
+    (ctx / "Containerfile").write_text(
+        f"FROM {base_image.local}\n" + "".join(
+            f"RUN head -c 1500000 /dev/urandom > /blob{i}\n" for i in range(3)))
+    name = f"{registries.plain.host}/browser-test/layers:latest"
+    podman_service.cli("build", "-t", name, "-f", ctx / "Containerfile", ctx)
+    podman_service.cli("push", "--tls-verify=false", name)
+    podman_service.cli("rmi", name)
+    yield name
+    podman_service.cli("rmi", "-f", name, BUILT, check=False)
+
+
+@pytest.fixture
+def lab(tmp_path, podman_service, registries, base_image):
+    """JupyterLab on 127.0.0.1 with a token, its own config/settings/workspaces, kernels aimed at the test service."""
+    for tool in (CHROMIUM, CHROMEDRIVER):
+        if not os.path.exists(tool):
+            pytest.fail(f"{tool} is missing: run scripts/install-deps (apt packages chromium chromium-driver)")
+    home = tmp_path / "lab"
+    (home / "config" / "labconfig").mkdir(parents=True)
+    # no announcements/news toast, no extension manager (it asks PyPI)
+    (home / "config" / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": {
+        "@jupyterlab/apputils-extension:announcements": True,
+        "@jupyterlab/extensionmanager-extension": True}}))
+    settings = home / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    (home / "work").mkdir()
+    _notebook(home / "work" / "progress.ipynb")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {k: v for k, v in os.environ.items() if k not in ("CONTAINER_HOST", "CONTAINER_CONNECTION")}
+    env.update(podman_service.env)
+    env.update({"JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+                "PODMAN_NB_BASE_URL": podman_service.base_url, "PODMAN_NB_REGISTRY": registries.plain.host,
+                "PODMAN_NB_BASE_IMAGE": base_image.local})
+    env.pop("PODMAN_NB_PROGRESS", None)
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+           f"--ServerApp.root_dir={home / 'work'}", f"--LabApp.user_settings_dir={home / 'settings'}",
+           f"--LabApp.workspaces_dir={home / 'workspaces'}", "--LabApp.expose_app_in_browser=True",
+           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           "--LabApp.extension_manager=readonly", "--ServerApp.terminals_enabled=False"]
+    log = open(home / "lab.log", "wb")
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"jupyter lab exited {proc.returncode}:\n{(home / 'lab.log').read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"jupyter lab not up after 60s:\n{(home / 'lab.log').read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield {"url": url, "token": token, "home": home}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1280,1000", f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log")),
+                              options=options)
+    driver.set_script_timeout(240)
+    yield driver
+    driver.quit()
+    shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
+
+
+def _wait(driver, js, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = driver.execute_script(js)
+        if value:
+            return value
+        time.sleep(0.1)
+    shot = Path(os.environ.get("PODMAN_NB_SCREENSHOTS", "/tmp")) / "jupyterlab-timeout.png"
+    driver.save_screenshot(str(shot))
+    state = driver.execute_script("return JSON.stringify(window.__pnb || null)")
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; page recorded {state}; screenshot {shot}")
+
+
+def test_progress_widgets_render_in_jupyterlab(lab, browser, layered_image, registries):
+    browser.get(f"{lab['url']}/lab/tree/progress.ipynb?token={lab['token']}")
+    _wait(browser, "return !!(window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                   " && window.jupyterapp.shell.currentWidget.content"
+                   " && document.querySelectorAll('.jp-Cell').length >= 3)", 90, "the notebook to open")
+    _wait(browser, "return window.jupyterapp.shell.currentWidget.sessionContext.session"
+                   " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+                   " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+          90, "the kernel to be idle")
+    browser.execute_script(OBSERVER_JS)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.set_script_timeout(1)
+    browser.execute_async_script(RUN_ALL_JS.replace("done('ok')", "window.__pnbDone = 'ok'")
+                                 .replace("done('error: ' + error)", "window.__pnbDone = 'error: ' + error")
+                                 + "\ndone('started');")
+    # while the build runs: a live step bar under the pull's summary
+    _wait(browser, "return window.__pnb.steps.some(s => /^STEP [2-9]/.test(s))", 120, "build step 2 in the widget")
+    live = SCREENSHOTS / "jupyterlab-build-progress.png"
+    browser.save_screenshot(str(live))
+    done = _wait(browser, "return window.__pnbDone", 180, "the cells to finish")
+    assert done == "ok", done
+    _wait(browser, "return window.__pnb.summaries.filter(s => /^. (Pulled|Built) /.test(s)).length >= 2",
+          30, "both summaries")
+    time.sleep(0.5)
+    browser.save_screenshot(str(SCREENSHOTS / "jupyterlab-done.png"))
+    rec = browser.execute_script("return window.__pnb")
+    page = browser.find_element("css selector", ".jp-Notebook").text
+
+    assert rec["errors"] == [], rec["errors"]
+    assert "Error displaying widget" not in page
+    assert "Traceback" not in page
+    assert rec["bars"] >= 2, rec  # the pull's overall bar (and its layers) and the build's step bar
+    assert rec["maxWidth"] >= 100 and rec["fullBars"] >= 1, rec
+    total = re.search(r"steps: (\d+)/\1", " ".join(rec["summaries"]))
+    assert total, rec
+    assert f"STEP {total.group(1)}/{total.group(1)}" in rec["steps"], rec  # the step bar got to the end
+    pulled = [s for s in rec["summaries"] if "Pulled" in s]
+    built = [s for s in rec["summaries"] if "Built" in s]
+    assert pulled and layered_image in pulled[0], rec
+    layers = re.search(r"layers: (\d+)/(\d+)", pulled[0])
+    assert layers and int(layers.group(2)) >= 3, pulled[0]  # the three blob layers (and the base's)
+    assert layers.group(1) == layers.group(2), f"a finished pull should count every layer done: {pulled[0]}"
+    assert built and BUILT in built[0], rec
+    # the live widgets are gone: the saved page holds the summaries only
+    assert browser.execute_script("return document.querySelectorAll('.widget-hprogress, .widget-vprogress').length") == 0
+    assert f"Pulled {layered_image}" in page and f"Built {BUILT}" in page
+    assert live.stat().st_size > 10000
