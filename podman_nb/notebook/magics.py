@@ -24,7 +24,7 @@ from ..errors import PodmanError
 from . import tables
 from .errors import describe
 from .progress import make_display
-from .secrets import parse_creds, redact, scrub_history
+from .secrets import parse_creds, scrub_history
 
 
 def _pairs(values: Optional[List[str]], option: str) -> Dict[str, str]:
@@ -58,13 +58,14 @@ def operation(function: Callable) -> Callable:
     def run(self: "PodmanMagics", line: str = "", cell: Optional[str] = None) -> Any:
         magic = getattr(self, function.__name__)
         self.creds_given = False
+        self._forget_passwords(line)  # first, so a line that fails to parse does not keep them either
         if any(word in ("-h", "--help") for word in arg_split(line)):  # before required arguments are checked
             print(_help_text(magic.__doc__))
             return None
         try:
             args = parse_argstring(magic, line)
         except UsageError as error:
-            raise UsageError(redact(str(error), None)) from None
+            raise UsageError(_mask(str(error), self.secrets)) from None
         if getattr(args, "help", False):
             print(_help_text(magic.__doc__))
             return None
@@ -429,6 +430,24 @@ class PodmanMagics(Magics):
             raise
         print(f"Podman {info['podman']} at {info['base_url']}")
         return info
+
+    def _forget_passwords(self, line: str) -> None:
+        """Mask any ``--creds USER:PASS`` password of ``line`` in IPython's history and in errors."""
+        try:
+            words = arg_split(line)
+        except ValueError:  # unbalanced quotes: fall back to blanks
+            words = line.split()
+        for index, word in enumerate(words):
+            value = None
+            if word.startswith("--creds="):
+                value = word[len("--creds="):]
+            elif word == "--creds" and index + 1 < len(words):
+                value = words[index + 1]
+            if value and ":" in value:
+                password = value.partition(":")[2]
+                if password:
+                    self.secrets.add(password)
+                    scrub_history(self.shell, password)
 
     def _creds(self, creds: Optional[str]) -> Optional[Dict[str, str]]:
         auth = parse_creds(creds)
