@@ -185,7 +185,7 @@ def test_environment_setup(env, tmp_path):
     history = [r["created_by"] for r in table(cell(nb, "history"))]
     assert sum(line.startswith("/bin/sh -c #(nop) COPY ") for line in history) >= 3  # 2 here, 1 in the base
     assert any("PROJECT_VERSION=1.0" in line and "/app/VERSION" in line for line in history), history
-    assert any('LABEL "team"="data-science"' in line for line in history)
+    assert any("LABEL" in line and '"team"="data-science"' in line for line in history)  # one LABEL each on 4, one for both on 5
 
     log = text(cell(nb, "log"))
     assert re.search(r"\d+ lines saved to ", log) and "Successfully tagged localhost/analysis-env:1.0" in log
