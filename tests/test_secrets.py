@@ -174,10 +174,8 @@ def test_magics_keep_the_password(shell, registries, base_image, everything_logg
     assert_no_leaks(scanner, before)
 
 
-@pytest.mark.xfail(reason="a magic line that fails argument parsing (UsageError) keeps --creds USER:PASS in "
-                          "In/_ih/_iN and the history database: podman_nb/notebook/magics.py operation() scrubs "
-                          "only after parse_creds succeeded", strict=False)
-def test_magic_usage_errors_keep_the_password(shell, registries, everything_logged):
+def test_magic_usage_errors_keep_no_password(shell, registries, everything_logged):
+    """Lines that fail before the magic runs (a UsageError) must not keep --creds USER:PASS in the history."""
     reg = registries.secure
     scanner = Scanner(reg)
     before = len(reliability.LEAKS)
