@@ -5,6 +5,7 @@ widgets in the saved notebook), credentials, a text-mode pull, an interrupted bu
 cell whose error must be one short line while nbclient still sees the cell fail.
 """
 import json
+import re
 import threading
 import uuid
 
@@ -106,6 +107,8 @@ def test_notebook_in_a_kernel(podman_service, registries, base_image, tmp_path):
         summaries = [o for o in _outputs(cell) if "podman-nb-summary" in o.get("data", {}).get("text/html", "")]
         assert len(summaries) == 1, _outputs(cell)
         assert summaries[0]["data"]["text/plain"].startswith(verb)
+    layers = re.search(r"layers: (\d+)/(\d+)", _texts(cells["pull"]))
+    assert layers and layers.group(1) == layers.group(2), _texts(cells["pull"])
     assert "WidgetsDisplay True success True" in _texts(cells["pull_state"])
     assert "Image True True" in _texts(cells["build_state"])
     assert base_image.plain in _texts(cells["pull"])

@@ -156,6 +156,12 @@ def test_pull_text_progress(ip, podman_service, base_image, capsys):
     assert f"Pulled {base_image.plain}" in out
     run(ip, f"img = %image_pull --quiet {base_image.plain}")
     assert capsys.readouterr().out == ""
+    podman_service.cli("rmi", "-i", base_image.plain)
+    run(ip, f"img = %image_pull --no-tls-verify {base_image.plain}")  # the libpod stream: layer states only
+    out = capsys.readouterr().out
+    _assert_plain_text(out)
+    done, total = re.search(r"layers: (\d+)/(\d+)", out).groups()
+    assert done == total and int(total) >= 1, out
 
 
 def test_pull_missing_is_one_short_error(ip, registries, capsys):

@@ -75,7 +75,10 @@ class Summary:
         else:
             self.step = self.steps_total = self.cache_hits = None
             self.log_tail = []
-            self.layers_done, self.layer_count = progress.layers_done, progress.layer_count
+            self.layer_count = progress.layer_count
+            # a finished pull or push has every layer: the libpod stream (Podman 4, or TLS checks off)
+            # reports "Copying blob" without a per-layer done line, which would leave "0/N" behind
+            self.layers_done = self.layer_count if self.ok else progress.layers_done
             self.bytes_total = progress.bytes_total or None
 
     @property
