@@ -772,7 +772,7 @@ def bench_streams(res: Results, build_lines: int, pull_layers: int, pull_updates
     for kind, data, label in (("build", synthetic_build(build_lines), f"build log, {build_lines:,} lines"),
                               ("pull", synthetic_pull(pull_layers, pull_updates),
                                f"pull, {pull_layers} layers x {pull_updates} byte updates")):
-        run(kind, data[: 64 * 1024 * 4])  # warm up imports and widgets
+        run(kind, data[: data.rfind(b"\n", 0, 256 * 1024) + 1])  # warm up imports and widgets (whole lines)
         times, counts = [], None
         for _ in range(reps):
             gc.collect()
