@@ -197,7 +197,8 @@ def test_environment_setup(env, tmp_path):
     hits = re.search(r"cache hits: (\d+)", again)
     assert hits and int(hits.group(1)) >= 5, f"the rebuild should reuse the cached layers:\n{again}"
     cache = text(cell(nb, "cache"))
-    assert "same image: True" in cache, cache
+    cached = re.search(r"(\d+) steps came from the cache; image ", cache)
+    assert cached and int(cached.group(1)) == int(hits.group(1)), cache
     assert not [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
 
 
