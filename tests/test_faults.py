@@ -143,8 +143,11 @@ class Own:
 @pytest.fixture(scope="module")
 def own(podman_service, registries, tmp_path_factory):
     o = Own()
+    # No ca_files: Podman 5 services share one chroot tree, and closing a service removes the CA copies it made
+    # there, which would take the session service's trust of the secure registry with it. This module's
+    # registry is plain HTTP (tls_verify=False), so this service needs no CA.
     o.service = services.PodmanService(podman_service.which, tmp_path_factory.mktemp("faults-podman"),
-                                       registries.registries_conf, registries.ca_files)
+                                       registries.registries_conf, {})
     o.base = services.build_base_image(o.service).local
     o.registry = services.Registry(tmp_path_factory.mktemp("faults-registry"), tls=False)
     o.proxy = Proxy(o.registry.port)
