@@ -79,7 +79,7 @@ class ImagesManager(BuildMixin):
 
     def list(self, **kwargs: Any) -> builtins.list[Image]:
         """Images on the service. Keyword args: ``name`` (a reference filter), ``all``, ``filters``."""
-        filters = dict(kwargs.get("filters") or {})
+        filters = _filter_dict(kwargs.get("filters"))
         if kwargs.get("name"):
             filters["reference"] = kwargs["name"]
         encoded = encode_filters(filters)
@@ -167,7 +167,7 @@ class ImagesManager(BuildMixin):
     def prune_candidates(self, all: bool = False, filters: Optional[Mapping[str, Any]] = None,  # noqa: A002
                          ) -> builtins.list[Image]:
         """What :meth:`prune` would delete now, deleting nothing: unused dangling images (``all``: unused ones)."""
-        wanted = dict(filters or {})
+        wanted = _filter_dict(filters)
         if not all:
             wanted["dangling"] = True
         return [image for image in self.list(all=True, filters=wanted) if not image.attrs.get("Containers")]
@@ -296,6 +296,15 @@ def _has_label(labels: Mapping[str, str], wanted: str) -> bool:
     """Podman's label filter for one value: ``key`` (present) or ``key=value``."""
     key, _, value = wanted.partition("=")
     return key in labels and (not value or labels[key] == value)
+
+
+def _filter_dict(filters: Any) -> Dict[str, Any]:
+    """A copy of the caller's filters; anything but a dict is an InvalidArgument (dict(1) raised TypeError)."""
+    if filters is None:
+        return {}
+    if not isinstance(filters, Mapping):
+        raise InvalidArgument(f"filters must be a dict, not {type(filters).__name__}")
+    return dict(filters)
 
 
 def _encoded(lines: Iterator[Dict], decode: Optional[bool]) -> Iterator[Any]:

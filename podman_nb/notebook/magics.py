@@ -59,12 +59,16 @@ def operation(function: Callable) -> Callable:
         magic = getattr(self, function.__name__)
         self.creds_given = False
         self._forget_passwords(line)  # first, so a line that fails to parse does not keep them either
-        if any(word in ("-h", "--help") for word in arg_split(line)):  # before required arguments are checked
+        try:
+            words = arg_split(line)
+        except ValueError as error:  # an unbalanced quote: shlex's "No closing quotation"
+            raise UsageError(f"cannot read the arguments: {error}") from None
+        if any(word in ("-h", "--help") for word in words):  # before required arguments are checked
             print(_help_text(magic.__doc__))
             return None
         try:
             args = parse_argstring(magic, line)
-        except UsageError as error:
+        except (UsageError, ValueError) as error:
             raise UsageError(_mask(str(error), self.secrets)) from None
         if getattr(args, "help", False):
             print(_help_text(magic.__doc__))
