@@ -216,6 +216,34 @@ def test_widgets_refresh_at_most_once_per_interval_with_fake_clock():
     assert display.bar.description == "STEP 4/4"
 
 
+def test_widgets_show_a_step_that_arrives_just_before_a_quiet_spell():
+    """A long silent RUN step must not leave the previous step on screen until the next event."""
+    display = WidgetsDisplay("build", "img", show=False, update_interval=0.2)
+    display.update(Step(1, 2, "FROM base"))
+    display.update(Step(2, 2, "RUN sleep 600"))  # inside the interval: not shown yet
+    assert display.bar.description == "STEP 1/2"
+    deadline = time.monotonic() + 5
+    while display.bar.description != "STEP 2/2" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert display.bar.description == "STEP 2/2" and display.updates == 2
+    display.close()
+
+
+def test_build_log_memory_is_bounded_while_every_line_is_kept():
+    import tracemalloc
+
+    b = BuildProgress(log_tail=50)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for i in range(100_000):
+        b.apply(LogLine(f"compiling module number {i} of a rather long build"))
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert grown < 3 * 1024 * 1024  # ~5 MB of text, spooled to disk past the first megabyte
+    assert len(b.log) == 100_000 and b.log[0].endswith("number 0 of a rather long build")
+    assert b.log[-1] == "compiling module number 99999 of a rather long build" and len(b.tail) == 50
+
+
 def test_widgets_build_log_tail_is_bounded_and_escaped():
     display = WidgetsDisplay("build", "app", update_interval=0, log_tail=5, show=False)
     display.update(Step(1, 2, "RUN <x>"))

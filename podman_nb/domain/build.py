@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, Iterator, List, Mapping, Tuple
+from typing import Any, Dict, Iterator, Mapping, Tuple
 
 from ..api.stream import error_message
 from ..errors import BuildError, InvalidArgument
 from . import events
 from .build_context import make_build_context
+from .linelog import LineLog
 
 _IMAGE_ID_LINE = re.compile(r"^([0-9a-f]{12,64})\s*$")
 
@@ -136,24 +137,24 @@ class BuildMixin:
         if kwargs.get("stream"):
             decode = kwargs.get("decode")
             return (line if decode else json.dumps(line).encode() + b"\n" for line, _ in lines)
-        log: List[bytes] = []
+        log = LineLog()
         image_id = None
         for line, found in lines:
-            log.append(json.dumps(line).encode() + b"\n")
+            log.append(json.dumps(line))
             image_id = found or image_id
-        return self.get(image_id), iter(log)
+        return self.get(image_id), (text.encode() + b"\n" for text in log)
 
     def _build_lines(self, response: Any, progress: Any) -> Iterator[Tuple[Dict[str, Any], Any]]:
         """Each decoded line with the image id it reports (if any); an error line raises BuildError."""
-        log: List[Dict[str, Any]] = []
+        log = LineLog()  # every line, for BuildError, in bounded memory
         image_id = None
         for line in self.client.stream_json(response):
             if not isinstance(line, dict):
                 continue
-            log.append(line)
+            log.append(json.dumps(line))
             message = error_message(line)
             if message:
-                raise BuildError(message.strip(), log)
+                raise BuildError(message.strip(), [json.loads(text) for text in log])
             found = None
             aux = line.get("aux")
             if isinstance(aux, dict) and aux.get("ID"):
@@ -167,5 +168,6 @@ class BuildMixin:
                     progress(event)
             yield line, found
         if image_id is None:
-            last = str(log[-1].get("stream", "")).strip() if log else "no output"
-            raise BuildError(f"the build ended without an image: {last}", log)
+            lines = [json.loads(text) for text in log]
+            last = str(lines[-1].get("stream", "")).strip() if lines else "no output"
+            raise BuildError(f"the build ended without an image: {last}", lines)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Union
 
 from ..api.client import APIClient, quote_name
 from ..api.params import encode_auth, encode_filters
@@ -166,11 +166,40 @@ class ImagesManager(BuildMixin):
 
     def prune_candidates(self, all: bool = False, filters: Optional[Mapping[str, Any]] = None,  # noqa: A002
                          ) -> builtins.list[Image]:
-        """What :meth:`prune` would delete now, deleting nothing: unused dangling images (``all``: unused ones)."""
-        wanted = _filter_dict(filters)
-        if not all:
-            wanted["dangling"] = True
-        return [image for image in self.list(all=True, filters=wanted) if not image.attrs.get("Containers")]
+        """What :meth:`prune` would delete now, deleting nothing.
+
+        Podman prunes in rounds: deleting a dangling image can leave its parent (an intermediate build
+        image) dangling, and the next round deletes that too; deleting an image also deletes its
+        untagged, unused parents even when the filters do not match them. A ``dangling=true`` listing
+        misses those parents, so the rounds are replayed here on the full listing.
+        """
+        wanted = {key: value for key, value in _filter_dict(filters).items() if key != "dangling"}
+        matching = self.list(all=True, filters=wanted)
+        everything = self.list(all=True)
+        children: Dict[str, builtins.list[str]] = {}
+        for image in everything:
+            children.setdefault(_bare_id(image.attrs.get("ParentId")), []).append(_bare_id(image.id))
+
+        def removable(image: Image, doomed: Dict[str, Image]) -> bool:
+            return (not image.attrs.get("Containers")
+                    and builtins.all(child in doomed for child in children.get(_bare_id(image.id), [])))
+
+        doomed: Dict[str, Image] = {}
+        changed = True
+        while changed:
+            changed = False
+            for image in matching:
+                key = _bare_id(image.id)
+                if key not in doomed and (all or not image.tags) and removable(image, doomed):
+                    doomed[key] = image
+                    changed = True
+            parents = {_bare_id(image.attrs.get("ParentId")) for image in doomed.values()}
+            for image in everything:
+                key = _bare_id(image.id)
+                if key in parents and key not in doomed and not image.tags and removable(image, doomed):
+                    doomed[key] = image
+                    changed = True
+        return list(doomed.values())
 
     def prune_builds(self) -> Dict[str, Any]:
         """Delete the build cache; returns ``{"CachesDeleted": [image ids], "SpaceReclaimed": bytes}``.
@@ -216,7 +245,8 @@ class ImagesManager(BuildMixin):
         ``stream``/``decode`` (a generator of the service's lines), ``progress`` (a callable given each event).
 
         Byte progress comes from Podman 5's ``compatMode`` or, on Podman 4, from the Docker-compatible
-        endpoint when TLS verification is left on; otherwise layers report state only.
+        endpoint when ``tls_verify``, ``policy`` and ``all_tags`` are left alone; otherwise layers
+        report their state only.
         """
         if all_tags:
             reference, _, _ = split_reference(repository)
@@ -227,16 +257,20 @@ class ImagesManager(BuildMixin):
         platform = split_platform(kwargs.get("platform"))
         auth = encode_auth(kwargs.get("auth_config"))
         headers = {"X-Registry-Auth": auth} if auth else None
-        use_compat = (not all_tags and policy == "always" and tls_verify in (None, True)
-                      and not self._libpod_has_compat_mode() and kwargs.get("compatMode", True))
+        # Byte progress needs Docker-style lines: Podman 5's libpod pull gives them with compatMode; on
+        # Podman 4 only the Docker-compatible endpoint does, and that one reads TLS settings from
+        # registries.conf alone and has no policy or all-tags, so an explicit tls_verify, a policy or
+        # all_tags keep the libpod endpoint (whose lines have layer states but no bytes).
+        docker_lines = bool(kwargs.get("compatMode", True)) and not all_tags
+        libpod_compat = docker_lines and self._libpod_has_compat_mode()
+        use_compat = docker_lines and not libpod_compat and policy == "always" and tls_verify is None
         if use_compat:
-            name, _, _ = split_reference(reference)
             params = {"fromImage": reference, "platform": kwargs.get("platform")}
             response = self.client.post("/images/create", compat=True, params=params, headers=headers,
                                         stream=True, not_found=ImageNotFound)
         else:
             params = {"reference": reference, "allTags": all_tags or None, "policy": policy,
-                      "tlsVerify": tls_verify, "compatMode": self._libpod_has_compat_mode() or None,
+                      "tlsVerify": tls_verify, "compatMode": libpod_compat or None,
                       "quiet": False, **platform}
             response = self.client.post("/images/pull", params=params, headers=headers, stream=True,
                                         not_found=ImageNotFound)
@@ -246,7 +280,7 @@ class ImagesManager(BuildMixin):
         images: builtins.list[str] = []
         for line in lines:
             images.extend(line.get("images") or [])
-        if use_compat or not images:
+        if not images:  # Docker-style lines name no image: the reference is what was pulled
             images = [reference]
         if all_tags:
             return [self.get(image) for image in images]
@@ -311,3 +345,8 @@ def _encoded(lines: Iterator[Dict], decode: Optional[bool]) -> Iterator[Any]:
     """What ``stream=True`` yields: the dicts with ``decode=True``, else each line as JSON bytes."""
     for line in lines:
         yield line if decode else json.dumps(line).encode() + b"\n"
+
+
+def _bare_id(value: Any) -> str:
+    text = str(value or "")
+    return text[len("sha256:"):] if text.startswith("sha256:") else text

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Deque, Dict, List, Optional
+from typing import Deque, Dict, Optional
 
 from .events import Error, Event, LayerProgress, LogLine, Result, Status, Step
+from .linelog import LineLog
 
 __all__ = ["LayerState", "PullProgress", "BuildProgress", "short_id"]
 
@@ -166,8 +167,8 @@ class PullProgress(_Timed):
 class BuildProgress(_Timed):
     """State of a build: current step and instruction, cache hits, the log tail and the full log.
 
-    ``log`` keeps every line (what users read afterwards, e.g. for a failed build); ``tail`` keeps
-    only the last ``log_tail`` lines for a live view. Step lines go into the log as
+    ``log`` keeps every line (what users read afterwards, e.g. for a failed build) in bounded memory
+    (a :class:`LineLog`); ``tail`` keeps only the last ``log_tail`` lines for a live view. Step lines go into the log as
     ``STEP n/m: instruction``, as ``podman build`` prints them.
     """
 
@@ -177,7 +178,7 @@ class BuildProgress(_Timed):
         self.steps_total = 0
         self.instruction = ""
         self.cache_hits = 0
-        self.log: List[str] = []
+        self.log = LineLog()
         self._layer_states: Dict[str, str] = {}
         self.tail: Deque[str] = deque(maxlen=max(1, int(log_tail)))
 

@@ -21,10 +21,16 @@ from traitlets import Bool, Enum, Float, Int, Unicode, observe
 from ..client import PodmanClient
 from ..domain.events import Result
 from ..errors import PodmanError
-from . import tables
+from .units import human_size
 from .errors import describe
 from .progress import make_display
 from .secrets import parse_creds, scrub_history
+
+
+def _tables():
+    """The DataFrame module, imported on first use: pandas costs ~0.2 s, %load_ext should not."""
+    from . import tables
+    return tables
 
 
 def _pairs(values: Optional[List[str]], option: str) -> Dict[str, str]:
@@ -138,9 +144,8 @@ class PodmanMagics(Magics):
             for image in result if isinstance(result, list) else [result]:
                 if hasattr(image, "id"):
                     shown.update(Result(image.id, tuple(getattr(image, "tags", ()))))
-        result_log = list(shown.progress.log) if hasattr(shown.progress, "log") else None
-        if result_log is not None and hasattr(result, "attrs"):
-            result.build_log = result_log
+        if hasattr(shown.progress, "log") and hasattr(result, "attrs"):
+            result.build_log = shown.progress.log  # every line, in bounded memory
         return result
 
     # Listing -------------------------------------------------------------------------------
@@ -160,7 +165,7 @@ class PodmanMagics(Magics):
         Example: ``df = %images --filter dangling=false --sort size``
         """
         rows = self.manager.list_attrs(all=args.all, filters=_filters(args.filter))
-        return tables.images_frame(rows, no_trunc=args.no_trunc, sort=args.sort, quiet=args.quiet)
+        return _tables().images_frame(rows, no_trunc=args.no_trunc, sort=args.sort, quiet=args.quiet)
 
     @line_magic
     @magic_arguments()
@@ -173,7 +178,7 @@ class PodmanMagics(Magics):
 
         Example: ``%image_history localhost/myenv:latest``
         """
-        return tables.history_frame(self.manager.get(args.image).history(), no_trunc=args.no_trunc)
+        return _tables().history_frame(self.manager.get(args.image).history(), no_trunc=args.no_trunc)
 
     @line_magic
     @magic_arguments()
@@ -203,7 +208,7 @@ class PodmanMagics(Magics):
         """
         found = self.manager.search(args.term, limit=args.limit, filters=_filters(args.filter),
                                    listTags=args.list_tags or None, tls_verify=_tls(args))
-        return tables.search_frame(found)
+        return _tables().search_frame(found)
 
     @line_magic
     @magic_arguments()
@@ -334,13 +339,13 @@ class PodmanMagics(Magics):
         """
         filters = _filters(args.filter)
         if args.dry_run:
-            doomed = _prune_preview(self.manager, args.all, filters)
-            frame = tables.images_frame(doomed)
-            freed = sum(tables._int(attrs.get("Size")) for attrs in doomed)
-            print(f"Would remove {len(doomed)} image(s), freeing {tables.human_size(freed)}.")
+            doomed = [image.attrs for image in self.manager.prune_candidates(all=args.all, filters=filters)]
+            frame = _tables().images_frame(doomed)
+            freed = sum(int(attrs.get("Size") or 0) for attrs in doomed)
+            print(f"Would remove {len(doomed)} image(s), freeing {human_size(freed)}.")
             return frame
         result = self.manager.prune(all=args.all, filters=filters)
-        print(f"Removed {len(result['ImagesDeleted'])} image(s), freed {tables.human_size(result['SpaceReclaimed'])}.")
+        print(f"Removed {len(result['ImagesDeleted'])} image(s), freed {human_size(result['SpaceReclaimed'])}.")
         return result
 
     @line_magic
@@ -381,7 +386,7 @@ class PodmanMagics(Magics):
                 handle.write(chunk)
                 written += len(chunk)
         os.replace(path + ".part", path)
-        print(f"Saved {args.image} to {path} ({tables.human_size(written)}).")
+        print(f"Saved {args.image} to {path} ({human_size(written)}).")
         return path
 
     @line_magic
@@ -460,52 +465,6 @@ class PodmanMagics(Magics):
             scrub_history(self.shell, auth["password"])
             self.secrets.add(auth["password"])
         return auth
-
-
-def _bare_id(value: Any) -> str:
-    text = str(value or "")
-    return text[len("sha256:"):] if text.startswith("sha256:") else text
-
-
-def _prune_preview(manager: Any, all_images: bool, filters: Dict[str, List[str]]) -> List[Dict[str, Any]]:
-    """What ``podman image prune`` would delete, as list documents, deleting nothing.
-
-    Podman prunes in rounds: deleting a dangling image can leave its parent (an intermediate
-    build image) dangling, and the next round deletes that too; deleting an image also deletes
-    its untagged, unused parents even when the filters do not match them. ``dangling=true``
-    listings miss those parents, so this is replayed here on the full listing.
-    """
-    wanted = {key: values for key, values in filters.items() if key != "dangling"}
-    matching = manager.list_attrs(all=True, filters=wanted)
-    everything = manager.list_attrs(all=True)
-    children: Dict[str, List[str]] = {}
-    for attrs in everything:
-        children.setdefault(_bare_id(attrs.get("ParentId")), []).append(_bare_id(attrs.get("Id")))
-
-    def tagged(attrs: Dict[str, Any]) -> bool:
-        names = attrs.get("RepoTags") if "RepoTags" in attrs else attrs.get("Names")
-        return any(name and name != "<none>:<none>" for name in names or [])
-
-    doomed: Dict[str, Dict[str, Any]] = {}
-    changed = True
-    while changed:
-        changed = False
-        for attrs in matching:
-            image_id = _bare_id(attrs.get("Id"))
-            if image_id in doomed or attrs.get("Containers") or (not all_images and tagged(attrs)):
-                continue
-            if all(child in doomed for child in children.get(image_id, [])):
-                doomed[image_id] = attrs
-                changed = True
-        # removing an image also removes its untagged, unused parents, whatever the filters say
-        parents = {_bare_id(attrs.get("ParentId")) for attrs in doomed.values()}
-        for attrs in everything:
-            image_id = _bare_id(attrs.get("Id"))
-            if (image_id in parents and image_id not in doomed and not attrs.get("Containers")
-                    and not tagged(attrs) and all(child in doomed for child in children.get(image_id, []))):
-                doomed[image_id] = attrs
-                changed = True
-    return list(doomed.values())
 
 
 def _show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Optional[int] = None):

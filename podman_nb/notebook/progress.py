@@ -26,13 +26,14 @@ from __future__ import annotations
 import html
 import os
 import sys
+import threading
 import time
 from typing import Any, Dict, List, Optional
 
 from ..domain.events import Event, LayerProgress, LogLine, Status, Step
 from ..domain.progress import BuildProgress, PullProgress, short_id
 from ..errors import InvalidArgument
-from .tables import human_size
+from .units import format_elapsed, human_size
 
 __all__ = ["make_display", "choose_mode", "Summary", "ProgressDisplay", "WidgetsDisplay",
            "TextDisplay", "NullDisplay", "KINDS", "MODES"]
@@ -42,17 +43,6 @@ MODES = ("auto", "widgets", "text", "none")
 _VERBS = {"pull": "Pulled", "push": "Pushed", "build": "Built"}
 _VERBING = {"pull": "Pulling", "push": "Pushing", "build": "Building"}
 ENV_MODE = "PODMAN_NB_PROGRESS"
-
-
-def format_elapsed(seconds: float) -> str:
-    """``4.2s``, ``1m 05s``, ``1h 02m``."""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
 
 
 class Summary:
@@ -235,6 +225,8 @@ class WidgetsDisplay(ProgressDisplay):
         self._w = w
         self._last_refresh = float("-inf")
         self._dirty = False
+        self._lock = threading.RLock()  # the deferred refresh runs on a timer thread
+        self._timer: Optional[threading.Timer] = None
         self._dirty_layers: Dict[str, None] = {}  # insertion-ordered set
         self._rows: Dict[str, tuple] = {}
         self.title_html = w.HTML(f"<b>{html.escape(_VERBING[kind])}</b> {html.escape(self.title)}")
@@ -262,18 +254,41 @@ class WidgetsDisplay(ProgressDisplay):
 
     # -- events -------------------------------------------------------------------------------
     def update(self, event: Event) -> None:
+        with self._lock:
+            self._update(event)
+
+    def _update(self, event: Event) -> None:
         if self.progress.apply(event):
             self._dirty = True
             if isinstance(event, LayerProgress) and self.kind != "build":
                 self._dirty_layers[event.layer] = None
         if self._dirty:
             now = self._clock()
-            if now - self._last_refresh >= self.update_interval:
-                self._last_refresh = now
+            wait = self._last_refresh + self.update_interval - now
+            if wait <= 0:
+                self._refresh_now()
+            elif self._timer is None and self._clock is time.monotonic:
+                # The stream may go quiet now (a long RUN step): show this state when the interval ends.
+                self._timer = threading.Timer(wait, self._deferred_refresh)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _deferred_refresh(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._dirty and not self.closed:
                 self.refresh()
 
     def refresh(self) -> None:
         """Push the current state to the widgets now (one front-end update)."""
+        with self._lock:
+            self._refresh_now()
+
+    def _refresh_now(self) -> None:
+        if self._timer is not None:  # this refresh shows what the pending one would have
+            self._timer.cancel()
+            self._timer = None
+        self._last_refresh = self._clock()
         self._dirty = False
         self.updates += 1
         if self.kind == "build":
@@ -332,6 +347,13 @@ class WidgetsDisplay(ProgressDisplay):
 
     # -- end ----------------------------------------------------------------------------------
     def _finish(self, summary: Summary) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._finish_widgets(summary)
+
+    def _finish_widgets(self, summary: Summary) -> None:
         p = self.progress
         if summary.ok:  # a finished operation ends with full bars, whatever the service reported
             if self.kind == "build":
@@ -391,7 +413,7 @@ def _widgets_front_end() -> bool:
     if "spyder_kernels" in sys.modules:  # Spyder's console renders no widgets
         return False
     try:
-        import ipywidgets  # noqa: F401
+        import ipywidgets  # noqa: F401  pylint: disable=unused-import
     except ImportError:
         return False
     return True

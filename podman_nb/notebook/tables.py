@@ -10,12 +10,12 @@ Note that ``frame.size`` is pandas' element count: use ``frame["size"]`` for the
 
 from __future__ import annotations
 
-import math
 from typing import Any, Iterable, List, Mapping, Optional, Sequence
 
 import pandas as pd
 
 from ..errors import InvalidArgument
+from .units import human_size
 
 __all__ = ["human_size", "split_reference", "SizeFrame", "images_frame", "history_frame",
            "search_frame", "IMAGE_COLUMNS", "HISTORY_COLUMNS", "SEARCH_COLUMNS"]
@@ -26,27 +26,7 @@ HISTORY_COLUMNS = ("id", "created", "created_by", "size", "comment")
 SEARCH_COLUMNS = ("name", "description", "stars", "official", "automated", "index", "tag")
 SIZE_COLUMNS = frozenset({"size", "shared_size", "virtual_size"})
 NONE_COLUMNS = frozenset({"repository", "tag"})
-_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB")
 _NONE_TAG = "<none>:<none>"
-
-
-def human_size(n: Any) -> str:
-    """Bytes as podman shows them, in powers of 1000: ``0 B``, ``999 B``, ``1.2 MB``, ``5.59 GB``.
-
-    None or NaN gives ``""``.
-    """
-    if n is None or (isinstance(n, float) and math.isnan(n)) or n is pd.NA:
-        return ""
-    value = float(n)
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    for unit in _UNITS:
-        if value < 999.5 or unit == _UNITS[-1]:
-            break
-        value /= 1000.0
-    if unit == "B":
-        return f"{sign}{int(value)} B"
-    return f"{sign}{value:.3g} {unit}"
 
 
 class SizeFrame(pd.DataFrame):
