@@ -152,7 +152,10 @@ def test_magics_keep_the_password(shell, registries, base_image, everything_logg
     magics.progress = "widgets"
     finish = progress_module.WidgetsDisplay._finish
 
+    widget_scans = []
+
     def scanned_finish(self, summary):
+        widget_scans.append(self.kind)
         for widget in _all_widgets(self.widget):
             scanner.scan(f"widget state {type(widget).__name__}", json.dumps(widget.get_state(), default=repr))
         scanner.scan("widget summary", repr(summary))
@@ -172,6 +175,7 @@ def test_magics_keep_the_password(shell, registries, base_image, everything_logg
              f"%image_registry_data {dest} --creds {reg.username}:{reg.password}",
              f"%image_pull {dest} --creds {reg.username}:{reg.password} --platform 'bad platform'"]
     run_cells_and_scan(shell, scanner, magics, cells, everything_logged)
+    assert {"pull", "push"} <= set(widget_scans), f"widget displays scanned: {widget_scans}"
     assert_no_leaks(scanner, before)
 
 
