@@ -386,12 +386,8 @@ def _registry_away(o, call):
 
 
 def names_registry(o, error, what):
-    """The error must name the registry; record (and xfail) when it does not."""
-    if o.proxy.host not in str(error):
-        reliability.note(f"podman {o.service.version}: the registry going away during a {what} gives an error "
-                         f"that does not name the registry: {str(error)[:160]!r}")
-        pytest.xfail(f"the {what} error does not name the registry (podman_nb/domain/manager.py "
-                     "ImagesManager._checked_lines: prefix stream errors with the reference being pulled/pushed)")
+    """The error must name the registry."""
+    assert o.proxy.host in str(error), f"the {what} error does not name the registry: {str(error)[:200]!r}"
 
 
 def test_registry_away_during_pull(own):
@@ -494,19 +490,9 @@ def test_interrupt_during_build_leaves_no_build_container(own):
         progress=progress)).finish()
     assert isinstance(error, KeyboardInterrupt), repr(error)
     _after_interrupt_works(own, conns_before)
-    if wait_for(lambda: not build_containers(own) - before, timeout=15, interval=0.5):
-        return
-    left = build_containers(own) - before
-    # Podman goes on building after the client has gone. Can a client stop it? Remove the build container.
-    for container in left:
-        own.service.request("DELETE", f"/v4.0.0/libpod/containers/{container}?force=true")
-    stopped = wait_for(lambda: not build_containers(own) - before, timeout=10, interval=0.5)
-    reliability.note(f"podman {own.service.version}: the build went on after the client disconnected "
-                     f"({len(left)} build container(s) 15 s later); DELETE /libpod/containers/ID?force=true "
-                     f"{'stopped it' if stopped else 'did NOT stop it'} "
-                     f"({time.monotonic() - interrupted_at:.0f} s after the interrupt)")
-    pytest.xfail("Podman keeps building after the client disconnects and ImagesManager.build does not stop it "
-                 "(podman_nb/domain/build.py BuildMixin.build: on an abandoned stream, remove the build container)")
+    stopped = wait_for(lambda: not build_containers(own) - before, timeout=15, interval=0.5)
+    assert stopped, (f"the build went on after the client disconnected: build containers "
+                     f"{build_containers(own) - before} still there {time.monotonic() - interrupted_at:.0f} s later")
 
 
 def test_async_interrupt_during_save_and_load(own, tmp_path):

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, Iterator, Mapping, Tuple
+from typing import Any, Dict, Iterator, Mapping, Set, Tuple
 
 from ..api.stream import error_message
-from ..errors import BuildError, InvalidArgument
+from ..api.client import quote_name
+from ..errors import BuildError, InvalidArgument, PodmanError
 from . import events
 from .build_context import make_build_context
 from .linelog import LineLog
 
+_WORKING_CONTAINER = re.compile(r"-working-container(-\d+)?$")  # buildah's names for build containers
 _IMAGE_ID_LINE = re.compile(r"^([0-9a-f]{12,64})\s*$")
 
 # Keyword -> query parameter, for values sent as they are.
@@ -128,25 +130,60 @@ class BuildMixin:
         if encoding:
             headers["Content-Encoding"] = encoding
         timeout = kwargs.get("timeout")
+        before = self._build_containers()
         try:
             response = self.client.post("/build", params=params, data=body, headers=headers, stream=True,
                                         timeout=(self.client.timeout, float(timeout)) if timeout else None)
         finally:
             body.close()
-        lines = self._build_lines(response, kwargs.get("progress"))
+        log = LineLog()  # every line, in bounded memory: the returned log and BuildError's
+        lines = self._build_lines(response, kwargs.get("progress"), log, before)
         if kwargs.get("stream"):
             decode = kwargs.get("decode")
             return (line if decode else json.dumps(line).encode() + b"\n" for line, _ in lines)
-        log = LineLog()
         image_id = None
-        for line, found in lines:
-            log.append(json.dumps(line))
+        for _, found in lines:
             image_id = found or image_id
         return self.get(image_id), (text.encode() + b"\n" for text in log)
 
-    def _build_lines(self, response: Any, progress: Any) -> Iterator[Tuple[Dict[str, Any], Any]]:
-        """Each decoded line with the image id it reports (if any); an error line raises BuildError."""
-        log = LineLog()  # every line, for BuildError, in bounded memory
+    def _build_containers(self) -> Set[str]:
+        """Ids of the service's build (buildah working) containers right now; empty if it cannot say."""
+        try:
+            found = self.client.get("/containers/json", params={"all": True, "external": True}).json()
+        except PodmanError:
+            return set()
+        return {c.get("Id") for c in found or []
+                if any(_WORKING_CONTAINER.search(str(name)) for name in c.get("Names") or [])}
+
+    def _stop_abandoned_build(self, before: Set[str]) -> None:
+        """Podman goes on building after its client has gone: remove the build containers that this
+        build started (those that appeared since it began), which stops it."""
+        for container in self._build_containers() - before:
+            try:
+                self.client.delete(f"/containers/{quote_name(container)}", params={"force": True})
+            except PodmanError:
+                pass
+
+    def _build_lines(self, response: Any, progress: Any, log: LineLog, before: Set[str],
+                     ) -> Iterator[Tuple[Dict[str, Any], Any]]:
+        """Each decoded line with the image id it reports (if any); an error line raises BuildError.
+
+        When the caller stops reading early (an interrupt, a stream timeout, a closed generator),
+        the build is stopped on the service too.
+        """
+        finished = False
+        try:
+            yield from self._build_lines_until_end(response, progress, log)
+            finished = True
+        except BuildError:
+            finished = True  # the service ended the build itself
+            raise
+        finally:
+            if not finished:
+                self._stop_abandoned_build(before)
+
+    def _build_lines_until_end(self, response: Any, progress: Any, log: LineLog,
+                               ) -> Iterator[Tuple[Dict[str, Any], Any]]:
         image_id = None
         for line in self.client.stream_json(response):
             if not isinstance(line, dict):

@@ -274,7 +274,7 @@ class ImagesManager(BuildMixin):
                       "quiet": False, **platform}
             response = self.client.post("/images/pull", params=params, headers=headers, stream=True,
                                         not_found=ImageNotFound)
-        lines = self._checked_lines(response, kwargs.get("progress"), not_found=ImageNotFound)
+        lines = self._checked_lines(response, kwargs.get("progress"), not_found=ImageNotFound, reference=reference)
         if kwargs.get("stream"):
             return _encoded(lines, kwargs.get("decode"))
         images: builtins.list[str] = []
@@ -301,7 +301,8 @@ class ImagesManager(BuildMixin):
         response = self.client.post(f"/images/{quote_name(reference)}/push", params=params,
                                     headers={"X-Registry-Auth": auth} if auth else None,
                                     stream=True, not_found=ImageNotFound)
-        lines = self._checked_lines(response, kwargs.get("progress"), not_found=ImageNotFound)
+        lines = self._checked_lines(response, kwargs.get("progress"), not_found=ImageNotFound,
+                                    reference=destination or reference)
         if kwargs.get("stream"):
             return _encoded(lines, kwargs.get("decode"))
         return "".join(json.dumps(line) + "\n" for line in lines)
@@ -311,14 +312,18 @@ class ImagesManager(BuildMixin):
         """Podman 5 can stream Docker-style byte progress from the libpod pull endpoint."""
         return not self.client.podman_version.startswith(("1.", "2.", "3.", "4."))
 
-    def _checked_lines(self, response: Any, progress: Progress, not_found: type = APIError) -> Iterator[Dict]:
-        """Decoded lines of a stream, each offered to ``progress`` as events; an error line raises."""
+    def _checked_lines(self, response: Any, progress: Progress, not_found: type = APIError,
+                       reference: str = "") -> Iterator[Dict]:
+        """Decoded lines of a stream, each offered to ``progress`` as events; an error line raises,
+        naming ``reference`` (and so its registry) when the service's message does not."""
         for line in self.client.stream_json(response):
             if not isinstance(line, dict):
                 continue
             message = error_message(line)
             if message:
                 cls = not_found if any(w in message.lower() for w in _NOT_FOUND_WORDS) else APIError
+                if reference and reference not in message:
+                    message = f"{reference}: {message}"
                 raise cls(message, response=response, explanation=None, status_code=response.status_code)
             if progress is not None:
                 for event in events.event_from_line(line):
