@@ -1,7 +1,6 @@
 """ImagesManager.build against a real Podman service: every podman-py keyword, errors, live streaming."""
 import io
 import json
-import tarfile
 import uuid
 
 import pytest

@@ -1,5 +1,4 @@
 """The magics in an in-process IPython shell (terminal flavour: text progress) against the real test service."""
-import os
 import re
 import sqlite3
 import uuid
@@ -169,7 +168,7 @@ def test_pull_missing_is_one_short_error(ip, registries, capsys):
     lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
     # the text display's lines and its summary, then the error: one line, no traceback
     assert not any("Traceback" in line for line in lines), lines
-    assert lines[-1].startswith("Image not found:") and "manifest unknown" in lines[-1]
+    assert lines[-1].startswith("%image_pull: Image not found:") and "manifest unknown" in lines[-1]
     assert isinstance(result.error_in_exec, podman_nb.errors.PodmanError)
     ip.run_line_magic("config", "PodmanMagics.show_tracebacks = True")
     run(ip, f"%image_pull {registries.plain.host}/nope/missing:1", ok=False)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from podman_nb.domain.events import (LAYER_DONE_STATES, Error, LayerProgress, LogLine, Result,
-                                     Status, Step, events)
+                                     Step, events)
 from podman_nb.domain.progress import BuildProgress, PullProgress, short_id
 from podman_nb.errors import InvalidArgument
 from podman_nb.notebook import progress as nbprogress

@@ -12,12 +12,10 @@ import contextlib
 import io
 import json
 import logging
-import os
 import sqlite3
 
 import pytest
 
-import podman_nb
 import reliability
 from podman_nb.errors import PodmanError
 

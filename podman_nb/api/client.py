@@ -8,11 +8,12 @@ from urllib.parse import quote
 
 import requests
 import requests_unixsocket
+import urllib3.exceptions
 
 from ..errors import APIError, InvalidArgument, NotFound, ServiceUnavailable, StreamTimeout
 from .params import clean_params
 from .service import START_HINT, find_service
-from .stream import error_message, json_stream
+from .stream import json_stream
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -152,13 +153,12 @@ class APIClient:
 
 def _guarded(chunks: Iterator[bytes], client: APIClient) -> Iterator[bytes]:
     """Turn transport failures in the middle of a stream into podman_nb errors."""
-    import urllib3.exceptions as u3
     try:
         yield from chunks
-    except (u3.ReadTimeoutError, TimeoutError) as error:
+    except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as error:
         raise StreamTimeout(f"The Podman service at {client.base_url} sent nothing for "
                             f"{client.stream_timeout} s; the stream was closed") from error
-    except (u3.ProtocolError, u3.HTTPError, OSError, requests.exceptions.RequestException) as error:
+    except (urllib3.exceptions.HTTPError, OSError, requests.exceptions.RequestException) as error:
         raise ServiceUnavailable(f"The connection to the Podman service at {client.base_url} broke "
                                  "in the middle of the operation", [client.base_url]) from error
 
@@ -172,14 +172,8 @@ def error_from_response(response: requests.Response, not_found: Type[NotFound] =
             explanation = body.get("message") or body.get("cause") or body.get("error")
     except ValueError:
         explanation = (response.text or "").strip()[:500] or None
-    path = response.request.path_url.split("?", 1)[0] if response.request is not None else ""
-    message = f"{response.status_code} {response.reason or ''} from {response.request.method if response.request else ''} {path}".strip()
+    request = response.request
+    where = f" from {request.method} {request.path_url.split('?', 1)[0]}" if request is not None else ""
+    message = f"{response.status_code} {response.reason or ''}".strip() + where
     cls = not_found if response.status_code == 404 else APIError
     return cls(message, response=response, explanation=explanation, status_code=response.status_code)
-
-
-def raise_if_error_line(line: Any, response: Optional[requests.Response] = None) -> None:
-    """Any ``{"error": ...}`` line in any stream raises, whatever the HTTP status was."""
-    message = error_message(line) if isinstance(line, Mapping) else None
-    if message:
-        raise APIError(message, response=response, status_code=getattr(response, "status_code", None))

@@ -15,7 +15,7 @@ from ..api.client import APIClient, quote_name
 from ..api.params import encode_auth, encode_filters
 from ..api.registry import inspect_distribution
 from ..api.stream import error_message
-from ..errors import APIError, ImageNotFound, InvalidArgument, PodmanError
+from ..errors import APIError, ImageNotFound, InvalidArgument, NotFound, PodmanError
 from . import events
 from .build import BuildMixin
 from .images import Image
@@ -65,12 +65,8 @@ class ImagesManager(BuildMixin):
         try:
             self.client.get(f"/images/{quote_name(key)}/exists")
             return True
-        except ImageNotFound:
+        except NotFound:
             return False
-        except APIError as error:
-            if error.status_code == 404:
-                return False
-            raise
 
     def get(self, name: str) -> Image:
         """The image with this name or id; raises ImageNotFound."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import APIError, BuildError, ImageNotFound, PodmanError, ServiceUnavailable
+from ..errors import APIError, BuildError, ImageNotFound, ServiceUnavailable
 
 _HINTS = (
     (("unauthorized", "authentication required", "401"),
@@ -38,11 +38,11 @@ def describe(error: BaseException, creds_given: bool = False) -> str:
     elif isinstance(error, APIError):
         text = f"Podman error: {error.explanation or error}"
     elif isinstance(error, ServiceUnavailable):
-        return f"Podman service unavailable: {error}"
-    elif isinstance(error, PodmanError):
-        text = f"{type(error).__name__}: {error}"
+        text = f"Podman service unavailable: {error}".replace(
+            "or pass base_url=", "or point the magics at one with %podman --url ADDRESS")
     else:
         text = f"{type(error).__name__}: {error}"
     text = " ".join(text.split())
-    hint = hint_for(text, creds_given)
-    return f"{text} (hint: {hint})" if hint else text
+    hint = "" if isinstance(error, ServiceUnavailable) else hint_for(text, creds_given)
+    operation = getattr(error, "operation", None)
+    return (f"{operation}: " if operation else "") + (f"{text} (hint: {hint})" if hint else text)

@@ -76,10 +76,11 @@ def operation(function: Callable) -> Callable:
             args = parse_argstring(magic, line)
         except (UsageError, ValueError) as error:
             raise UsageError(_mask(str(error), self.secrets)) from None
-        if getattr(args, "help", False):
-            print(_help_text(magic.__doc__))
-            return None
-        return function(self, args, cell) if cell is not None else function(self, args)
+        try:
+            return function(self, args, cell) if cell is not None else function(self, args)
+        except PodmanError as error:
+            error.operation = ("%%" if cell is not None else "%") + function.__name__  # for the one-line message
+            raise
 
     return run
 
