@@ -77,5 +77,5 @@ def error_message(line: Mapping[str, Any]) -> Optional[str]:
     error = line.get("error")
     if not error:
         detail = line.get("errorDetail")
-        error = detail.get("message") if isinstance(detail, Mapping) else None
+        error = detail.get("message") if isinstance(detail, dict) else None
     return str(error) if error else None

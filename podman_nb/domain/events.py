@@ -133,7 +133,7 @@ def event_from_line(line: Mapping[str, Any]) -> Iterator[Event]:
         else:
             yield Status(f"{layer}: {status}" if layer else str(status))
     aux = line.get("aux")
-    if isinstance(aux, Mapping) and aux.get("ID"):
+    if isinstance(aux, dict) and aux.get("ID"):
         yield Result(str(aux["ID"]))
     images = line.get("images")
     if images and line.get("id"):
