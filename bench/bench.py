@@ -247,15 +247,15 @@ class DisplaySpy:
         def make(*args, **kwargs):
             shown = spy.original(*args, **kwargs)
             shown.refresh_log = []  # (time, len(progress.log) or bytes_done)
-            if hasattr(shown, "refresh"):
-                refresh = shown.refresh
+            if hasattr(shown, "_refresh_now"):  # every widget refresh goes through it (the timer's too)
+                refresh = shown._refresh_now
 
                 def stamped():
                     refresh()
                     p = shown.progress
                     shown.refresh_log.append((time.perf_counter(), len(getattr(p, "log", ())) or
                                               getattr(p, "bytes_done", 0)))
-                shown.refresh = stamped
+                shown._refresh_now = stamped
             spy.displays.append(shown)
             return shown
 

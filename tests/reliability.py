@@ -1,6 +1,7 @@
-"""Counters the reliability suites (test_faults, test_bad_input, test_secrets) increment; conftest prints them."""
+"""What the reliability suites (test_faults, test_bad_input, test_secrets) share: counters conftest prints, and an IPython shell."""
 from __future__ import annotations
 
+import contextlib
 import threading
 
 COUNTS = {"faults injected": 0, "bad inputs tried": 0, "leaks found": 0}
@@ -27,3 +28,21 @@ def note(text: str) -> None:
 
 def summary() -> str:
     return "reliability: " + ", ".join(f"{k}: {v}" for k, v in COUNTS.items())
+
+
+@contextlib.contextmanager
+def ipython_shell():
+    """The running in-process IPython shell, or one made for this module (history in memory) and cleared after,
+    so that a later module can still make its own TerminalInteractiveShell singleton."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    created = not InteractiveShell.initialized()
+    config = Config({"HistoryManager": {"hist_file": ":memory:"}})
+    ip = InteractiveShell.instance(config=config) if created else InteractiveShell.instance()
+    try:
+        yield ip
+    finally:
+        if created:
+            ip.history_manager.end_session()
+            InteractiveShell.clear_instance()

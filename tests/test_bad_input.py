@@ -6,7 +6,6 @@ under /images/ (or /build, /version, /_ping; a build also lists build containers
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import re
 import os
@@ -276,7 +275,7 @@ def test_truncated_tarballs_fuzzed(recorded, saved_tar, cut, flip):
 # Magic argument lines ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def shell(recorded, podman_service):
-    with ipython_shell() as ip:
+    with reliability.ipython_shell() as ip:
         yield from _shell_with_magics(ip, podman_service, recorded)
 
 
@@ -365,21 +364,3 @@ def test_build_magic_lines(shell, recorded, line, cell):
         line = line.replace("--creds", "").replace("--url", "")
     _run_magic(shell, "image_build", line.replace("--context", "") + " --no-layers", cell)
     check_paths(sent)
-
-
-@contextlib.contextmanager
-def ipython_shell():
-    """The running in-process IPython shell, or one made for this module (history in memory) and cleared after,
-    so that a later module can still make its own TerminalInteractiveShell singleton."""
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    created = not InteractiveShell.initialized()
-    config = Config({"HistoryManager": {"hist_file": ":memory:"}})
-    ip = InteractiveShell.instance(config=config) if created else InteractiveShell.instance()
-    try:
-        yield ip
-    finally:
-        if created:
-            ip.history_manager.end_session()
-            InteractiveShell.clear_instance()

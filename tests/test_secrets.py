@@ -125,7 +125,7 @@ def test_python_api_keeps_the_password(client, registries, base_image, everythin
 # Magics in-process, with widgets ----------------------------------------------------------------
 @pytest.fixture
 def shell(podman_service):
-    with ipython_shell() as ip:
+    with reliability.ipython_shell() as ip:
         yield from _shell_with_magics(ip, podman_service)
 
 
@@ -271,21 +271,3 @@ def test_executed_notebook_keeps_the_password(podman_service, registries, base_i
             rows = db.execute("SELECT source, source_raw FROM history").fetchall()
         scanner.scan(f"kernel history {path.name}", rows)
     assert_no_leaks(scanner, before)
-
-
-@contextlib.contextmanager
-def ipython_shell():
-    """The running in-process IPython shell, or one made for this module (history in memory) and cleared after,
-    so that a later module can still make its own TerminalInteractiveShell singleton."""
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    created = not InteractiveShell.initialized()
-    config = Config({"HistoryManager": {"hist_file": ":memory:"}})
-    ip = InteractiveShell.instance(config=config) if created else InteractiveShell.instance()
-    try:
-        yield ip
-    finally:
-        if created:
-            ip.history_manager.end_session()
-            InteractiveShell.clear_instance()

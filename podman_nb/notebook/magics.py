@@ -109,7 +109,7 @@ class PodmanMagics(Magics):
     progress = Enum(["auto", "widgets", "text", "none"], "auto",
                     help="How pulls, pushes and builds show progress.").tag(config=True)
     log_tail = Int(200, help="Build log lines kept on screen (the whole log is kept on the result).").tag(config=True)
-    update_interval = Float(0.25, help="Seconds between progress refreshes.").tag(config=True)
+    update_interval = Float(0.2, help="Seconds between progress refreshes (at most 5 a second; a log line waits no longer).").tag(config=True)
     show_tracebacks = Bool(False, help="Show full tracebacks instead of one line.").tag(config=True)
     stream_timeout = Float(None, allow_none=True, help="Seconds a pull, push or build may stay silent "
                            "before it is abandoned (None: no limit).").tag(config=True)

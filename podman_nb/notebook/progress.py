@@ -6,11 +6,11 @@ manager's ``progress=`` callable) and ``close(error=None, interrupted=False)``, 
 
 * ``"widgets"``: ipywidgets bars (pull/push: overall bar plus one row per layer; build: a step
   bar, the current instruction and a log tail). Front-end refreshes are throttled to one per
-  ``update_interval`` seconds (a time check per event, like tqdm's ``mininterval``; no thread),
-  and the latest state is flushed on close. On close the widget's output is replaced by the
-  summary and the widget is closed, so a saved or converted notebook shows the summary.
-  Limitation of having no thread: if the stream goes quiet right after an event that arrived
-  inside the interval, that event shows only when the next one (or the close) comes.
+  ``update_interval`` seconds (a time check per event, like tqdm's ``mininterval``); an event that
+  arrives inside the interval is shown when the interval ends, by a one-shot timer, so a line
+  followed by a long quiet step still shows within ``update_interval``. The latest state is
+  flushed on close; then the widget's output is replaced by the summary and the widget is
+  closed, so a saved or converted notebook shows the summary.
 * ``"text"``: plain lines, one per layer state change (not per byte update), per step and per
   log line, then the summary's text. No carriage returns, no widget reprs.
 * ``"none"``: nothing is shown at all, not even the summary; ``close()`` still returns it, so
@@ -123,7 +123,7 @@ class ProgressDisplay:
 
     mode = "none"
 
-    def __init__(self, kind: str, title: str, update_interval: float = 0.25, log_tail: int = 200,
+    def __init__(self, kind: str, title: str, update_interval: float = 0.2, log_tail: int = 200,
                  clock=time.monotonic):
         if kind not in KINDS:
             raise InvalidArgument(f"unknown progress kind {kind!r}; use one of {', '.join(KINDS)}")
@@ -419,7 +419,7 @@ def _widgets_front_end() -> bool:
     return True
 
 
-def make_display(kind: str, title: str, mode: str = "auto", update_interval: float = 0.25,
+def make_display(kind: str, title: str, mode: str = "auto", update_interval: float = 0.2,
                  log_tail: int = 200) -> ProgressDisplay:
     """A display for one pull, push or build; pass its ``update`` as ``progress=``, then ``close()``.
 
