@@ -10,15 +10,25 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 def test_bench_quick_produces_every_table(podman_service, registries, base_image, tmp_path):
     import bench
+    from IPython.core.interactiveshell import InteractiveShell
 
+    shell_was_there = InteractiveShell.initialized()
     options = bench.parse_args(["--quick", "--proxy-rate", "off", "--out", str(tmp_path / "RESULTS.md")])
-    env = bench.Env(podman_service, registries.plain.host, base_image, workdir=tmp_path)
+    # under the service's folder: Podman 5's CLI runs in its chroot, where only that folder is bound
+    workdir = podman_service.workdir / "bench-smoke"
+    workdir.mkdir(exist_ok=True)
+    env = bench.Env(podman_service, registries.plain.host, base_image, workdir=workdir)
     saved = os.environ.pop("CONTAINER_HOST", None)
     try:
         results = bench.run_benchmarks(env, options)
     finally:
         if saved is not None:
             os.environ["CONTAINER_HOST"] = saved
+        if not shell_was_there and InteractiveShell.initialized():
+            # the bench made the process's IPython singleton: drop it, or test_magics cannot make its own
+            InteractiveShell.instance().history_manager.end_session()
+            InteractiveShell.clear_instance()
+            bench._SHELL = None
     bench.write_report(results, Path(options.out), env, options, 0.0)
     text = Path(options.out).read_text()
 

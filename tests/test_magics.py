@@ -17,7 +17,9 @@ HEX12 = re.compile(r"^[0-9a-f]{12}$")
 
 @pytest.fixture(scope="module")
 def shell():
-    ip = get_ipython()
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = get_ipython() or InteractiveShell.instance()  # None when another module started the test shell
     ip.run_line_magic("load_ext", "podman_nb")
     return ip
 
