@@ -24,7 +24,7 @@ from ..errors import PodmanError
 from .units import human_size
 from .errors import describe
 from .progress import make_display
-from .secrets import parse_creds, scrub_history
+from .secrets import mask, parse_creds, scrub_history
 
 
 def _tables():
@@ -75,7 +75,7 @@ def operation(function: Callable) -> Callable:
         try:
             args = parse_argstring(magic, line)
         except (UsageError, ValueError) as error:
-            raise UsageError(_mask(str(error), self.secrets)) from None
+            raise UsageError(mask(str(error), self.secrets)) from None
         try:
             return function(self, args, cell) if cell is not None else function(self, args)
         except PodmanError as error:
@@ -476,7 +476,7 @@ def _show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offse
         stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
     else:
         stb = [describe(value, creds_given=getattr(magics, "creds_given", False))]
-    stb = [_mask(line, secrets) for line in stb]
+    stb = [mask(line, secrets) for line in stb]
     _mask_exception(value, secrets)
     # IPython (8.x) only calls the handler: showing the result is the handler's job. A kernel's
     # _showtraceback sends the 'error' output (ename, evalue, traceback) and keeps it for the reply.
@@ -484,23 +484,15 @@ def _show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offse
     return stb
 
 
-def _mask(text: Any, secrets: set) -> Any:
-    if isinstance(text, str):
-        for secret in secrets:
-            if secret:
-                text = text.replace(secret, "********")
-    return text
-
-
 def _mask_exception(value: BaseException, secrets: set) -> None:
     """Mask passwords in the exception itself: a kernel's execute reply sends ``str(error)``."""
     if not secrets:
         return
     try:
-        value.args = tuple(_mask(arg, secrets) for arg in value.args)
+        value.args = tuple(mask(arg, secrets) for arg in value.args)
         for name in ("explanation", "msg"):
             if isinstance(getattr(value, name, None), str):
-                setattr(value, name, _mask(getattr(value, name), secrets))
+                setattr(value, name, mask(getattr(value, name), secrets))
     except (AttributeError, TypeError):  # pragma: no cover - an exception that refuses new attributes
         pass
 

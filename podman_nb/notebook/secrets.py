@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import getpass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterable, Optional
 
 from IPython.core.error import UsageError
 
@@ -24,8 +24,13 @@ def parse_creds(creds: Optional[str], prompt=None) -> Optional[Dict[str, str]]:
     return {"username": user, "password": password}
 
 
-def _masked(text: Any, secret: str) -> Any:
-    return text.replace(secret, MASK) if isinstance(text, str) and secret in text else text
+def mask(text: Any, secrets: Iterable[str]) -> Any:
+    """``text`` with every one of ``secrets`` replaced by ``********`` (anything but a string as it is)."""
+    if isinstance(text, str):
+        for secret in secrets:
+            if secret and secret in text:
+                text = text.replace(secret, MASK)
+    return text
 
 
 def scrub_history(shell: Any, secret: Optional[str]) -> None:
@@ -37,15 +42,15 @@ def scrub_history(shell: Any, secret: Optional[str]) -> None:
         return
     for lines in (history.input_hist_parsed, history.input_hist_raw):
         for index, line in enumerate(lines):
-            lines[index] = _masked(line, secret)
+            lines[index] = mask(line, (secret,))
     for name in ("_i", "_ii", "_iii", "_i00"):  # the manager's own copies, shifted into _i/_ii/_iii later
         if isinstance(getattr(history, name, None), str):
-            setattr(history, name, _masked(getattr(history, name), secret))
+            setattr(history, name, mask(getattr(history, name), (secret,)))
     namespace = shell.user_ns
     for name in [n for n in namespace if n.startswith("_i")]:
-        namespace[name] = _masked(namespace[name], secret)
+        namespace[name] = mask(namespace[name], (secret,))
     with history.db_input_cache_lock:
-        history.db_input_cache[:] = [tuple(_masked(v, secret) for v in entry) for entry in history.db_input_cache]
+        history.db_input_cache[:] = [tuple(mask(v, (secret,)) for v in entry) for entry in history.db_input_cache]
     try:
         with history.db:
             history.db.execute("UPDATE history SET source = replace(source, ?, ?), "
@@ -53,10 +58,3 @@ def scrub_history(shell: Any, secret: Optional[str]) -> None:
                                (secret, MASK, secret, MASK, history.session_number))
     except Exception:  # an in-memory or disabled history database has nothing to scrub
         pass
-
-
-def redact(text: str, auth: Optional[Dict[str, str]]) -> str:
-    """``text`` with the password of ``auth`` masked, for any message shown to the user."""
-    if auth and auth.get("password"):
-        return text.replace(auth["password"], MASK)
-    return text
