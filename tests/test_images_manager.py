@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+import podman_nb
 from podman_nb import errors
 from podman_nb.domain import events
 
@@ -92,6 +93,16 @@ def test_list_label_dict_filter(client, base_image):
         assert any(tag in i.tags for i in client.images.list(filters={"label": "pnbkey"}))
     finally:
         client.images.remove(tag, force=True)
+
+
+def test_tag_force_ignores_the_services_refusal_only(client, base_image, podman_service):
+    image = client.images.get(base_image.local)
+    with pytest.raises(errors.APIError):
+        image.tag("Not A Valid/Name", "x")  # the service refuses it
+    assert image.tag("Not A Valid/Name", "x", force=True) is False
+    dead = podman_nb.PodmanClient(base_url="unix:///nonexistent/podman.sock").images.prepare_model(image.attrs)
+    with pytest.raises(errors.ServiceUnavailable):  # force does not hide an unreachable service
+        dead.tag("localhost/anything", "x", force=True)
 
 
 def test_tag_and_remove(client, base_image):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Union
 
 from ..api.client import quote_name
-from ..errors import ImageNotFound, InvalidArgument
+from ..errors import APIError, ImageNotFound, InvalidArgument
 
 if TYPE_CHECKING:
     from .manager import ImagesManager
@@ -75,9 +75,9 @@ class Image:
                              not_found=ImageNotFound)
         except ImageNotFound:
             raise
-        except Exception:
-            if force:
-                return False
+        except APIError as error:
+            if force and error.status_code is not None and error.status_code <= 500:
+                return False  # as podman-py: force ignores the service's refusal, not an unreachable service
             raise
         return True
 
