@@ -418,3 +418,22 @@ def test_executed_notebook_keeps_the_summary_not_the_widget():
     assert "application/vnd.jupyter.widget-view+json" not in shown[0]["data"]
     assert "Pulled docker.io/library/alpine:latest" in shown[0]["data"]["text/plain"]
     assert "abababababab" in shown[0]["data"]["text/html"]
+
+
+def test_text_build_display_prints_new_lines_without_rereading_the_whole_log(monkeypatch):
+    """Reading the spooled log on every event would make a long build quadratic."""
+    from podman_nb.domain.linelog import LineLog
+
+    out = io.StringIO()
+    display = TextDisplay("build", "img", stream=out)
+
+    def no_full_read(self):
+        raise AssertionError("the whole log was read for one event")
+    monkeypatch.setattr(LineLog, "_lines", no_full_read)
+    display.update(Step(1, 1, "RUN make"))
+    for i in range(500):
+        display.update(LogLine(f"line {i}"))
+    monkeypatch.undo()
+    display.close()
+    lines = out.getvalue().splitlines()
+    assert lines[1:4] == ["STEP 1/1: RUN make", "line 0", "line 1"] and "line 499" in lines

@@ -24,6 +24,7 @@ Titles and log lines are shown exactly as given (HTML-escaped): callers strip cr
 from __future__ import annotations
 
 import html
+import itertools
 import os
 import sys
 import threading
@@ -203,7 +204,8 @@ class TextDisplay(ProgressDisplay):
         before_len = len(self.progress.log) if self.kind == "build" else None
         self.progress.apply(event)
         if self.kind == "build":
-            for line in self.progress.log[before_len:]:
+            added = len(self.progress.log) - before_len  # the newest lines, read from the tail in O(added):
+            for line in reversed(list(itertools.islice(reversed(self.progress.tail), added))):  # not the log file
                 if not line.startswith("Error: "):  # the summary says it
                     self._print(line)
         elif isinstance(event, (Status, LogLine, Step)):
