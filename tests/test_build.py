@@ -184,3 +184,33 @@ def test_stream_yields_live(client, base_image):
 def test_fileobj_must_be_a_file_object(client):
     with pytest.raises(errors.InvalidArgument):
         client.images.build(fileobj="FROM scratch\n")
+
+
+def service_containers(podman_service):
+    """Every container the service holds, build (buildah working) containers included."""
+    status, _, body = podman_service.request("GET", "/v4.0.0/libpod/containers/json?all=true&external=true")
+    assert status == 200, body
+    return sorted(c["Id"] for c in json.loads(body) or [])
+
+
+@pytest.mark.parametrize("containerfile", [f"FROM {BASE}\nRUN echo about-to-fail && exit 1\n",
+                                           f"FROM {BASE}\nCOPY missing.txt /missing.txt\n",
+                                           f"FROM {BASE}\nRUNN echo typo\n"],
+                         ids=["run-exit-1", "copy-missing", "runn-typo"])
+def test_failed_build_leaves_no_container(client, base_image, podman_service, containerfile):
+    """As ``podman build`` (--force-rm defaults to true): a failed build leaves nothing behind."""
+    before = service_containers(podman_service)
+    with pytest.raises(errors.BuildError):
+        client.images.build(fileobj=io.StringIO(containerfile))
+    assert service_containers(podman_service) == before
+
+
+def test_failed_build_keeps_its_container_with_forcerm_false(client, base_image, podman_service):
+    before = service_containers(podman_service)
+    with pytest.raises(errors.BuildError):
+        client.images.build(fileobj=io.StringIO(f"FROM {BASE}\nRUN exit 1\n"), forcerm=False)
+    kept = set(service_containers(podman_service)) - set(before)
+    assert len(kept) == 1, kept
+    for container in kept:
+        podman_service.request("DELETE", f"/v4.0.0/libpod/containers/{container}?force=true")
+    assert service_containers(podman_service) == before

@@ -21,7 +21,7 @@ _WORKING_CONTAINER = re.compile(r"-working-container(-\d+)?$")  # buildah's name
 _IMAGE_ID_LINE = re.compile(r"^([0-9a-f]{12,64})\s*$")
 
 # Keyword -> query parameter, for values sent as they are.
-_PLAIN = {"nocache": "nocache", "pull": "pull", "quiet": "q", "rm": "rm", "forcerm": "forcerm",
+_PLAIN = {"nocache": "nocache", "pull": "pull", "quiet": "q", "rm": "rm",
           "target": "target", "squash": "squash", "layers": "layers", "output": "output",
           "platform": "platform", "shmsize": "shmsize",
           "http_proxy": "httpproxy", "manifest": "manifest", "outputformat": "outputformat",
@@ -71,6 +71,9 @@ def build_params(kwargs: Mapping[str, Any]) -> Dict[str, Any]:
     """The ``/build`` query for podman-py's build keywords."""
     params: Dict[str, Any] = {param: kwargs.get(key) for key, param in _PLAIN.items()}
     params["layers"] = kwargs.get("layers", True)
+    # As the CLI's --force-rm: a failed build removes its working container (Podman's REST default
+    # keeps it, and it then holds the base image "in use"). forcerm=False keeps it for inspection.
+    params["forcerm"] = kwargs.get("forcerm", True)
     # podman-py's default. Without it libpod builds with an empty format and never finds a cached layer.
     params["outputformat"] = kwargs.get("outputformat") or "application/vnd.oci.image.manifest.v1+json"
     params.update(network_params(kwargs.get("network_mode")))
@@ -115,7 +118,8 @@ class BuildMixin:
         ``network_mode`` is "none", "host", "private"/"bridge", "ns:PATH" or a network name (RUN steps
         use the host network when it is not given: Podman's REST default); ``pull=True`` re-pulls
         base images; ``squash=True`` squashes every layer, the base's too; ``output`` is ignored
-        (Podman's REST build cannot export).
+        (Podman's REST build cannot export). ``forcerm`` defaults to True, as ``podman build``'s
+        ``--force-rm``: a failed build leaves no container behind (``forcerm=False`` keeps it).
         """
         if isinstance(kwargs.get("fileobj"), (str, bytes, bytearray)):
             raise InvalidArgument("build(fileobj=...) needs a file object (wrap text in io.StringIO, "
