@@ -3,7 +3,7 @@
 Plain Python (no pytest). Used by tests/conftest.py and, through its CLI, by the README quick-start
 and the tutorial notebooks:
 
-    python tests/services.py up --dir DIR [--podman 4|5] [--detach]   # writes DIR/env.sh
+    python tests/services.py up --dir DIR [--podman 3|4|5|sid] [--detach]   # writes DIR/env.sh
     python tests/services.py down --dir DIR
 
 Everything runs as root. Every process started here is stopped at teardown (and at exit).
@@ -26,10 +26,19 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
-TRIXIE_ROOT = Path(os.environ.get("PODMAN_NB_TRIXIE_ROOT", "/var/cache/podman_nb/trixie-root"))
+CHROOT_CACHE = Path(os.environ.get("PODMAN_NB_CHROOT_CACHE", "/var/cache/podman_nb"))
+# which Podman -> (Debian release debootstrapped into CHROOT_CACHE/RELEASE-root, packages beyond minbase).
+# "4" is the host's own. Podman 3 uses CNI (iptables); 4.x+ from Debian uses netavark, whose RUN steps need nft.
+CHROOTS = {
+    "3": ("bullseye", ["podman", "runc", "iptables", "containernetworking-plugins", "ca-certificates"]),
+    "5": ("trixie", ["podman", "runc", "nftables", "ca-certificates"]),
+    "sid": ("sid", ["podman", "runc", "nftables", "ca-certificates"]),  # the newest 5.x (or later): it moves
+}
+PODMANS = ("3", "4", "5", "sid")
 HOST_CERTS_D = Path("/etc/containers/certs.d")
 BASE_REPO = "podman-nb/busybox:latest"
 LOCAL_BASE_IMAGE = "localhost/" + BASE_REPO
@@ -134,15 +143,16 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 class PodmanService:
     """`podman system service` on a private socket with isolated storage and config.
 
-    which: "4" = the host's podman, "5" = podman from a Debian trixie chroot (see ensure_trixie_root).
+    which: "4" = the host's podman (4.3.1); "3", "5", "sid" = podman from a Debian bullseye (3.0.1), trixie (5.4.2)
+    or sid (newest) chroot, see ensure_root.
     Attributes: base_url ("unix:///.../podman.sock"), socket_path, version (from GET /version), env
     (CONTAINERS_* variables to give any podman process that should share this config), workdir.
     """
 
     def __init__(self, which: str = "4", workdir: str | Path | None = None, registries_conf: Path | None = None,
                  ca_files: dict | None = None, driver: str = "overlay"):
-        if which not in ("4", "5"):
-            raise ValueError(f"which must be '4' or '5', not {which!r}")
+        if which not in PODMANS:
+            raise ValueError(f"which must be one of {', '.join(PODMANS)}, not {which!r}")
         self.which = which
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"pnb-podman{which}-")).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -151,7 +161,7 @@ class PodmanService:
         self.log_path = self.workdir / "podman.log"
         self.ca_files = dict(ca_files or {})  # {"127.0.0.1:PORT": ca_path}, installed in the chroot's certs.d
         self.version: str | None = None
-        self.root: Path | None = None  # chroot mount point for "5"
+        self.root: Path | None = None  # chroot mount point (all but "4")
         self._mounts: list[Path] = []
         self._chroot_certs: list[Path] = []
         self._write_config(registries_conf, driver)
@@ -178,9 +188,12 @@ class PodmanService:
         if registries_conf is None:
             registries_conf = w / "registries.conf"
             registries_conf.write_text("unqualified-search-registries = []\n")
+        self.registries_conf = Path(registries_conf)
+        # Podman 3 reads REGISTRIES_CONFIG_PATH, later ones CONTAINERS_REGISTRIES_CONF
         self.env = {"CONTAINERS_CONF": str(w / "containers.conf"),
                     "CONTAINERS_STORAGE_CONF": str(w / "storage.conf"),
-                    "CONTAINERS_REGISTRIES_CONF": str(registries_conf)}
+                    "CONTAINERS_REGISTRIES_CONF": str(registries_conf),
+                    "REGISTRIES_CONFIG_PATH": str(registries_conf)}
         conf_dirs = {w, Path(registries_conf).resolve().parent}
         self._bind_dirs = sorted(d for d in conf_dirs if not any(p in d.parents for p in conf_dirs))
 
@@ -190,13 +203,13 @@ class PodmanService:
         env["PODMAN_IGNORE_CGROUPSV1_WARNING"] = "1"
         return env
 
-    # --- chroot (podman 5) ---
+    # --- chroot (all but "4") ---
     def _mount(self, *args: str) -> None:
         run(["mount", *args])
         self._mounts.append(Path(args[-1]))
 
     def _setup_chroot(self) -> None:
-        src = ensure_trixie_root()
+        src = ensure_root(self.which)
         self.root = self.workdir / "root"
         self.root.mkdir(exist_ok=True)
         self._mount("--bind", str(src), str(self.root))
@@ -210,9 +223,15 @@ class PodmanService:
         for d in self._bind_dirs:
             inside = self.root / str(d).lstrip("/")
             missing = [p for p in [inside, *inside.parents] if not p.exists()]
-            self._created = getattr(self, "_created", []) + [TRIXIE_ROOT / p.relative_to(self.root) for p in missing]
+            self._created = getattr(self, "_created", []) + [src / p.relative_to(self.root) for p in missing]
             inside.mkdir(parents=True, exist_ok=True)
             self._mount("--bind", str(d), str(inside))
+        # Podman 3's build pull reads only /etc/containers/registries.conf: cover it (in this mount only) with ours
+        system_conf = self.root / "etc/containers/registries.conf"
+        if not system_conf.exists():
+            system_conf.parent.mkdir(parents=True, exist_ok=True)
+            system_conf.touch()
+        self._mount("--bind", str(self.registries_conf), str(system_conf))
         for host, ca in self.ca_files.items():
             dest = self.root / "etc/containers/certs.d" / host / "ca.crt"
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -229,7 +248,7 @@ class PodmanService:
             points = {line.split()[1].replace("\\040", " ") for line in f}
         for point in sorted((p for p in points if p.startswith(prefix)), key=len):
             subprocess.run(["umount", "-R", "-l", point], capture_output=True)
-        # remove the (empty) mount points we created inside the shared trixie tree, deepest first
+        # remove the (empty) mount points we created inside the shared cached tree, deepest first
         for d in sorted(getattr(self, "_created", []), key=lambda p: len(p.parts), reverse=True):
             with contextlib.suppress(OSError):
                 d.rmdir()
@@ -237,14 +256,14 @@ class PodmanService:
         self._mounts.clear()
 
     def _podman(self) -> list:
-        return ["chroot", str(self.root), "podman"] if self.which == "5" else ["podman"]
+        return ["podman"] if self.which == "4" else ["chroot", str(self.root), "podman"]
 
     # --- lifecycle ---
     def start(self, timeout: float = 60) -> None:
         """Start (or restart after stop()/kill()) on the same socket and storage; wait for GET /_ping."""
         if self._proc is not None and self._proc.running():
             return
-        if self.which == "5" and not self._mounts:
+        if self.which != "4" and not self._mounts:
             self._setup_chroot()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.socket_path)
@@ -281,6 +300,13 @@ class PodmanService:
             return resp.status, dict(resp.getheaders()), resp.read()
         finally:
             conn.close()
+
+    def remove_images(self, *names: str) -> None:
+        """`podman rmi -i NAME...` through the REST API (Podman 3's CLI has no -i): a missing name is no error."""
+        for name in names:
+            status, _, body = self.request("DELETE", "/libpod/images/" + urllib.parse.quote(name, safe=""))
+            if status not in (200, 404):
+                raise ServiceError(f"removing {name} answered {status}: {body[:300]!r}")
 
     def cli(self, *args, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
         """Run the matching podman CLI as a remote client of this service."""
@@ -411,10 +437,12 @@ def build_base_image(service: PodmanService, registries: Registries | None = Non
     return BaseImage(LOCAL_BASE_IMAGE, secure, plain, image_id)
 
 
-def ensure_trixie_root(root: Path = TRIXIE_ROOT) -> Path:
-    """A Debian trixie tree with podman 5 (debootstrap, about 35 s once; cached in /var/cache/podman_nb)."""
+def ensure_root(which: str) -> Path:
+    """The cached Debian tree for `which` (see CHROOTS), debootstrapped once into CHROOT_CACHE (35-100 s each)."""
+    release, packages = CHROOTS[which]
+    root = CHROOT_CACHE / f"{release}-root"
     if (root / "usr/bin/podman").exists():
-        if not (root / "usr/sbin/nft").exists():  # netavark needs nft for RUN steps; older caches lack it
+        if "nftables" in packages and not (root / "usr/sbin/nft").exists():  # older trixie caches lack nft
             shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")
             run(["chroot", str(root), "sh", "-c", "apt-get update -qq && apt-get install -y -qq nftables"])
         return root
@@ -426,14 +454,21 @@ def ensure_trixie_root(root: Path = TRIXIE_ROOT) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
             if not shutil.which("debootstrap"):
                 raise ServiceError("debootstrap is missing: run scripts/install-deps")
-            log = root.parent / "debootstrap.log"
+            log = root.parent / f"debootstrap-{release}.log"
             with open(log, "w") as f:
-                rc = subprocess.run(["debootstrap", "--variant=minbase", "--include=podman,runc,nftables,ca-certificates",
-                                     "trixie", str(tmp)], stdout=f, stderr=subprocess.STDOUT).returncode
+                rc = subprocess.run(["debootstrap", "--variant=minbase", "--include=" + ",".join(packages),
+                                     release, str(tmp)], stdout=f, stderr=subprocess.STDOUT).returncode
             if rc != 0:
-                raise ServiceError(f"debootstrap failed ({rc}); log {log}:\n{log_tail(log)}")
+                raise ServiceError(f"debootstrap {release} failed ({rc}); log {log}:\n{log_tail(log)}")
             tmp.rename(root)
     return root
+
+
+def ensure_roots(whiches=PODMANS) -> None:
+    """Build every chroot `whiches` needs (scripts/install-deps calls this so a test run starts at once)."""
+    for which in whiches:
+        if which in CHROOTS:
+            print(f"podman {which}: {ensure_root(which)}", flush=True)
 
 
 class Stack:
@@ -520,11 +555,19 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     up = sub.add_parser("up", help="start podman + registries + base image, write DIR/env.sh")
     up.add_argument("--dir", required=True)
-    up.add_argument("--podman", choices=["4", "5"], default="4")
+    up.add_argument("--podman", choices=PODMANS, default="4")
     up.add_argument("--detach", action="store_true", help="run in the background; stop with `down`")
     down = sub.add_parser("down", help="stop what `up --detach` started")
     down.add_argument("--dir", required=True)
+    roots = sub.add_parser("roots", help="debootstrap (once, cached) the chroots of the given Podmans")
+    roots.add_argument("podman", nargs="*", help=f"any of {', '.join(PODMANS)} (default: all)")
     args = parser.parse_args(argv)
+    if args.cmd == "roots":
+        wrong = set(args.podman) - set(PODMANS)
+        if wrong:
+            parser.error(f"unknown podman {', '.join(sorted(wrong))}; choose from {', '.join(PODMANS)}")
+        ensure_roots(args.podman or PODMANS)
+        return 0
     return _up(args) if args.cmd == "up" else _down(args)
 
 

@@ -36,7 +36,7 @@ def test_notebook_in_a_kernel(podman_service, registries, base_image, tmp_path):
     tag = f"localhost/kernel/{uuid.uuid4().hex[:8]}:1"
     marker = uuid.uuid4().hex
     (tmp_path / "beside.txt").write_text(f"{marker}\n")
-    podman_service.cli("rmi", "-i", base_image.plain, base_image.secure)
+    podman_service.remove_images(base_image.plain, base_image.secure)
     sources = {
         "setup": "%load_ext podman_nb\n"
                  f"%config PodmanMagics.base_url = {podman_service.base_url!r}\n"

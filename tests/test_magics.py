@@ -149,7 +149,7 @@ def _assert_plain_text(out):
 
 
 def test_pull_text_progress(ip, podman_service, base_image, capsys):
-    podman_service.cli("rmi", "-i", base_image.plain)
+    podman_service.remove_images(base_image.plain)
     run(ip, f"img = %image_pull {base_image.plain}")
     out = capsys.readouterr().out
     img = ip.user_ns["img"]
@@ -159,7 +159,7 @@ def test_pull_text_progress(ip, podman_service, base_image, capsys):
     assert f"Pulled {base_image.plain}" in out
     run(ip, f"img = %image_pull --quiet {base_image.plain}")
     assert capsys.readouterr().out == ""
-    podman_service.cli("rmi", "-i", base_image.plain)
+    podman_service.remove_images(base_image.plain)
     run(ip, f"img = %image_pull --no-tls-verify {base_image.plain}")  # the libpod stream: layer states only
     out = capsys.readouterr().out
     _assert_plain_text(out)
@@ -286,13 +286,13 @@ def _history_texts(ip, manager):
 def test_creds_never_kept(ip, registries, base_image, podman_service, file_history, capsys, monkeypatch):
     secure = registries.secure
     password = secure.password
-    podman_service.cli("rmi", "-i", base_image.secure)
+    podman_service.remove_images(base_image.secure)
     run(ip, f"img = %image_pull {base_image.secure} --creds {secure.username}:{password}")
     assert base_image.secure in ip.user_ns["img"].tags
     out = capsys.readouterr()
     prompts = []
     monkeypatch.setattr("getpass.getpass", lambda prompt="": prompts.append(prompt) or password)
-    podman_service.cli("rmi", "-i", base_image.secure)
+    podman_service.remove_images(base_image.secure)
     run(ip, f"img2 = %image_pull {base_image.secure} --creds {secure.username}")
     assert prompts == [f"Password for {secure.username}: "]
     assert base_image.secure in ip.user_ns["img2"].tags
@@ -311,7 +311,7 @@ def test_creds_never_kept(ip, registries, base_image, podman_service, file_histo
 
 # -- interrupt --------------------------------------------------------------------------------
 def test_interrupt_during_pull_closes_and_recovers(ip, podman_service, base_image, capsys, monkeypatch):
-    podman_service.cli("rmi", "-i", base_image.plain)
+    podman_service.remove_images(base_image.plain)
     real = magics_module.make_display
     shown = []
 

@@ -1,4 +1,5 @@
 """Prove the test infrastructure: the Podman service version, the base image, both registries."""
+import re
 import ssl
 import urllib.error
 import urllib.request
@@ -7,8 +8,12 @@ import pytest
 
 
 def test_service_version_matches_param(podman_service, request):
-    wanted = request.node.callspec.params["podman_service"]
-    assert podman_service.version.split(".")[0] == wanted
+    which = request.node.callspec.params["podman_service"]
+    version = tuple(int(part) for part in re.findall(r"\d+", podman_service.version)[:3])
+    if which == "sid":  # the newest Podman: any release from trixie's 5.4.2 on is let in
+        assert version >= (5, 4, 2), podman_service.version
+    else:
+        assert version[0] == int(which), podman_service.version
     status, _, body = podman_service.request("GET", "/_ping")
     assert (status, body) == (200, b"OK")
 
@@ -22,7 +27,7 @@ def test_base_image_exists_and_runs(podman_service, base_image):
 
 
 def test_secure_registry_refuses_anonymous_pull(podman_service, base_image):
-    podman_service.cli("rmi", "-i", base_image.secure)
+    podman_service.remove_images(base_image.secure)
     proc = podman_service.cli("pull", base_image.secure, check=False)
     assert proc.returncode != 0
     assert "unauthorized" in proc.stderr.lower() or "authentication required" in proc.stderr.lower()
