@@ -157,6 +157,16 @@ def test_build_error_carries_log(client, base_image):
         client.images.build(fileobj=io.StringIO("FROM localhost/podman-nb/not-there:latest\n"))
 
 
+def test_build_error_reaches_progress_as_an_event(client, base_image):
+    """The error line is offered to ``progress`` as an Error event before build() raises BuildError."""
+    got = []
+    with pytest.raises(errors.BuildError) as info:
+        client.images.build(fileobj=io.StringIO(f"FROM {BASE}\nRUN exit 5\n"), progress=got.append)
+    errors_seen = [e for e in got if isinstance(e, events.Error)]
+    assert len(errors_seen) == 1 and errors_seen[0] is got[-1]
+    assert errors_seen[0].message.strip() == info.value.msg
+
+
 def test_stream_yields_live(client, base_image):
     """The first STEP arrives while a later ``RUN sleep 2`` has not finished: the image does not exist yet."""
     tag = unique("live")

@@ -236,6 +236,32 @@ def test_pull_missing_raises(client, registries):
         list(client.images.pull(missing, tls_verify=False, stream=True, decode=True))
 
 
+def test_pull_error_reaches_progress_as_an_event(client, registries):
+    """Pull and build read lines the same way: the error line becomes an Error event, then the raise."""
+    got = []
+    with pytest.raises(errors.ImageNotFound) as info:
+        client.images.pull(f"{registries.plain.host}/podman-nb/does-not-exist", tls_verify=False,
+                           policy="always", compatMode=False, progress=got.append)
+    assert isinstance(got[-1], events.Error)
+    assert got[-1].message in str(info.value)
+
+
+def test_pull_and_build_report_the_image_they_ended_with(client, base_image):
+    """The last event of a pull is a Result naming the image and its tags, even for Docker-style lines."""
+    got = []
+    image = client.images.pull(base_image.plain, progress=got.append)  # registries.conf: insecure
+    client.images.remove(base_image.plain)
+    assert got[-1] == events.Result(image.id, tuple(image.tags))
+    built = []
+    tag = f"localhost/podman-nb/result{uuid.uuid4().hex[:8]}:latest"
+    image, _ = client.images.build(fileobj=io.StringIO(f"FROM {base_image.local}\nLABEL a=b\n"), tag=tag,
+                                   progress=built.append)
+    try:
+        assert built[-1] == events.Result(image.id, (tag,))
+    finally:
+        client.images.remove(tag, force=True)
+
+
 class ThrottledProxy:
     """A TCP proxy to ``port`` sending at most ``rate`` bytes/s back to the client (TLS passes through)."""
 

@@ -85,9 +85,24 @@ def test_error_after_progress(name):
     assert isinstance(evs[-1], events.Error) and evs[-1].message == error_message(objects[-1])
 
 
+def test_read_offers_every_event_and_hands_it_back():
+    objects = list(json_stream([(STREAMS / "podman5-libpod-build-fail.bin").read_bytes()]))
+    offered = []
+    pairs = list(events.read(objects + ["not a line"], offered.append))
+    assert [line for line, _ in pairs] == objects
+    assert [e for _, found in pairs for e in found] == offered == list(events.events(objects))
+    assert events.first_error(pairs[-1][1]) == offered[-1] and isinstance(offered[-1], events.Error)
+    assert not any(events.first_error(found) for _, found in pairs[:-1])
+
+
+def test_load_answer_names_references():
+    assert list(events.event_from_line({"Names": ["localhost/a:1", "sha256:" + "0" * 64]})) == [
+        events.Result("", ("localhost/a:1", "sha256:" + "0" * 64))]
+
+
 def test_build_events():
     objects = list(json_stream([(STREAMS / "podman4-libpod-build.bin").read_bytes()]))
-    evs = list(events.build_events(objects))
+    evs = list(events.events(objects))
     steps = [e for e in evs if isinstance(e, events.Step)]
     assert [(s.number, s.total) for s in steps] == [(1, 3), (2, 3), (3, 3)]
     assert steps[0].instruction.startswith("FROM ")
@@ -99,7 +114,7 @@ def test_build_events():
 @pytest.mark.parametrize("version", ["4", "5"])
 def test_libpod_pull_events(version):
     objects = list(json_stream([(STREAMS / f"podman{version}-libpod-pull.bin").read_bytes()]))
-    evs = list(events.pull_events(objects))
+    evs = list(events.events(objects))
     layers = [e for e in evs if isinstance(e, events.LayerProgress)]
     assert len(layers) == 2 and all(len(e.layer) == 12 for e in layers)
     assert isinstance(evs[-1], events.Result) and evs[-1].references == (evs[-1].image_id,)
@@ -107,7 +122,7 @@ def test_libpod_pull_events(version):
 
 def test_compat_pull_byte_progress():
     objects = list(json_stream([(STREAMS / "podman4-compat-pull-large.bin").read_bytes()]))
-    layers = [e for e in events.pull_events(objects) if isinstance(e, events.LayerProgress)]
+    layers = [e for e in events.events(objects) if isinstance(e, events.LayerProgress)]
     with_bytes = [e for e in layers if e.current is not None]
     assert with_bytes and all(e.total and 0 < e.current <= e.total for e in with_bytes)
     assert any(e.done for e in layers)
@@ -115,7 +130,7 @@ def test_compat_pull_byte_progress():
 
 def test_push_events():
     objects = list(json_stream([(STREAMS / "podman5-libpod-push.bin").read_bytes()]))
-    evs = list(events.push_events(objects))
+    evs = list(events.events(objects))
     assert [e for e in evs if isinstance(e, events.LayerProgress)]
     assert not [e for e in evs if isinstance(e, events.Error)]
 

@@ -10,7 +10,6 @@ import json
 import re
 from typing import Any, Dict, Iterator, Mapping, Set, Tuple
 
-from ..api.stream import error_message
 from ..api.client import quote_name
 from ..errors import BuildError, InvalidArgument, PodmanError
 from . import events
@@ -18,7 +17,6 @@ from .build_context import make_build_context
 from .linelog import LineLog
 
 _WORKING_CONTAINER = re.compile(r"-working-container(-\d+)?$")  # buildah's names for build containers
-_IMAGE_ID_LINE = re.compile(r"^([0-9a-f]{12,64})\s*$")
 
 # Keyword -> query parameter, for values sent as they are.
 _PLAIN = {"nocache": "nocache", "pull": "pull", "quiet": "q", "rm": "rm",
@@ -148,7 +146,10 @@ class BuildMixin:
         image_id = None
         for _, found in lines:
             image_id = found or image_id
-        return self.get(image_id), (text.encode() + b"\n" for text in log)
+        image = self.get(image_id)
+        if kwargs.get("progress") is not None:
+            kwargs["progress"](events.Result(image.id, tuple(image.tags)))
+        return image, (text.encode() + b"\n" for text in log)
 
     def _build_containers(self) -> Set[str]:
         """Ids of the service's build (buildah working) containers right now; empty if it cannot say."""
@@ -189,25 +190,14 @@ class BuildMixin:
     def _build_lines_until_end(self, response: Any, progress: Any, log: LineLog,
                                ) -> Iterator[Tuple[Dict[str, Any], Any]]:
         image_id = None
-        for line in self.client.stream_json(response):
-            if not isinstance(line, dict):
-                continue
+        for line, found in events.read(self.client.stream_json(response), progress):
             log.append(json.dumps(line))
-            message = error_message(line)
-            if message:
-                raise BuildError(message.strip(), [json.loads(text) for text in log])
-            found = None
-            aux = line.get("aux")
-            if isinstance(aux, dict) and aux.get("ID"):
-                found = aux["ID"]
-            match = _IMAGE_ID_LINE.match(str(line.get("stream", "")))
-            if match:
-                found = match.group(1)
-            image_id = found or image_id
-            if progress is not None:
-                for event in events.event_from_line(line):
-                    progress(event)
-            yield line, found
+            error = events.first_error(found)
+            if error is not None:
+                raise BuildError(error.message.strip(), [json.loads(text) for text in log])
+            ids = [event.image_id for event in found if isinstance(event, events.Result) and event.image_id]
+            image_id = ids[-1] if ids else image_id
+            yield line, (ids[-1] if ids else None)
         if image_id is None:
             lines = [json.loads(text) for text in log]
             last = str(lines[-1].get("stream", "")).strip() if lines else "no output"

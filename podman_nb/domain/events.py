@@ -1,15 +1,16 @@
-"""Typed progress events: what a pull, push or build stream means, as small dataclasses.
+"""Typed progress events: what a pull, push, build or load stream means, as small dataclasses.
 
-The service sends dicts; :func:`pull_events`, :func:`push_events` and :func:`build_events`
-turn them into these events, which the notebook layer renders and scripts can consume.
-Pure functions over dicts: no I/O here.
+The service sends dicts; :func:`event_from_line` is the one reading of a line (its error, its
+image id, its progress), and :func:`read` is the one loop over a stream that every operation uses:
+it offers each event to the caller's ``progress`` (an :class:`Error` too, before the caller raises)
+and hands the events back, so no caller looks inside a line again. No I/O here.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Union
 
 from ..api.stream import error_message
 
@@ -57,7 +58,8 @@ class LogLine:
 
 @dataclass(frozen=True)
 class Result:
-    """The operation finished; ``image_id`` is the image it produced or fetched."""
+    """The operation finished; ``image_id`` is the image it produced or fetched (empty when the
+    service names only references, as a load does)."""
 
     image_id: str
     references: tuple = ()
@@ -79,7 +81,7 @@ LAYER_DONE_STATES = frozenset(
 
 _STEP = re.compile(r"^STEP (\d+)/(\d+): ?(.*)$")
 _COPY_BLOB = re.compile(r"^(Copying|Writing) (blob|config) (?:sha256:)?([0-9a-f]+)")
-_IMAGE_ID = re.compile(r"^[0-9a-f]{64}$")
+_IMAGE_ID = re.compile(r"^[0-9a-f]{64}$")  # a build's last line (and its only one with quiet=True)
 _SKIP_BLOB = re.compile(r"already exists|skipped", re.IGNORECASE)
 
 
@@ -138,12 +140,34 @@ def event_from_line(line: Mapping[str, Any]) -> Iterator[Event]:
     images = line.get("images")
     if images and line.get("id"):
         yield Result(str(line["id"]), tuple(images))
+    names = line.get("Names")  # a load's answer
+    if names:
+        yield Result("", tuple(str(name) for name in names))
 
 
 def events(lines: Iterable[Mapping[str, Any]]) -> Iterator[Event]:
-    """Typed events for a stream of decoded lines from any pull, push or build endpoint."""
+    """Typed events for a stream of decoded lines from any pull, push, build or load endpoint."""
     for line in lines:
         yield from event_from_line(line)
 
 
-pull_events = push_events = build_events = events
+def read(lines: Iterable[Any], progress: Optional[Callable[[Event], None]] = None,
+         ) -> Iterator[Tuple[Dict[str, Any], Tuple[Event, ...]]]:
+    """Each decoded line with its events, every event offered to ``progress`` first.
+
+    An :class:`Error` is offered too, so a display shows it; raising is the caller's choice (pull
+    and push raise APIError, build raises BuildError).
+    """
+    for line in lines:
+        if not isinstance(line, Mapping):
+            continue
+        found = tuple(event_from_line(line))
+        if progress is not None:
+            for event in found:
+                progress(event)
+        yield line, found
+
+
+def first_error(found: Iterable[Event]) -> Optional[Error]:
+    """The Error among one line's events, if any."""
+    return next((event for event in found if isinstance(event, Error)), None)

@@ -14,7 +14,6 @@ from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Union
 from ..api.client import APIClient, quote_name
 from ..api.params import encode_auth, encode_filters
 from ..api.registry import inspect_distribution
-from ..api.stream import error_message
 from ..errors import APIError, ImageNotFound, InvalidArgument, NotFound, PodmanError
 from . import events
 from .build import BuildMixin
@@ -226,7 +225,8 @@ class ImagesManager(BuildMixin):
         finally:
             if handle is not None:
                 handle.close()
-        names = (response.json() or {}).get("Names") or []
+        names = [name for _, found in self._checked_lines(response, None, lines=iter([response.json() or {}]))
+                 for event in found if isinstance(event, events.Result) for name in event.references]
         return (self.get(name) for name in names)
 
     def scp(self, source: str, dest: Optional[str] = None, quiet: Optional[bool] = False) -> str:
@@ -274,13 +274,15 @@ class ImagesManager(BuildMixin):
         if kwargs.get("stream"):
             return _encoded(lines, kwargs.get("decode"))
         images: builtins.list[str] = []
-        for line in lines:
-            images.extend(line.get("images") or [])
+        for _, found in lines:
+            for event in found:
+                if isinstance(event, events.Result):
+                    images.extend(event.references)
         if not images:  # Docker-style lines name no image: the reference is what was pulled
             images = [reference]
-        if all_tags:
-            return [self.get(image) for image in images]
-        return self.get(images[0])
+        pulled = [self.get(image) for image in (images if all_tags else images[:1])]
+        _report(pulled, kwargs.get("progress"))
+        return pulled if all_tags else pulled[0]
 
     def push(self, repository: str, tag: Optional[str] = None, **kwargs: Any) -> Union[str, Iterator[Any]]:
         """Push an image. Keyword args: ``auth_config``, ``destination``, ``format``, ``tls_verify``/``tlsVerify``,
@@ -301,7 +303,7 @@ class ImagesManager(BuildMixin):
                                     reference=destination or reference)
         if kwargs.get("stream"):
             return _encoded(lines, kwargs.get("decode"))
-        return "".join(json.dumps(line) + "\n" for line in lines)
+        return "".join(json.dumps(line) + "\n" for line, _ in lines)
 
     # Streams -------------------------------------------------------------------------------
     def _libpod_has_compat_mode(self) -> bool:
@@ -309,22 +311,25 @@ class ImagesManager(BuildMixin):
         return not self.client.podman_version.startswith(("1.", "2.", "3.", "4."))
 
     def _checked_lines(self, response: Any, progress: Progress, not_found: type = APIError,
-                       reference: str = "") -> Iterator[Dict]:
-        """Decoded lines of a stream, each offered to ``progress`` as events; an error line raises,
-        naming ``reference`` (and so its registry) when the service's message does not."""
-        for line in self.client.stream_json(response):
-            if not isinstance(line, dict):
-                continue
-            message = error_message(line)
-            if message:
-                cls = not_found if any(w in message.lower() for w in _NOT_FOUND_WORDS) else APIError
-                if reference and reference not in message:
-                    message = f"{reference}: {message}"
-                raise cls(message, response=response, explanation=None, status_code=response.status_code)
-            if progress is not None:
-                for event in events.event_from_line(line):
-                    progress(event)
-            yield line
+                       reference: str = "", lines: Optional[Iterator[Any]] = None) -> Iterator[Any]:
+        """Decoded lines of a stream (or the given ``lines`` of its answer), each with its events, which
+        are offered to ``progress``; an error line raises, naming ``reference`` (and so its registry)
+        when the service's message does not."""
+        lines = self.client.stream_json(response) if lines is None else lines
+        for line, found in events.read(lines, progress):
+            error = events.first_error(found)
+            if error is not None:
+                raise _stream_error(error.message, response, not_found, reference)
+            yield line, found
+
+
+def _stream_error(message: str, response: Any, not_found: type, reference: str) -> APIError:
+    """The exception for an error line: ``not_found`` when the message says so, else APIError."""
+    cls = not_found if any(w in message.lower() for w in _NOT_FOUND_WORDS) else APIError
+    if reference and reference not in message:
+        message = f"{reference}: {message}"
+    return cls(message, response=response, explanation=None,
+               status_code=getattr(response, "status_code", None))
 
 
 def _has_label(labels: Mapping[str, str], wanted: str) -> bool:
@@ -342,9 +347,16 @@ def _filter_dict(filters: Any) -> Dict[str, Any]:
     return dict(filters)
 
 
-def _encoded(lines: Iterator[Dict], decode: Optional[bool]) -> Iterator[Any]:
+def _report(images: builtins.list[Image], progress: Progress) -> None:
+    """Tell ``progress`` which images the operation ended with (a Docker-style pull names none)."""
+    if progress is not None:
+        for image in images:
+            progress(events.Result(image.id, tuple(image.tags)))
+
+
+def _encoded(lines: Iterator[Any], decode: Optional[bool]) -> Iterator[Any]:
     """What ``stream=True`` yields: the dicts with ``decode=True``, else each line as JSON bytes."""
-    for line in lines:
+    for line, _ in lines:
         yield line if decode else json.dumps(line).encode() + b"\n"
 
 

@@ -19,7 +19,6 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, Enum, Float, Int, Unicode, observe
 
 from ..client import PodmanClient
-from ..domain.events import Result
 from ..errors import PodmanError
 from .units import human_size
 from .errors import describe
@@ -142,9 +141,6 @@ class PodmanMagics(Magics):
                              update_interval=self.update_interval, log_tail=self.log_tail)
         with shown:
             result = call(shown.update)
-            for image in result if isinstance(result, list) else [result]:
-                if hasattr(image, "id"):
-                    shown.update(Result(image.id, tuple(getattr(image, "tags", ()))))
         if hasattr(shown.progress, "log") and hasattr(result, "attrs"):
             result.build_log = shown.progress.log  # every line, in bounded memory
         return result
