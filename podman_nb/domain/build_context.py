@@ -270,8 +270,9 @@ def _locate_containerfile(root: str, dockerfile: Optional[str]) -> Tuple[str, Op
 
 
 def _add_tree(tar: tarfile.TarFile, root: str, reldir: str, rules: IgnoreRules,
-              always: set, pending: list) -> None:
-    """Add ``reldir``'s entries. ``pending`` holds excluded ancestors, added once something below is kept."""
+              always: set, pending: list, prefix: str = "") -> None:
+    """Add ``reldir``'s entries (named ``prefix`` + their relative path in the archive).
+    ``pending`` holds excluded ancestors, added once something below is kept."""
     directory = os.path.join(root, reldir) if reldir else root
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
@@ -283,16 +284,16 @@ def _add_tree(tar: tarfile.TarFile, root: str, reldir: str, rules: IgnoreRules,
         if rel not in always and rules.excluded(rel):
             if is_dir and (rules.may_include_below(rel) or any(a.startswith(rel + "/") for a in always)):
                 pending.append((entry, rel))
-                _add_tree(tar, root, rel, rules, always, pending)
+                _add_tree(tar, root, rel, rules, always, pending, prefix)
                 if pending and pending[-1][1] == rel:
                     pending.pop()
             continue
         for ancestor, ancestor_rel in pending:
-            _add_entry(tar, ancestor, ancestor_rel)
+            _add_entry(tar, ancestor, prefix + ancestor_rel)
         pending.clear()
-        _add_entry(tar, entry, rel)
+        _add_entry(tar, entry, prefix + rel)
         if is_dir:
-            _add_tree(tar, root, rel, rules, always, pending)
+            _add_tree(tar, root, rel, rules, always, pending, prefix)
 
 
 def _add_entry(tar: tarfile.TarFile, entry: "os.DirEntry[str]", rel: str) -> None:

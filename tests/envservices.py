@@ -1,0 +1,171 @@
+"""Offline pieces for environment images (issue 13): a Debian Python base image and a local package index.
+
+- ``ensure_bookworm_python_root()``: debootstrap bookworm with python3, python3-venv, python3-pip (about a
+  minute once; cached in /var/cache/podman_nb like the trixie chroot). Debian marks its python3 externally
+  managed (PEP 668), which official python:3.X images do not: the cached tree has the EXTERNALLY-MANAGED
+  marker removed so that root's ``pip install`` works as in an official image, and
+  ``python_base_image(..., managed=True)`` puts it back for the PEP 668 test.
+- ``PackageIndex``: wheels fetched once with ``pip download`` (PyPI is reachable here and in CI) into
+  /var/cache/podman_nb/env-wheels, served as a PEP 503 simple index by python's http.server on a loopback
+  port. It wants HTTP basic auth with a token, so a build only succeeds when the token really reached pip
+  (through the build secret), and the tests can then look for the token everywhere else.
+
+Plain Python (no pytest); tests/test_environment.py uses it. ``python tests/envservices.py serve DIR PORT TOKEN``
+is the index server itself.
+"""
+from __future__ import annotations
+
+import base64
+import fcntl
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import services  # noqa: E402
+
+CACHE = Path(os.environ.get("PODMAN_NB_CACHE", "/var/cache/podman_nb"))
+PYTHON_ROOT = CACHE / "bookworm-python-root"
+PYTHON_TAR = CACHE / "bookworm-python.tar"
+WHEELS = CACHE / "env-wheels"
+PYTHON_BASE = "localhost/podman-nb/debian-python:3.11"
+MANAGED_BASE = "localhost/podman-nb/debian-python-managed:3.11"
+MARKER = "usr/lib/python3.11/EXTERNALLY-MANAGED"
+# Small pure-Python wheels (py3-none-any) for the test project, the freeze venv and the bench.
+WHEEL_PINS = ("six==1.16.0", "idna==3.7", "attrs==23.2.0", "packaging==24.0", "tomli==2.0.1",
+              "iniconfig==2.0.0", "pyparsing==3.1.2")
+
+
+def ensure_bookworm_python_root(root: Path = PYTHON_ROOT) -> Path:
+    """Debian bookworm minbase + python3 python3-venv python3-pip (+ python-is-python3), PEP 668 marker removed."""
+    if (root / "usr/bin/python3").exists():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / ".lock-bookworm-python", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "usr/bin/python3").exists():
+            tmp = root.with_name(root.name + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not shutil.which("debootstrap"):
+                raise services.ServiceError("debootstrap is missing: run scripts/install-deps")
+            log = root.parent / "debootstrap-bookworm-python.log"
+            with open(log, "w") as f:
+                rc = subprocess.run(["debootstrap", "--variant=minbase",
+                                     "--include=python3,python3-venv,python3-pip,python-is-python3,ca-certificates",
+                                     "bookworm", str(tmp)], stdout=f, stderr=subprocess.STDOUT).returncode
+            if rc != 0:
+                raise services.ServiceError(f"debootstrap failed ({rc}); log {log}:\n{services.log_tail(log)}")
+            (tmp / MARKER).unlink(missing_ok=True)  # as official python images: root may pip install
+            tmp.rename(root)
+    return root
+
+
+def ensure_python_tar(tar: Path = PYTHON_TAR) -> Path:
+    """The bookworm tree as one tarball (for ``podman import``), made once."""
+    if tar.exists():
+        return tar
+    root = ensure_bookworm_python_root()
+    partial = tar.with_name(tar.name + f".{os.getpid()}.part")
+    services.run(["tar", "-C", str(root), "--exclude=./proc/*", "--exclude=./sys/*", "--exclude=./dev/*",
+                  "-cf", str(partial), "."])
+    partial.rename(tar)
+    return tar
+
+
+def python_base_image(service: "services.PodmanService", managed: bool = False) -> str:
+    """Import the bookworm Python tree into ``service`` as PYTHON_BASE (and MANAGED_BASE with the marker back)."""
+    tar = ensure_python_tar()
+    inside = service.workdir / "debian-python.tar"  # the service's folder is visible to Podman 5's chroot CLI too
+    if not inside.exists():
+        os.link(tar, inside) if os.stat(tar).st_dev == os.stat(service.workdir).st_dev else shutil.copy(tar, inside)
+    if service.cli("image", "exists", PYTHON_BASE, check=False).returncode != 0:
+        service.cli("import", "--change", 'CMD ["python3"]', inside, PYTHON_BASE)
+    if managed and service.cli("image", "exists", MANAGED_BASE, check=False).returncode != 0:
+        context = service.workdir / "managed-context"
+        context.mkdir(exist_ok=True)
+        (context / "Containerfile").write_text(f"FROM {PYTHON_BASE}\nRUN touch /{MARKER}\n")
+        service.cli("build", "-t", MANAGED_BASE, context)
+    return MANAGED_BASE if managed else PYTHON_BASE
+
+
+def ensure_wheels(directory: Path = WHEELS) -> Path:
+    """WHEEL_PINS downloaded once into DIR/simple/NAME/ (a PEP 503 layout http.server can list)."""
+    simple = directory / "simple"
+    wanted = {re.sub(r"[-_.]+", "-", pin.split("==")[0]).lower() for pin in WHEEL_PINS}
+    if simple.is_dir() and wanted <= {p.name for p in simple.iterdir() if any(p.iterdir())}:
+        return directory
+    download = directory / "download"
+    download.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_NO_INDEX")}
+    services.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                  "--python-version", "3.11", "-d", str(download), *WHEEL_PINS], env=env)
+    for wheel in download.glob("*.whl"):
+        name = re.sub(r"[-_.]+", "-", wheel.name.split("-")[0]).lower()
+        (simple / name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(wheel, simple / name / wheel.name)
+    return directory
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    token = ""
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        sent = self.headers.get("Authorization", "")
+        expected = "Basic " + base64.b64encode(f"pnb:{self.token}".encode()).decode()
+        if sent != expected:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="podman-nb index"')
+            self.end_headers()
+            return
+        super().do_GET()
+
+    def log_message(self, format, *args):  # one line per request in the log, as usual
+        sys.stderr.write("%s %s\n" % (self.address_string(), format % args))
+
+
+class PackageIndex:
+    """The local index: .url (with the token, as PIP_INDEX_URL), .plain_url, .token, .requests() (log lines)."""
+
+    def __init__(self, workdir: Path, token: str = "pnb-index-token-7f3a9c"):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.token = token
+        self.root = ensure_wheels()
+        self.port = services.free_port()
+        self.plain_url = f"http://127.0.0.1:{self.port}/simple/"
+        self.url = f"http://pnb:{token}@127.0.0.1:{self.port}/simple/"
+        self.log_path = self.workdir / "index.log"
+        self._proc = services._Process("package index", [sys.executable, os.path.abspath(__file__), "serve",
+                                                         str(self.root), str(self.port), token], self.log_path)
+        self._proc.start()
+        services._cleanups.append(self)
+        request = urllib.request.Request(self.plain_url + "six/", headers={
+            "Authorization": "Basic " + base64.b64encode(f"pnb:{token}".encode()).decode()})
+        self._proc.wait_ready(lambda: urllib.request.urlopen(request, timeout=2).status == 200, 30)
+
+    def requests(self) -> list:
+        return self.log_path.read_text(errors="replace").splitlines()
+
+    def stop(self) -> None:
+        self._proc.stop()
+
+
+def _serve(directory: str, port: int, token: str) -> None:
+    handler = type("Handler", (_Handler,), {"token": token})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port),
+                                             lambda *a: handler(*a, directory=directory))
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "serve":
+        _serve(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    elif len(sys.argv) == 2 and sys.argv[1] == "prepare":  # what scripts/install-deps runs
+        print(ensure_python_tar(), ensure_wheels())
+    else:
+        sys.exit(f"usage: {sys.argv[0]} serve DIR PORT TOKEN | prepare")

@@ -1,0 +1,302 @@
+"""podman_nb.environment against a real Podman service, offline: a Debian Python base (tests/envservices.py),
+a local package index that wants a token, apt from the host's Debian mirror.
+
+Each environment file's effect is checked by running a command in the built image with the podman CLI;
+cache reuse is read from the build log; the token is looked for in the saved image, its history and config.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+import envservices
+from podman_nb import environment
+from podman_nb.errors import BuildError, InvalidArgument
+
+
+def unique(prefix="env"):
+    return f"localhost/podman-nb/{prefix}{uuid.uuid4().hex[:8]}:latest"
+
+
+@pytest.fixture(scope="session")
+def package_index(tmp_path_factory):
+    index = envservices.PackageIndex(tmp_path_factory.mktemp("index"))
+    yield index
+    index.stop()
+
+
+@pytest.fixture(scope="session")
+def python_base(podman_service):
+    return envservices.python_base_image(podman_service)
+
+
+@pytest.fixture
+def pip_index(monkeypatch, package_index):
+    """The host's pip settings point at the local index (with its token), as a user's would."""
+    monkeypatch.setenv("PIP_INDEX_URL", package_index.url)
+    monkeypatch.setenv("PIP_TRUSTED_HOST", "127.0.0.1")
+    return package_index
+
+
+@pytest.fixture
+def built(client):
+    """build(env, **kwargs) -> (image, log text), over the host network; removes what it tagged."""
+    made = []
+
+    def run(env, **kwargs):
+        kwargs.setdefault("tag", unique())
+        made.append(kwargs["tag"])
+        image, log = environment.build(client.images, env, network_mode="host", **kwargs)
+        return image, "".join(str(json.loads(line).get("stream", "")) for line in log)
+
+    yield run
+    for tag in made:
+        try:
+            client.images.remove(tag, force=True)
+        except Exception:
+            pass
+
+
+def run_in(service, image, command):
+    """stdout of ``sh -c command`` in a container of ``image`` (podman CLI, no network)."""
+    return service.cli("run", "--rm", "--network=none", image, "sh", "-c", command).stdout.strip()
+
+
+def cached_steps(log):
+    """{step instruction: came from the cache} from a build log."""
+    steps, current = {}, None
+    for line in log.splitlines():
+        if line.startswith("STEP "):
+            current = line.split(": ", 1)[1]
+            steps[current] = False
+        elif current and line.startswith("--> Using cache"):
+            steps[current] = True
+    return steps
+
+
+def step(steps, start):
+    found = [cached for text, cached in steps.items() if text.startswith(start)]
+    assert len(found) == 1, (start, list(steps))
+    return found[0]
+
+
+def snapshot(folder):
+    """Every path under ``folder`` with its mode, mtime and content hash."""
+    seen = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest() if os.path.isfile(path) else ""
+            seen[os.path.relpath(path, folder)] = (st.st_mode, st.st_mtime_ns, digest)
+    return seen
+
+
+def make_project(root: Path, requirements="six==1.16.0\nidna==3.7\n") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "requirements.txt").write_text(requirements)
+    (root / "runtime.txt").write_text("python-3.11\n")
+    (root / "apt.txt").write_text("# a small package from the host's mirror\njq\n")
+    (root / "postBuild").write_text("#!/bin/sh\nset -e\npython3 -c 'import six; print(six.__version__)' > /srv/postbuild.txt\n")
+    (root / "analysis.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    (root / "helpers.py").write_text("ANSWER = 42\n")
+    (root / "data.csv").write_text("x\n1\n")
+    (root / ".containerignore").write_text("data.csv\n")
+    return root
+
+
+# --- Containerfile and context, no service ---------------------------------------------------------
+
+def test_layer_order_and_context(tmp_path):
+    project = make_project(tmp_path / "p")
+    (project / "pyproject.toml").write_text("[project]\nname = 'p'\nversion = '0'\n")
+    env = environment.from_folder(project, environ={})
+    lines = [line for line in env.containerfile.splitlines() if line[:1].isupper()]
+    kinds = [line.split()[0] + (" apt" if "apt-get" in line else "") + (" pip" if "-m pip install" in line else "")
+             for line in env.containerfile.replace("\\\n", " ").splitlines() if line[:1].isupper()]
+    assert kinds == ["FROM", "WORKDIR", "RUN", "RUN apt", "COPY", "RUN pip", "COPY", "RUN pip", "RUN"], lines
+    assert env.base == "docker.io/library/python:3.11-slim" and env.python == "3.11"
+    assert "COPY project/requirements.txt /tmp/podman_nb-deps/" in env.containerfile
+    assert "--mount=type=cache,target=/root/.cache/pip" in env.containerfile
+    assert "type=secret" not in env.containerfile  # no pip settings on this host
+    assert "postBuild" in lines[-1] and env.containerfile.splitlines()[-2].endswith("install --disable-pip-version-check .")
+    import tarfile
+    body, secret = env.context()
+    names = tarfile.open(fileobj=body).getnames()
+    assert secret is None and "Containerfile" in names and "project/analysis.ipynb" in names
+    assert "project/data.csv" not in names  # .containerignore honoured
+
+
+def test_binder_folder_replaces_the_root_files(tmp_path):
+    project = make_project(tmp_path / "p")
+    (project / "binder").mkdir()
+    (project / "binder" / "requirements.txt").write_text("attrs==23.2.0\n")
+    env = environment.from_folder(project, environ={})
+    assert "COPY project/binder/requirements.txt " in env.containerfile
+    assert "apt-get" not in env.containerfile and "postBuild" not in env.containerfile
+    assert any("binder/ holds the environment" in w and "apt.txt" in w for w in env.warnings)
+
+
+def test_unsupported_files_are_named(tmp_path):
+    project = make_project(tmp_path / "p")
+    (project / "environment.yml").write_text("dependencies: [numpy]\n")
+    (project / "install.R").write_text("install.packages('x')\n")
+    env = environment.from_folder(project, environ={})
+    assert any(w.startswith("environment.yml (conda) is not supported yet") for w in env.warnings)
+    assert any(w.startswith("install.R (R) is not supported yet") for w in env.warnings)
+
+
+@pytest.mark.parametrize("files, message", [
+    (None, "does not exist"),
+    ({"requirements.txt": "six==1.16.0\nnumpy=1.0\n"}, "requirements.txt line 2: 'numpy=1.0' is not a requirement"),
+    ({"requirements.txt": "--frobnicate\n"}, "'--frobnicate' is not a pip requirements option"),
+    ({"runtime.txt": "python-3.99\n"}, "runtime.txt asks for Python 3.99, which has no official python image"),
+    ({"runtime.txt": "ruby-3\n"}, "runtime.txt must say python-3.X"),
+    ({"environment.yml": "dependencies: [numpy]\n"}, "only with environment.yml (conda), which podman_nb does not support"),
+    ({"apt.txt": "jq; rm -rf /\n"}, "apt.txt line 1: 'jq;' is not a Debian package name"),
+    ({"requirements.txt": "six\n", ".dockerignore": "*.txt\n"}, ".dockerignore leaves out requirements.txt"),
+])
+def test_bad_folders_build_nothing(tmp_path, files, message):
+    project = tmp_path / "p"
+    if files is not None:
+        project.mkdir()
+        for name, text in files.items():
+            (project / name).write_text(text)
+    with pytest.raises(InvalidArgument) as caught:
+        environment.from_folder(project, environ={})
+    assert message in str(caught.value)
+
+
+def test_pip_settings_become_a_secret_only(tmp_path):
+    project = make_project(tmp_path / "p")
+    token = "tok-" + uuid.uuid4().hex
+    env = environment.from_folder(project, environ={"PIP_INDEX_URL": f"https://u:{token}@pypi.example/simple",
+                                                    "PIP_TRUSTED_HOST": "pypi.example"})
+    kwargs = env.build_kwargs()
+    secret = kwargs["secrets"][0].split("src=")[1]
+    import tarfile
+    tar = tarfile.open(fileobj=kwargs["fileobj"])
+    assert token.encode() in tar.extractfile(secret).read()
+    assert token not in env.containerfile + repr(env) + repr(vars(env).get("warnings"))
+    assert "--mount=type=secret,id=pipconf,target=/etc/pip.conf" in env.containerfile
+    assert not any(token in p.read_text() for p in project.iterdir() if p.is_file())
+
+
+# --- real builds -------------------------------------------------------------------------------------
+
+def test_project_files_take_effect_and_cache(tmp_path, podman_service, python_base, pip_index, built):
+    project = make_project(tmp_path / "p")
+    before = snapshot(project)
+    env = environment.from_folder(project, base=python_base)
+    image, log = built(env)
+    tag = image.tags[0]
+    out = run_in(podman_service, tag, "jq --version; python3 -c 'import sys, six, idna; "
+                 "print(\"%d.%d\" % sys.version_info[:2], six.__version__, idna.__version__)'; "
+                 "cat /srv/postbuild.txt; ls -A /srv/project")
+    lines = out.splitlines()
+    assert lines[0].startswith("jq-1.6")  # apt.txt
+    assert lines[1] == "3.11 1.16.0 3.7"  # runtime.txt's Python, requirements.txt's pins
+    assert lines[2] == "1.16.0"  # postBuild ran, after the requirements
+    assert {"analysis.ipynb", "helpers.py", "requirements.txt"} <= set(lines[3:])
+    assert "data.csv" not in lines[3:] and not any(name.startswith(".pipconf") for name in lines[3:])
+    assert snapshot(project) == before  # the folder is left exactly as found
+
+    # a notebook edit reuses every dependency layer
+    (project / "analysis.ipynb").write_text(json.dumps({"cells": [], "metadata": {"edited": 1},
+                                                         "nbformat": 4, "nbformat_minor": 5}))
+    _, log = built(environment.from_folder(project, base=python_base), tag=tag)
+    steps = cached_steps(log)
+    assert step(steps, "RUN set -e; apt-get update") and step(steps, "RUN --mount=type=cache")
+    assert step(steps, "COPY project/requirements.txt") and not step(steps, "COPY project/ ")
+
+    # a requirements edit reruns from the pip step, keeping apt
+    (project / "requirements.txt").write_text("six==1.16.0\nidna==3.7\ntomli==2.0.1\n")
+    image, log = built(environment.from_folder(project, base=python_base), tag=tag)
+    steps = cached_steps(log)
+    assert step(steps, "RUN set -e; apt-get update")
+    assert not step(steps, "COPY project/requirements.txt") and not step(steps, "RUN --mount=type=cache")
+    assert run_in(podman_service, tag, "python3 -c 'import tomli; print(tomli.__version__)'") == "2.0.1"
+
+
+def test_token_reaches_no_layer_history_or_config(tmp_path, client, python_base, pip_index, built):
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "requirements.txt").write_text("attrs==23.2.0\n")
+    before = snapshot(project)
+    image, log = built(environment.from_folder(project, base=python_base))
+    token = pip_index.token
+    forms = [token.encode(), base64.b64encode(f"pnb:{token}".encode())]
+    assert any("/simple/attrs/" in line and '" 200 ' in line for line in pip_index.requests())  # pip used it
+    saved = b"".join(image.save())
+    assert len(saved) > 1_000_000
+    import io
+    import tarfile
+    blobs = [saved]
+    with tarfile.open(fileobj=io.BytesIO(saved)) as tar:  # layers may be compressed inside the archive
+        for member in tar:
+            if member.isfile():
+                data = tar.extractfile(member).read()
+                if data[:2] == b"\x1f\x8b":
+                    import gzip
+                    data = gzip.decompress(data)
+                blobs.append(data)
+    places = {f"saved archive part {n}": blob for n, blob in enumerate(blobs)}
+    places.update(config=json.dumps(image.attrs).encode(), history=json.dumps(image.history()).encode(),
+                  log=log.encode())
+    assert [where for where, blob in places.items() if any(form in blob for form in forms)] == []
+    assert snapshot(project) == before
+
+
+def test_apt_package_that_does_not_exist(tmp_path, client, python_base, built):
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "apt.txt").write_text("jq\nno-such-package-pnb\n")
+    tag = unique()
+    with pytest.raises(BuildError) as caught:
+        built(environment.from_folder(project, base=python_base), tag=tag)
+    assert str(caught.value) == ("apt.txt names packages that the base image's apt sources do not have: "
+                                 "no-such-package-pnb")
+    assert not client.images.exists(tag)
+
+
+def test_other_python_and_pep668_bases_fail_clearly(tmp_path, podman_service, client, python_base, built):
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "runtime.txt").write_text("python-3.12\n")
+    with pytest.raises(BuildError) as caught:
+        built(environment.from_folder(project, base=python_base))
+    assert str(caught.value) == ("the environment asks for Python 3.12 but the base image has Python 3.11: "
+                                 "choose a base with Python 3.12")
+    managed = envservices.python_base_image(podman_service, managed=True)
+    (project / "runtime.txt").write_text("python-3.11\n")
+    with pytest.raises(BuildError) as caught:
+        built(environment.from_folder(project, base=managed))
+    assert "externally managed (PEP 668" in str(caught.value) and "python:3.11-slim" in str(caught.value)
+
+
+def test_freeze_a_venv(tmp_path, podman_service, python_base, pip_index, built):
+    venv = tmp_path / "venv"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True)
+    pins = ["six==1.16.0", "idna==3.7", "attrs==23.2.0"]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    subprocess.run([str(venv / "bin/pip"), "install", "-q", "--index-url", pip_index.url, *pins],
+                   check=True, env=clean)
+    local = tmp_path / "localpkg"
+    local.mkdir()
+    (local / "setup.py").write_text("from setuptools import setup\nsetup(name='localpkg', version='0.1', py_modules=[])\n")
+    subprocess.run([str(venv / "bin/pip"), "install", "-q", "--no-build-isolation", "--no-index", "-e", str(local)],
+                   check=True, env=clean)
+    env = environment.from_interpreter(python=str(venv / "bin/python"), base=python_base)
+    assert env.python == "3.11"  # Debian bookworm's python3, the venv's
+    assert len(env.warnings) == 1 and "localpkg 0.1 (editable " + str(local) in env.warnings[0]
+    image, _ = built(env)
+    out = run_in(podman_service, image.tags[0], "python3 -c 'import six, idna, attrs; "
+                 "print(six.__version__, idna.__version__, attrs.__version__)'")
+    assert out == "1.16.0 3.7 23.2.0"
