@@ -16,7 +16,6 @@ is the index server itself.
 from __future__ import annotations
 
 import base64
-import fcntl
 import http.server
 import os
 import re
@@ -43,26 +42,9 @@ WHEEL_PINS = ("six==1.16.0", "idna==3.7", "attrs==23.2.0", "packaging==24.0", "t
 
 def ensure_bookworm_python_root(root: Path = PYTHON_ROOT) -> Path:
     """Debian bookworm minbase + python3 python3-venv python3-pip (+ python-is-python3), PEP 668 marker removed."""
-    if (root / "usr/bin/python3").exists():
-        return root
-    root.parent.mkdir(parents=True, exist_ok=True)
-    with open(root.parent / ".lock-bookworm-python", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (root / "usr/bin/python3").exists():
-            tmp = root.with_name(root.name + ".tmp")
-            shutil.rmtree(tmp, ignore_errors=True)
-            if not shutil.which("debootstrap"):
-                raise services.ServiceError("debootstrap is missing: run scripts/install-deps")
-            log = root.parent / "debootstrap-bookworm-python.log"
-            with open(log, "w") as f:
-                rc = subprocess.run(["debootstrap", "--variant=minbase",
-                                     "--include=python3,python3-venv,python3-pip,python-is-python3,ca-certificates",
-                                     "bookworm", str(tmp)], stdout=f, stderr=subprocess.STDOUT).returncode
-            if rc != 0:
-                raise services.ServiceError(f"debootstrap failed ({rc}); log {log}:\n{services.log_tail(log)}")
-            (tmp / MARKER).unlink(missing_ok=True)  # as official python images: root may pip install
-            tmp.rename(root)
-    return root
+    return services.debootstrap("bookworm", ["python3", "python3-venv", "python3-pip", "python-is-python3",
+                                             "ca-certificates"], root, "usr/bin/python3",
+                                finish=lambda tree: (tree / MARKER).unlink(missing_ok=True))  # as official images
 
 
 def ensure_python_tar(tar: Path = PYTHON_TAR) -> Path:

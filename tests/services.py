@@ -446,20 +446,30 @@ def ensure_root(which: str) -> Path:
             shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")
             run(["chroot", str(root), "sh", "-c", "apt-get update -qq && apt-get install -y -qq nftables"])
         return root
+    return debootstrap(release, packages, root, "usr/bin/podman")
+
+
+def debootstrap(release: str, packages: list, root: Path, ready: str, finish=None) -> Path:
+    """Debian `release` minbase + `packages` at `root`, made once (under a lock) unless `root/ready` exists;
+    `finish(tree)` may adjust the tree before it is put in place."""
+    if (root / ready).exists():
+        return root
     root.parent.mkdir(parents=True, exist_ok=True)
     with open(root.parent / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (root / "usr/bin/podman").exists():
+        if not (root / ready).exists():
             tmp = root.with_name(root.name + ".tmp")
             shutil.rmtree(tmp, ignore_errors=True)
             if not shutil.which("debootstrap"):
                 raise ServiceError("debootstrap is missing: run scripts/install-deps")
-            log = root.parent / f"debootstrap-{release}.log"
+            log = root.parent / f"debootstrap-{root.name}.log"
             with open(log, "w") as f:
                 rc = subprocess.run(["debootstrap", "--variant=minbase", "--include=" + ",".join(packages),
                                      release, str(tmp)], stdout=f, stderr=subprocess.STDOUT).returncode
             if rc != 0:
                 raise ServiceError(f"debootstrap {release} failed ({rc}); log {log}:\n{log_tail(log)}")
+            if finish is not None:
+                finish(tmp)
             tmp.rename(root)
     return root
 
