@@ -5,12 +5,14 @@
 
 from . import errors
 from .api.client import APIClient
+from .api.connections import Connection, list_connections
 from .client import PodmanClient
 from .domain.images import Image
 from .domain.manager import ImagesManager
 
 __version__ = "0.1.0"
-__all__ = ["APIClient", "Image", "ImagesManager", "PodmanClient", "errors", "load_ipython_extension"]
+__all__ = ["APIClient", "Connection", "Image", "ImagesManager", "PodmanClient", "errors", "list_connections",
+           "load_ipython_extension"]
 
 
 def load_ipython_extension(ipython):

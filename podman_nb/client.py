@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+import os
+from typing import Any, Dict, Mapping, Optional
 
 from .api.client import APIClient
 from .domain.manager import ImagesManager
+from .errors import PodmanError
 
 
 class PodmanClient:
@@ -16,25 +18,44 @@ class PodmanClient:
     """
 
     def __init__(self, base_url: Optional[str] = None, timeout: Optional[float] = None,
-                 stream_timeout: Optional[float] = None, **kwargs: Any):
-        self.api = APIClient(base_url=base_url, timeout=timeout, stream_timeout=stream_timeout, **kwargs)
+                 stream_timeout: Optional[float] = None, connection: Optional[str] = None,
+                 identity: Optional[str] = None, **kwargs: Any):
+        self.api = APIClient(base_url=base_url, timeout=timeout, stream_timeout=stream_timeout,
+                             connection=connection, identity=identity, **kwargs)
         self.images = ImagesManager(self.api)
 
     @classmethod
-    def from_env(cls, base_url: Optional[str] = None, timeout: Optional[float] = None, **kwargs: Any):
-        """A client for the service named by CONTAINER_HOST, or the usual sockets (podman-py's from_env)."""
-        kwargs.pop("environment", None)
-        kwargs.pop("version", None)
-        kwargs.pop("max_pool_size", None)
-        kwargs.pop("use_ssh_client", None)
+    def from_env(cls, base_url: Optional[str] = None, timeout: Optional[float] = None,
+                 environment: Optional[Mapping[str, str]] = None, **kwargs: Any):
+        """A client as the podman CLI would pick (podman-py's from_env): CONTAINER_CONNECTION, CONTAINER_HOST
+        (+ CONTAINER_SSHKEY), else DOCKER_HOST when it points at Podman, else the default connection and sockets."""
+        for ignored in ("version", "max_pool_size", "use_ssh_client", "credstore_env"):
+            kwargs.pop(ignored, None)
+        env = os.environ if environment is None else environment
+        if base_url is None and kwargs.get("connection") is None:
+            if env.get("CONTAINER_CONNECTION"):
+                kwargs["connection"] = env["CONTAINER_CONNECTION"]
+            elif env.get("CONTAINER_HOST"):
+                if environment is not None:  # os.environ's own CONTAINER_HOST is found in the usual order
+                    base_url = env["CONTAINER_HOST"]
+            elif env.get("DOCKER_HOST") and _is_podman(env["DOCKER_HOST"], timeout):
+                base_url = env["DOCKER_HOST"]
+            if base_url and base_url.startswith("ssh://") and env.get("CONTAINER_SSHKEY"):
+                kwargs.setdefault("identity", env["CONTAINER_SSHKEY"])
         return cls(base_url=base_url, timeout=timeout, **kwargs)
 
     @property
     def base_url(self) -> str:
         return self.api.base_url
 
+    @property
+    def connection(self) -> Optional[str]:
+        """The name of the Podman connection in use, or None when the service was given or found by address."""
+        return self.api.connection
+
     def __repr__(self) -> str:
-        return f"PodmanClient(base_url={self.base_url!r})"
+        named = f", connection={self.connection!r}" if self.connection else ""
+        return f"PodmanClient(base_url={self.base_url!r}{named})"
 
     def __enter__(self) -> "PodmanClient":
         return self
@@ -50,3 +71,18 @@ class PodmanClient:
 
     def close(self) -> None:
         self.api.close()
+
+
+def _is_podman(url: str, timeout: Optional[float]) -> bool:
+    """Whether a Podman service answers at ``url`` (DOCKER_HOST may point at Docker: then it is not used)."""
+    try:
+        api = APIClient(base_url=url, timeout=timeout or 5)
+    except PodmanError:
+        return False
+    try:
+        api.version()
+        return True
+    except PodmanError:
+        return False
+    finally:
+        api.close()

@@ -40,7 +40,7 @@ def test_explicit_base_url(podman_service):
 
 
 def test_bad_base_urls():
-    for url in ("", "ftp://x", "tcp://hostonly", "ssh://user@host/run/podman.sock"):
+    for url in ("", "ftp://x", "tcp://hostonly", "ssh:///run/podman.sock", "npipe:////./pipe/podman-machine-default"):
         with pytest.raises(errors.InvalidArgument):
             podman_nb.PodmanClient(base_url=url)
 

@@ -12,7 +12,8 @@ import urllib3.exceptions
 
 from ..errors import APIError, InvalidArgument, NotFound, ServiceUnavailable, StreamTimeout
 from .params import clean_params
-from .service import START_HINT, find_service
+from .service import START_HINT, Target, find_service
+from .ssh import SSHTunnel
 from .stream import json_stream
 
 DEFAULT_TIMEOUT = 60.0
@@ -43,22 +44,33 @@ class APIClient:
     """
 
     def __init__(self, base_url: Optional[str] = None, timeout: Optional[float] = None,
-                 stream_timeout: Optional[float] = None, start_service: bool = True, **_ignored: Any):
-        self.base_url = find_service(base_url, start=start_service)
+                 stream_timeout: Optional[float] = None, start_service: bool = True,
+                 connection: Optional[str] = None, identity: Optional[str] = None, **_ignored: Any):
+        self.target: Target = find_service(base_url, start=start_service, connection=connection, identity=identity)
+        self.base_url = self.target.url
+        self.connection = self.target.name
         self.timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
         self.stream_timeout = stream_timeout
         self._session = requests.Session()
         self._session.trust_env = False  # proxies from the environment must not see a local socket
-        if self.base_url.startswith("unix://"):
+        self.tunnel: Optional[SSHTunnel] = None
+        socket_path = None
+        if self.base_url.startswith("ssh://"):
+            self.tunnel = SSHTunnel(self.base_url, self.target.identity, self.target.is_machine, self.connection)
+            socket_path = self.tunnel.local_path
+        elif self.base_url.startswith("unix://"):
+            socket_path = self.base_url[len("unix://"):]
+        if socket_path is not None:
             self._session.mount("http+unix://", _UnixAdapter())
-            self._root = "http+unix://" + quote(self.base_url[len("unix://"):], safe="")
+            self._root = "http+unix://" + quote(socket_path, safe="")
         else:
             self._root = self.base_url
         self._versions: Optional[Dict[str, Any]] = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"APIClient(base_url={self.base_url!r})"
+        named = f", connection={self.connection!r}" if self.connection else ""
+        return f"APIClient(base_url={self.base_url!r}{named})"
 
     # Versions -------------------------------------------------------------------------------
     def version(self) -> Dict[str, Any]:
@@ -66,7 +78,7 @@ class APIClient:
         with self._lock:
             if self._versions is None:
                 response = self._send("GET", f"{self._root}/version", timeout=self.timeout)
-                self._versions = response.json()
+                self._versions = _podman_versions(response, self.target.label)
             return self._versions
 
     @property
@@ -135,19 +147,30 @@ class APIClient:
             response.close()
 
     def close(self) -> None:
+        """Close the HTTP connections and stop the ssh forwarding, if any (the client may be used again)."""
         self._session.close()
+        if self.tunnel is not None:
+            self.tunnel.close()
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        where = self.target.label
+        if self.tunnel is not None:
+            self.tunnel.ensure()  # (re)starts the forwarding; raises ServiceUnavailable saying why it cannot
         try:
             return self._session.request(method, url, **kwargs)
         except requests.exceptions.ConnectTimeout as error:
-            raise ServiceUnavailable(f"The Podman service at {self.base_url} did not accept a connection "
+            raise ServiceUnavailable(f"The Podman service at {where} did not accept a connection "
                                      f"within {kwargs.get('timeout')} s", [self.base_url]) from error
         except requests.exceptions.ReadTimeout as error:
-            raise StreamTimeout(f"The Podman service at {self.base_url} did not answer within "
+            raise StreamTimeout(f"The Podman service at {where} did not answer within "
                                 f"{kwargs.get('timeout')} s") from error
         except requests.exceptions.ConnectionError as error:
-            raise ServiceUnavailable(f"No Podman service answered at {self.base_url}; {START_HINT}",
+            if self.tunnel is not None:
+                raise ServiceUnavailable(f"ssh to {self.tunnel.host} works but no Podman service answers at "
+                                         f"{self.tunnel.remote_path} there ({where}); start it on that host with "
+                                         "`systemctl --user start podman.socket` (or podman system service)",
+                                         [self.base_url]) from error
+            raise ServiceUnavailable(f"No Podman service answered at {where}; {START_HINT}",
                                      [self.base_url]) from error
 
 
@@ -161,6 +184,24 @@ def _guarded(chunks: Iterator[bytes], client: APIClient) -> Iterator[bytes]:
     except (urllib3.exceptions.HTTPError, OSError, requests.exceptions.RequestException) as error:
         raise ServiceUnavailable(f"The connection to the Podman service at {client.base_url} broke "
                                  "in the middle of the operation", [client.base_url]) from error
+
+
+def _podman_versions(response: requests.Response, where: str) -> Dict[str, Any]:
+    """The /version document, or one sentence saying that what answers is not a Podman service."""
+    try:
+        versions = response.json() if response.ok else None
+    except ValueError:
+        versions = None
+    if not isinstance(versions, dict):
+        said = f"{response.status_code} {response.reason or ''}".strip()
+        raise ServiceUnavailable(f"Something answers at {where} but it is not a Podman service "
+                                 f"(GET /version gave {said})", [where])
+    names = [str(c.get("Name", "")) for c in versions.get("Components") or [] if isinstance(c, dict)]
+    if not any("podman" in name.lower() for name in names):
+        product = f"{names[0] if names else 'a service without component names'} {versions.get('Version', '')}"
+        raise ServiceUnavailable(f"The service at {where} is not Podman (it says {product.strip()}); "
+                                 "podman_nb needs Podman's API", [where])
+    return versions
 
 
 def error_from_response(response: requests.Response, not_found: Type[NotFound] = NotFound) -> APIError:

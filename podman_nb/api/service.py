@@ -1,9 +1,14 @@
-"""Finding the Podman service: explicit address, CONTAINER_HOST, the usual sockets, else a private one.
+"""Finding the Podman service, in the podman CLI's order, else starting a private one.
 
-Order: an explicit ``base_url`` is used alone. Otherwise ``CONTAINER_HOST``,
-``$XDG_RUNTIME_DIR/podman/podman.sock`` and ``/run/podman/podman.sock`` are tried in turn and the
-first that answers wins. When none answers and ``podman`` is on PATH, a private
-``podman system service`` is started for this process (said once, stopped at exit).
+1. an explicit ``base_url`` or ``connection`` (a name from Podman's connection configuration);
+2. ``CONTAINER_CONNECTION`` (a name);
+3. ``CONTAINER_HOST`` (with ``CONTAINER_SSHKEY`` for ssh://);
+4. the default connection (only when CONTAINER_HOST is unset, as in the CLI);
+5. ``$XDG_RUNTIME_DIR/podman/podman.sock``, ``/run/podman/podman.sock``;
+6. a private ``podman system service`` for this process (said once, stopped at exit).
+
+A named connection, an ssh:// address or an explicit address is used alone: when it does not answer the
+error names it, nothing else is tried. A local CONTAINER_HOST that does not answer falls through to 5.
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ import socket
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from typing import List, Optional
 from urllib.parse import urlparse
 
 from ..errors import InvalidArgument, ServiceUnavailable
+from .connections import Connection, default_connection, get_connection
 
 log = logging.getLogger("podman_nb")
 
@@ -46,14 +53,45 @@ def normalize_url(url: str) -> str:
             raise InvalidArgument(f"{url!r} needs a host and a port, like tcp://127.0.0.1:8888")
         return f"http://{parsed.netloc}"
     if scheme == "ssh":
-        raise InvalidArgument(
-            "ssh:// connections are not supported yet; forward the remote socket with "
-            "`ssh -L /tmp/podman.sock:/run/podman/podman.sock HOST` and use unix:///tmp/podman.sock")
-    raise InvalidArgument(f"{url!r} has an unknown scheme; use unix://, tcp:// or http://")
+        if not parsed.hostname:
+            raise InvalidArgument(f"{url!r} names no host; use ssh://[USER@]HOST[:PORT][/REMOTE/SOCKET]")
+        return url
+    if scheme == "npipe":
+        raise InvalidArgument("npipe:// (Windows named pipes) is not supported; use the machine's ssh:// "
+                              "connection (`podman system connection list`), which is found by default")
+    raise InvalidArgument(f"{url!r} has an unknown scheme; use unix://, ssh://, tcp:// or http://")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to find the service: ``url`` (canonical), the connection's ``name`` and ssh ``identity`` if any."""
+
+    url: str
+    name: Optional[str] = None
+    identity: Optional[str] = None
+    is_machine: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"connection {self.name!r} ({self.url})" if self.name else self.url
+
+
+def _named(connection: Connection, identity: Optional[str] = None) -> Target:
+    """A named connection's target; a local one that does not answer is an error naming it."""
+    try:
+        url = normalize_url(connection.uri)
+    except InvalidArgument as error:
+        raise ServiceUnavailable(f"Podman's connection {connection.name!r} has an unusable address: {error}",
+                                 [connection.uri]) from None
+    target = Target(url, connection.name, identity or connection.identity, connection.is_machine)
+    if not url.startswith("ssh://") and not answers(url):
+        raise ServiceUnavailable(f"No Podman service answers for {target.label}: the service is stopped or "
+                                 "the connection is stale (`podman system connection list`)", [url])
+    return target
 
 
 def candidate_urls() -> List[str]:
-    """The addresses tried, in order, when no base_url is given."""
+    """The local addresses tried, in order, when nothing names the service."""
     urls = []
     if os.environ.get("CONTAINER_HOST"):
         urls.append(os.environ["CONTAINER_HOST"])
@@ -124,26 +162,39 @@ class PrivateService:
 _private: Optional[PrivateService] = None
 
 
-def find_service(base_url: Optional[str] = None, start: bool = True) -> str:
-    """The address of a Podman service that answers; raises ServiceUnavailable naming every address tried."""
+def find_service(base_url: Optional[str] = None, start: bool = True, connection: Optional[str] = None,
+                 identity: Optional[str] = None) -> Target:
+    """The service to talk to (see the module's order); raises ServiceUnavailable naming what was tried."""
     global _private
+    if base_url is not None and connection is not None:
+        raise InvalidArgument("give base_url or connection, not both")
     if base_url is not None:
-        return normalize_url(base_url)
+        return Target(normalize_url(base_url), identity=identity)
+    name = connection or os.environ.get("CONTAINER_CONNECTION")
+    if name:
+        return _named(get_connection(name), identity)
+    host = os.environ.get("CONTAINER_HOST")
+    if host and urlparse(host).scheme == "ssh":
+        return Target(normalize_url(host), identity=identity or os.environ.get("CONTAINER_SSHKEY") or None)
+    if not host:
+        default = default_connection()
+        if default is not None:
+            return _named(default, identity)
     tried = []
     for url in candidate_urls():
         url = normalize_url(url)
         tried.append(url)
         if answers(url):
-            return url
+            return Target(url)
     if _private is not None and _private.process.poll() is None:
-        return _private.url
+        return Target(_private.url)
     podman = shutil.which("podman")
     if start and podman:
         _private = PrivateService(podman)
         _private.wait()
         log.warning("No Podman service was running; podman_nb started one at %s for this session "
                     "(it stops when Python exits).", _private.url)
-        return _private.url
+        return Target(_private.url)
     reason = "podman is not installed" if not podman else "starting one was disabled"
     raise ServiceUnavailable(
         f"No Podman service answered at {', '.join(tried)} ({reason}); {START_HINT}", tried)

@@ -1,0 +1,194 @@
+"""ssh:// services: one ``ssh -N -L LOCAL.sock:REMOTE.sock`` process per client, run by the system OpenSSH client.
+
+Using the user's own ``ssh`` keeps ``~/.ssh/config``, the agent and known_hosts working as in their shell.
+Host keys are checked (a new host is trusted on first contact, a changed key is refused) except for
+``podman machine`` connections, which podman does not check either. The process is started on first
+use, restarted when it has died, and stopped at ``close()`` and at exit. Failures come back within
+about ``CONNECT_TIMEOUT`` seconds as ServiceUnavailable naming the host and the reason.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import weakref
+from typing import List, Optional
+from urllib.parse import unquote, urlparse
+
+from ..errors import ServiceUnavailable
+
+CONNECT_TIMEOUT = 8  # seconds ssh may take to reach the host (its ConnectTimeout)
+
+# What ssh prints, and the sentence we say instead (first match wins).
+_REASONS = [
+    ("remote host identification has changed", "the host key has CHANGED since it was saved in known_hosts "
+                                                "(if that is expected, remove the old key with ssh-keygen -R)"),
+    ("host key verification failed", "the host key could not be verified against known_hosts"),
+    ("permission denied", "the host refused the authentication (check the identity key and the user)"),
+    ("too many authentication failures", "the host refused the authentication (check the identity key and the user)"),
+    ("connection refused", "nothing accepts ssh connections there (connection refused)"),
+    ("could not resolve hostname", "the host name is unknown"),
+    ("name or service not known", "the host name is unknown"),
+    ("timed out", f"the host did not answer within {CONNECT_TIMEOUT} s"),
+    ("no route to host", "there is no route to the host"),
+    ("network is unreachable", "the network is unreachable"),
+    ("no such file", "the identity file does not exist"),
+    ("bad permissions", "the identity file's permissions are too open (chmod 600 it)"),
+    ("forwarding", "the server refused to forward the Podman socket (AllowStreamLocalForwarding)"),
+]
+
+_tunnels: "weakref.WeakSet[SSHTunnel]" = weakref.WeakSet()
+
+
+def _close_all() -> None:
+    for tunnel in list(_tunnels):
+        tunnel.close()
+
+
+atexit.register(_close_all)
+
+
+class SSHTunnel:
+    """The forwarding of one ssh:// service's socket to a local one; ``ensure()`` returns its path."""
+
+    def __init__(self, uri: str, identity: Optional[str] = None, is_machine: bool = False,
+                 name: Optional[str] = None):
+        parsed = urlparse(uri)
+        if parsed.scheme != "ssh" or not parsed.hostname:
+            raise ValueError(f"not an ssh:// address: {uri!r}")
+        self.uri = uri
+        self.user = unquote(parsed.username) if parsed.username else None
+        self.host = parsed.hostname
+        self.port = parsed.port
+        self.remote_path = parsed.path if parsed.path not in ("", "/") else None
+        self.identity = os.path.expanduser(identity) if identity else None
+        self.is_machine = is_machine
+        self.name = name
+        self.directory = tempfile.mkdtemp(prefix="podman_nb-ssh-")
+        self.local_path = os.path.join(self.directory, "podman.sock")
+        self.process: Optional[subprocess.Popen] = None
+        self._lock = threading.Lock()
+        _tunnels.add(self)
+
+    def __repr__(self) -> str:
+        return f"SSHTunnel({self.uri!r}, pid={self.pid})"
+
+    @property
+    def pid(self) -> Optional[int]:
+        return self.process.pid if self.process is not None else None
+
+    @property
+    def destination(self) -> str:
+        return f"{self.user}@{self.host}" if self.user else self.host
+
+    def _where(self) -> str:
+        label = f"connection {self.name!r} ({self.uri})" if self.name else self.uri
+        return f"Cannot reach the Podman service of {label} over ssh"
+
+    def ssh_command(self, *extra: str) -> List[str]:
+        ssh = shutil.which("ssh")
+        if ssh is None:
+            raise ServiceUnavailable(f"{self._where()}: the OpenSSH client `ssh` is not installed (not on PATH)",
+                                     [self.uri])
+        command = [ssh, "-o", "BatchMode=yes", "-o", f"ConnectTimeout={CONNECT_TIMEOUT}",
+                   "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR"]
+        if self.is_machine:  # podman machine regenerates its host key; podman does not check it either
+            command += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+        else:
+            command += ["-o", "StrictHostKeyChecking=accept-new"]
+        if self.identity:
+            command += ["-i", self.identity, "-o", "IdentitiesOnly=yes"]
+        if self.port:
+            command += ["-p", str(self.port)]
+        return command + list(extra) + ["--", self.destination]
+
+    def ensure(self) -> str:
+        """The local socket, starting (or restarting) the forwarding when it is not running."""
+        with self._lock:
+            if self.process is None or self.process.poll() is not None:
+                self._start()
+            return self.local_path
+
+    def _failure(self, stderr: str, returncode: Optional[int]) -> ServiceUnavailable:
+        text = " ".join(stderr.split())
+        lowered = text.lower()
+        reason = next((said for seen, said in _REASONS if seen in lowered), None)
+        if reason is None:
+            reason = f"ssh exited with {returncode}: {text[-300:] or 'no message'}"
+        return ServiceUnavailable(f"{self._where()}: {reason}", [self.uri])
+
+    def remote_socket(self) -> str:
+        """The service socket on the remote side, as its own ``podman info`` reports it."""
+        command = self.ssh_command() + ["podman", "info", "--format", "'{{.Host.RemoteSocket.Path}}'"]
+        try:
+            done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  timeout=CONNECT_TIMEOUT + 20, start_new_session=True)
+        except subprocess.TimeoutExpired:
+            raise ServiceUnavailable(f"{self._where()}: `podman info` on {self.host} did not answer; "
+                                     "put the socket path in the address (ssh://HOST/run/podman/podman.sock)",
+                                     [self.uri]) from None
+        if done.returncode == 255:
+            raise self._failure(done.stderr, done.returncode)
+        path = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+        if done.returncode != 0 or not path:
+            raise ServiceUnavailable(f"{self._where()}: the address names no socket and `podman info` on "
+                                     f"{self.host} failed: {done.stderr.strip()[-300:] or 'no output'}", [self.uri])
+        return path[len("unix://"):] if path.startswith("unix://") else path
+
+    def _start(self) -> None:
+        if self.remote_path is None:
+            self.remote_path = self.remote_socket()
+        command = self.ssh_command("-N", "-o", "ExitOnForwardFailure=yes", "-o", "StreamLocalBindUnlink=yes",
+                                   "-L", f"{self.local_path}:{self.remote_path}")
+        self._stop_process()
+        os.makedirs(self.directory, exist_ok=True)  # again after close(): a closed client may be used again
+        _tunnels.add(self)
+        errors_path = os.path.join(self.directory, "ssh.err")
+        with open(errors_path, "wb") as errors:
+            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=errors, start_new_session=True)
+        deadline = time.monotonic() + CONNECT_TIMEOUT + 5
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                with open(errors_path, errors="replace") as errors:
+                    raise self._failure(errors.read(), self.process.returncode)
+            if _accepts(self.local_path):
+                return
+            time.sleep(0.02)
+        self._stop_process()
+        raise ServiceUnavailable(f"{self._where()}: ssh to {self.host} did not set up the forwarding within "
+                                 f"{CONNECT_TIMEOUT + 5} s", [self.uri])
+
+    def _stop_process(self) -> None:
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def close(self) -> None:
+        """Stop the forwarding process and remove its socket directory (idempotent)."""
+        with self._lock:
+            self._stop_process()
+            shutil.rmtree(self.directory, ignore_errors=True)
+        _tunnels.discard(self)
+
+
+def _accepts(path: str) -> bool:
+    if not os.path.exists(path):
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(path)
+            return True
+        except OSError:
+            return False

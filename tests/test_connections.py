@@ -1,0 +1,324 @@
+"""Named connections and ssh:// through a real sshd, with connections written by the real `podman system connection add`.
+
+Podman 4.3 writes containers.conf, Podman 5.4 (the chroot) podman-connections.json: each test service's
+connections are written by its own Podman. HOME and XDG_CONFIG_HOME are temp dirs; the library's `ssh`
+is the system OpenSSH client behind a wrapper whose config keeps known_hosts in the sshd's work dir.
+"""
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+
+import pytest
+
+import podman_nb
+import sshd as sshd_module
+from podman_nb import errors
+from podman_nb.api import service as service_module
+from podman_nb.domain import events
+from test_images_manager import ThrottledProxy, slow_secure_registry  # noqa: F401 (a fixture)
+
+IN_TIME = 10  # seconds: every failure to reach a service must be said within this
+
+
+@pytest.fixture(scope="session")
+def sshd(podman_service, tmp_path_factory):
+    """An sshd whose sessions' `podman` talks to the test service (SetEnv CONTAINER_HOST)."""
+    server = sshd_module.SSHServer(tmp_path_factory.mktemp("sshd"), {"CONTAINER_HOST": podman_service.base_url})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def home(sshd, podman_service, monkeypatch):
+    """A fresh HOME/XDG_CONFIG_HOME (inside the service's dir: Podman 5's chroot sees it), the ssh wrapper
+    first on PATH, an empty known_hosts, no CONTAINER_* variables, a copy of the service's containers.conf."""
+    path = podman_service.workdir / f"home-{uuid.uuid4().hex[:8]}"
+    (path / ".config").mkdir(parents=True)
+    shutil.copy(sshd.key, path / "id_client")
+    conf = path / "containers.conf"
+    shutil.copy(podman_service.env["CONTAINERS_CONF"], conf)
+    for name in ("CONTAINER_HOST", "CONTAINER_CONNECTION", "CONTAINER_SSHKEY", "PODMAN_CONNECTIONS_CONF",
+                 "DOCKER_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(path / ".config"))
+    monkeypatch.setenv("CONTAINERS_CONF", str(conf))
+    monkeypatch.setenv("PATH", f"{sshd.bin}:{os.environ['PATH']}")
+    sshd.known_hosts.write_text("")
+    before = set(sshd_module.ssh_pids(sshd.port))
+    yield path
+    left = set(sshd_module.ssh_pids(sshd.port)) - before
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(path, ignore_errors=True)
+    assert not left, f"ssh processes left behind: {left}"
+
+
+def podman_cli(podman_service, *args, check=True):
+    """The service's own Podman CLI (4: host, 5: chroot) with this test's HOME and containers.conf."""
+    cmd = podman_service._podman() + list(map(str, args))
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=check, stdin=subprocess.DEVNULL,
+                          env=dict(os.environ, PODMAN_IGNORE_CGROUPSV1_WARNING="1"))
+
+
+def add_connection(podman_service, name, uri, identity=None, default=False, socket_path=None):
+    args = ["system", "connection", "add", *(["--identity", identity] if identity else []),
+            *(["--default"] if default else []), *(["--socket-path", socket_path] if socket_path else []), name, uri]
+    done = podman_cli(podman_service, *args, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture
+def connections(home, sshd, podman_service):
+    """remote (ssh with socket path, default), second (ssh, path given with --socket-path), local (unix).
+
+    Podman 4.3 writes `second` without its path (it drops --socket-path): the library then asks the remote
+    `podman info`. (Not `add` without any path: the sessions' CONTAINER_HOST makes the remote `podman info`
+    answer with a unix:// URI, which Podman 4.3 glues to the host part.)"""
+    key = str(home / "id_client")
+    add_connection(podman_service, "remote", sshd.uri(podman_service.socket_path), key, default=True)
+    add_connection(podman_service, "second", sshd.uri(), key, socket_path=podman_service.socket_path)
+    add_connection(podman_service, "local", podman_service.base_url)
+    return key
+
+
+# --- configuration ---------------------------------------------------------------------------------
+def test_listing_matches_podman_system_connection_list(connections, home, podman_service, sshd):
+    listed = json.loads(podman_cli(podman_service, "system", "connection", "list", "--format", "json").stdout)
+    ours = podman_nb.list_connections()
+    assert [(c["Name"], c["URI"], c.get("Identity") or None, c["Default"]) for c in listed] == \
+        [(c.name, c.uri, c.identity, c.default) for c in ours]
+    assert [c.name for c in ours] == ["local", "remote", "second"]
+    # each Podman wrote where it does: 4 in containers.conf, 5 in podman-connections.json
+    written = home / ".config/containers/podman-connections.json"
+    conf = (home / "containers.conf").read_text()
+    if int(podman_service.version.split(".")[0]) >= 5:
+        assert written.exists() and "service_destinations" not in conf
+    else:
+        assert not written.exists() and "service_destinations" in conf
+    second = {c.name: c.uri for c in ours}["second"]
+    assert second in (sshd.uri(), sshd.uri(podman_service.socket_path)), second
+
+
+def test_default_connection_over_ssh_list_build_pull_push(connections, podman_service, base_image, registries):
+    with podman_nb.PodmanClient() as client:
+        assert client.connection == "remote" and client.base_url.startswith("ssh://")
+        assert "remote" in repr(client)
+        assert client.version()["Version"] == podman_service.version
+        assert base_image.local in [tag for image in client.images.list() for tag in image.tags]
+        pid = client.api.tunnel.pid
+        assert sshd_module.alive(pid)
+        # a streamed build with its log
+        tag = f"localhost/podman-nb/ssh{uuid.uuid4().hex[:8]}:latest"
+        lines = []
+        image, log = client.images.build(fileobj=io.StringIO(f"FROM {base_image.local}\nRUN echo over-ssh-$((6*7))\n"),
+                                         tag=tag, progress=lines.append)
+        assert "over-ssh-42" in "".join(str(line) for line in log)
+        assert any(isinstance(e, events.LogLine) and "over-ssh-42" in e.text for e in lines)
+        # a pull with progress, a push with progress
+        pulled = []
+        client.images.remove(tag)
+        got = client.images.pull(base_image.plain, tls_verify=False, progress=pulled.append)
+        assert got.id == base_image.id and pulled  # byte progress: test_pull_byte_progress_then_ssh_killed_mid_pull
+        s = registries.secure
+        pushed = []
+        out = client.images.push(base_image.local, destination=f"{s.host}/podman-nb/ssh-push:v1",
+                                 auth_config={"username": s.username, "password": s.password}, progress=pushed.append)
+        assert "Writing manifest" in out and [e for e in pushed if isinstance(e, events.LayerProgress)]
+        assert client.api.tunnel.pid == pid  # one forwarding process served it all
+    assert not sshd_module.alive(pid)
+
+
+def test_socket_path_asked_from_remote_podman(home, sshd, podman_service):
+    with podman_nb.PodmanClient(base_url=sshd.uri(), identity=str(home / "id_client")) as client:
+        assert client.ping()
+        assert client.api.tunnel.remote_path == podman_service.socket_path
+
+
+def test_container_connection_then_container_host(connections, sshd, podman_service, monkeypatch):
+    monkeypatch.setenv("CONTAINER_CONNECTION", "local")
+    with podman_nb.PodmanClient.from_env() as client:
+        assert (client.connection, client.base_url) == ("local", podman_service.base_url)
+    monkeypatch.delenv("CONTAINER_CONNECTION")
+    monkeypatch.setenv("CONTAINER_HOST", sshd.uri(podman_service.socket_path))
+    monkeypatch.setenv("CONTAINER_SSHKEY", connections)
+    with podman_nb.PodmanClient() as client:  # CONTAINER_HOST wins over the default connection
+        assert client.connection is None and client.base_url == sshd.uri(podman_service.socket_path)
+        assert client.ping()
+    with podman_nb.PodmanClient(connection="second") as client:  # an explicit name wins over both
+        assert client.connection == "second" and client.ping()
+        assert client.api.tunnel.remote_path == podman_service.socket_path
+
+
+# --- failures, each said in time ---------------------------------------------------------------------
+def _fails(make, *words):
+    started = time.monotonic()
+    with pytest.raises(errors.ServiceUnavailable) as info:
+        with make() as client:
+            client.images.list()
+    took = time.monotonic() - started
+    assert took < IN_TIME, f"took {took:.1f} s: {info.value}"
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+    return info.value
+
+
+def test_wrong_identity(home, sshd, podman_service):
+    uri = sshd.uri(podman_service.socket_path)
+    _fails(lambda: podman_nb.PodmanClient(base_url=uri, identity=str(sshd.wrong_key)), uri, "refused the authentication")
+
+
+def test_changed_host_key_is_refused(home, sshd, podman_service):
+    uri = sshd.uri(podman_service.socket_path)
+    sshd.forge_host_key()
+    _fails(lambda: podman_nb.PodmanClient(base_url=uri, identity=str(sshd.key)), uri, "host key has CHANGED")
+    sshd.trust()
+    with podman_nb.PodmanClient(base_url=uri, identity=str(sshd.key)) as client:
+        assert client.ping()
+
+
+def test_new_host_is_trusted_on_first_contact(home, sshd, podman_service):
+    assert sshd.known_hosts.read_text() == ""
+    with podman_nb.PodmanClient(base_url=sshd.uri(podman_service.socket_path), identity=str(sshd.key)) as client:
+        assert client.ping()
+    assert f"[127.0.0.1]:{sshd.port}" in sshd.known_hosts.read_text()
+
+
+def test_nothing_listening(home, sshd):
+    uri = f"ssh://root@127.0.0.1:{sshd_module.free_port()}/run/podman/podman.sock"
+    _fails(lambda: podman_nb.PodmanClient(base_url=uri, identity=str(sshd.key)), uri, "connection refused")
+
+
+def test_ssh_missing(home, sshd, podman_service, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    _fails(lambda: podman_nb.PodmanClient(base_url=sshd.uri(podman_service.socket_path)), "`ssh` is not installed")
+
+
+def test_no_service_behind_ssh(home, sshd, tmp_path):
+    uri = sshd.uri(f"{tmp_path}/none.sock")
+    _fails(lambda: podman_nb.PodmanClient(base_url=uri, identity=str(sshd.key)), "no Podman service answers",
+           f"{tmp_path}/none.sock")
+
+
+def test_stale_connections_do_not_fall_through(connections, podman_service, sshd, tmp_path):
+    add_connection(podman_service, "gone", f"unix://{tmp_path}/gone.sock")
+    add_connection(podman_service, "deadport", f"ssh://root@127.0.0.1:{sshd_module.free_port()}/x.sock",
+                   connections)
+    _fails(lambda: podman_nb.PodmanClient(connection="gone"), "'gone'", f"unix://{tmp_path}/gone.sock", "stale")
+    _fails(lambda: podman_nb.PodmanClient(connection="deadport"), "'deadport'", "connection refused")
+    _fails(lambda: podman_nb.PodmanClient(connection="nosuch"), "'nosuch'", "local, remote, second")
+    podman_cli(podman_service, "system", "connection", "default", "gone")
+    _fails(lambda: podman_nb.PodmanClient(), "'gone'")  # the default names a dead socket: said, not skipped
+
+
+def test_not_podman(registries):
+    with pytest.raises(errors.ServiceUnavailable) as info:
+        podman_nb.PodmanClient(base_url=f"tcp://{registries.plain.host}").version()
+    assert "not a Podman service" in str(info.value) and registries.plain.host in str(info.value)
+
+
+# --- the forwarding process ----------------------------------------------------------------------------
+def test_pull_byte_progress_then_ssh_killed_mid_pull(home, sshd, podman_service, base_image, registries,
+                                                      slow_secure_registry):  # noqa: F811
+    """A slow pull through ssh shows byte progress; killing ssh in the middle of the next is a clear error,
+    and the call after that reconnects."""
+    s = registries.secure
+    auth = {"username": s.username, "password": s.password}
+    name = f"{s.host}/podman-nb/ssh-large{uuid.uuid4().hex[:8]}:latest"
+    with podman_nb.PodmanClient(base_url=sshd.uri(podman_service.socket_path), identity=str(sshd.key)) as client:
+        client.images.build(fileobj=io.StringIO(f"FROM {base_image.local}\nRUN dd if=/dev/urandom of=/blob bs=1M count=60\n"),
+                            tag=name)
+        client.images.push(name, auth_config=auth)
+        client.images.remove(name, force=True)
+        slow = name.replace(s.host, slow_secure_registry.host)
+        got = []
+        image = client.images.pull(slow, auth_config=auth, progress=got.append)
+        with_bytes = [e for e in got if isinstance(e, events.LayerProgress) and e.current and e.total]
+        assert with_bytes and max(e.total for e in with_bytes) >= 60 * 1024 * 1024 * 0.9
+        client.images.remove(image.id, force=True)
+
+        first = client.api.tunnel.pid
+
+        def kill_on_first_event(event, done=[]):
+            if not done:
+                done.append(event)
+                os.kill(first, signal.SIGKILL)
+
+        started = time.monotonic()
+        with pytest.raises(errors.ServiceUnavailable) as info:
+            client.images.pull(slow, auth_config=auth, progress=kill_on_first_event)
+        assert time.monotonic() - started < IN_TIME
+        assert "broke" in str(info.value) and sshd.uri(podman_service.socket_path) in str(info.value)
+        assert client.ping()  # reconnects
+        assert client.api.tunnel.pid != first and sshd_module.alive(client.api.tunnel.pid)
+        second = client.api.tunnel.pid
+    assert not sshd_module.alive(second)
+    with podman_nb.PodmanClient(base_url=podman_service.base_url) as local:
+        for leftover in (slow, name):
+            try:
+                local.images.remove(leftover, force=True)
+            except errors.ImageNotFound:
+                pass
+
+
+def test_interrupted_stream_and_close_leave_no_ssh(home, sshd, podman_service, base_image):
+    client = podman_nb.PodmanClient(base_url=sshd.uri(podman_service.socket_path), identity=str(sshd.key))
+    stream = client.images.pull(base_image.plain, tls_verify=False, stream=True, decode=True)
+    next(iter(stream))
+    pid = client.api.tunnel.pid
+    stream.close()
+    assert sshd_module.alive(pid)
+    client.close()
+    assert not sshd_module.alive(pid)
+    assert client.ping()  # a closed client may be used again: it starts a new forwarding
+    client.close()
+
+
+def test_stream_timeout_over_ssh(home, sshd, podman_service, base_image):
+    with podman_nb.PodmanClient(base_url=sshd.uri(podman_service.socket_path), identity=str(sshd.key),
+                                stream_timeout=1) as client:
+        started = time.monotonic()
+        with pytest.raises(errors.StreamTimeout):
+            client.images.build(fileobj=io.StringIO(f"FROM {base_image.local}\nRUN sleep 6\n"),
+                                tag=f"localhost/podman-nb/sleepy{uuid.uuid4().hex[:6]}")
+        assert time.monotonic() - started < 6
+
+
+def test_forwarding_stops_at_exit(home, sshd, podman_service):
+    script = textwrap.dedent(f"""
+        import podman_nb
+        client = podman_nb.PodmanClient(base_url={sshd.uri(podman_service.socket_path)!r}, identity={str(sshd.key)!r})
+        client.ping()
+        print(client.api.tunnel.pid, client.api.tunnel.directory)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(podman_nb.__file__))))
+    assert done.returncode == 0, done.stderr
+    pid, directory = done.stdout.split()
+    assert not sshd_module.alive(int(pid)) and not os.path.exists(directory)
+
+
+def test_threads_share_one_forwarding(home, sshd, podman_service):
+    with podman_nb.PodmanClient(base_url=sshd.uri(podman_service.socket_path), identity=str(sshd.key)) as client:
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(len(client.images.list()))) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(results) == 6 and len(sshd_module.ssh_pids(sshd.port)) == 1
+
+
+def test_default_connection_is_not_used_when_service_module_finds_container_host(connections, podman_service,
+                                                                                 monkeypatch):
+    monkeypatch.setenv("CONTAINER_HOST", podman_service.base_url)
+    assert service_module.find_service().url == podman_service.base_url
+    assert service_module.find_service().name is None
