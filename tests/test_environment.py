@@ -123,15 +123,15 @@ def test_layer_order_and_context(tmp_path):
              for line in env.containerfile.replace("\\\n", " ").splitlines() if line[:1].isupper()]
     assert kinds == ["FROM", "WORKDIR", "RUN", "RUN apt", "COPY", "RUN pip", "COPY", "RUN pip", "RUN"], lines
     assert env.base == "docker.io/library/python:3.11-slim" and env.python == "3.11"
-    assert "COPY project/requirements.txt /tmp/podman_nb-deps/" in env.containerfile
+    assert "COPY requirements.txt /tmp/podman_nb-deps/" in env.containerfile
     assert "--mount=type=cache,target=/root/.cache/pip" in env.containerfile
     assert "type=secret" not in env.containerfile  # no pip settings on this host
     assert "postBuild" in lines[-1] and env.containerfile.splitlines()[-2].endswith("install --disable-pip-version-check .")
     import tarfile
     body, secret = env.context()
     names = tarfile.open(fileobj=body).getnames()
-    assert secret is None and "Containerfile" in names and "project/analysis.ipynb" in names
-    assert "project/data.csv" not in names  # .containerignore honoured
+    assert secret is None and ".podman_nb.Containerfile" in names and "analysis.ipynb" in names
+    assert "data.csv" not in names  # .containerignore honoured
 
 
 def test_binder_folder_replaces_the_root_files(tmp_path):
@@ -139,7 +139,7 @@ def test_binder_folder_replaces_the_root_files(tmp_path):
     (project / "binder").mkdir()
     (project / "binder" / "requirements.txt").write_text("attrs==23.2.0\n")
     env = environment.from_folder(project, environ={})
-    assert "COPY project/binder/requirements.txt " in env.containerfile
+    assert "COPY binder/requirements.txt " in env.containerfile
     assert "apt-get" not in env.containerfile and "postBuild" not in env.containerfile
     assert any("binder/ holds the environment" in w and "apt.txt" in w for w in env.warnings)
 
@@ -205,7 +205,8 @@ def test_project_files_take_effect_and_cache(tmp_path, podman_service, python_ba
     assert lines[1] == "3.11 1.16.0 3.7"  # runtime.txt's Python, requirements.txt's pins
     assert lines[2] == "1.16.0"  # postBuild ran, after the requirements
     assert {"analysis.ipynb", "helpers.py", "requirements.txt"} <= set(lines[3:])
-    assert "data.csv" not in lines[3:] and not any(name.startswith(".pipconf") for name in lines[3:])
+    assert not {"data.csv", ".podman_nb.Containerfile", ".containerignore"} & set(lines[3:])
+    assert not any(name.startswith(".pipconf") for name in lines[3:])
     assert snapshot(project) == before  # the folder is left exactly as found
 
     # a notebook edit reuses every dependency layer
@@ -214,14 +215,14 @@ def test_project_files_take_effect_and_cache(tmp_path, podman_service, python_ba
     _, log = built(environment.from_folder(project, base=python_base), tag=tag)
     steps = cached_steps(log)
     assert step(steps, "RUN set -e; apt-get update") and step(steps, "RUN --mount=type=cache")
-    assert step(steps, "COPY project/requirements.txt") and not step(steps, "COPY project/ ")
+    assert step(steps, "COPY requirements.txt") and not step(steps, "COPY . ")
 
     # a requirements edit reruns from the pip step, keeping apt
     (project / "requirements.txt").write_text("six==1.16.0\nidna==3.7\ntomli==2.0.1\n")
     image, log = built(environment.from_folder(project, base=python_base), tag=tag)
     steps = cached_steps(log)
     assert step(steps, "RUN set -e; apt-get update")
-    assert not step(steps, "COPY project/requirements.txt") and not step(steps, "RUN --mount=type=cache")
+    assert not step(steps, "COPY requirements.txt") and not step(steps, "RUN --mount=type=cache")
     assert run_in(podman_service, tag, "python3 -c 'import tomli; print(tomli.__version__)'") == "2.0.1"
 
 
@@ -300,3 +301,52 @@ def test_freeze_a_venv(tmp_path, podman_service, python_base, pip_index, built):
     out = run_in(podman_service, image.tags[0], "python3 -c 'import six, idna, attrs; "
                  "print(six.__version__, idna.__version__, attrs.__version__)'")
     assert out == "1.16.0 3.7 23.2.0"
+
+
+# --- %image_env ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def shell():
+    import reliability
+
+    with reliability.ipython_shell() as ip:
+        ip.run_line_magic("load_ext", "podman_nb")
+        yield ip
+
+
+def run_cell(shell, code, capsys):
+    result = shell.run_cell(code)
+    out = capsys.readouterr()
+    return result, out.out + out.err
+
+
+def test_magic_builds_and_shows(tmp_path, shell, capsys, client, podman_service, python_base, pip_index):
+    shell.run_line_magic("config", f"PodmanMagics.base_url = {podman_service.base_url!r}")
+    shell.run_line_magic("config", "PodmanMagics.progress = 'text'")
+    project = make_project(tmp_path / "p")
+    (project / "environment.yml").write_text("dependencies: [numpy]\n")
+    tag = unique()
+    try:
+        result, shown = run_cell(shell, f"%image_env {project} -t {tag} --base {python_base}", capsys)
+        assert result.success, shown
+        assert result.result.tags == [tag]
+        assert f"FROM {python_base}" in shown and "COPY requirements.txt" in shown  # the Containerfile
+        assert "Warning: environment.yml (conda) is not supported yet" in shown
+        assert "cached" in shown.lower() or "cache" in shown.lower()  # the build display's summary
+        assert pip_index.token not in shown and pip_index.token not in repr(result.result)
+        history = "\n".join(line for _, _, line in shell.history_manager.get_range())
+        assert pip_index.token not in history
+        assert run_in(podman_service, tag, "jq --version").startswith("jq-")
+
+        before = {image.id for image in client.images.list()}
+        result, shown = run_cell(shell, f"%image_env {project} --print", capsys)
+        assert result.success and result.result is None and "COPY . /srv/project/" in shown
+        result, shown = run_cell(shell, f"%image_env {tmp_path / 'missing'} -t {unique()}", capsys)
+        assert not result.success
+        assert f"%image_env: InvalidArgument: project folder {tmp_path / 'missing'} does not exist" in shown
+        result, shown = run_cell(shell, "%image_env --freeze --print", capsys)
+        assert result.success and "'pandas==" in shown and "FROM docker.io/library/python:" in shown
+        assert {image.id for image in client.images.list()} == before  # none of these built anything
+    finally:
+        if client.images.exists(tag):
+            client.images.remove(tag, force=True)

@@ -33,6 +33,7 @@ SUPPORTED_BASES = ("official Python images (docker.io/library/python:3.X and 3.X
                    "or any Debian-based image whose python3 lets root pip install (no PEP 668 marker)")
 WORKDIR = "/srv/project"
 DEPS_DIR = "/tmp/podman_nb-deps"
+CONTAINERFILE = ".podman_nb.Containerfile"  # its name in the context: apart from a project's own
 MARK = "podman_nb: "  # build steps' own failures start with this, so build() can show just the sentence
 _PIP_CACHE = "--mount=type=cache,target=/root/.cache/pip"
 _PIP_SECRET = "--mount=type=secret,id=pipconf,target=/etc/pip.conf"
@@ -83,23 +84,28 @@ class Environment:
     """
 
     def __init__(self, source: str, base: str, python: Optional[str], containerfile: str,
-                 warnings: List[str], root: Optional[str] = None, rules: Optional[IgnoreRules] = None,
-                 files: Optional[Dict[str, bytes]] = None, pip_config: Optional[bytes] = None):
+                 warnings: List[str], root: Optional[str] = None, ignore_lines: Tuple[str, ...] = (),
+                 pip_config: Optional[bytes] = None):
         self.source, self.base, self.python = source, base, python
         self.containerfile, self.warnings = containerfile, warnings
-        self._root, self._rules, self._files, self._pip_config = root, rules, dict(files or {}), pip_config
+        self._root, self._ignore_lines, self._pip_config = root, ignore_lines, pip_config
 
     def __repr__(self) -> str:
         return f"Environment(source={self.source!r}, base={self.base!r}, python={self.python!r})"
 
     def context(self) -> Tuple[IO[bytes], Optional[str]]:
-        """``(tar, secret_name)``: the build context (Containerfile at its root, the project under
-        ``project/``) and the name of the pip settings file in it (None when there are none)."""
+        """``(tar, secret_name)``: the build context and the name of the pip settings file in it (None
+        when there are none). It holds the project's files as ``%%image_build --context FOLDER`` would
+        send them (the project's ignore rules applied here) beside the Containerfile, the secret and an
+        ignore file that keeps those two out of ``COPY .``. Nothing is written into the folder."""
         body = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES)
         secret = f".pipconf-{secrets.token_hex(8)}" if self._pip_config else None
-        extra = dict(self._files, Containerfile=self.containerfile.encode())
+        extra = {CONTAINERFILE: self.containerfile.encode(),
+                 IGNORE_FILES[0]: f"{CONTAINERFILE}\n.pipconf-*\n{IGNORE_FILES[0]}\n".encode()}
         if secret:
             extra[secret] = self._pip_config
+        # the project's own ignore files are replaced by the one above (their rules are applied here)
+        rules = IgnoreRules([*self._ignore_lines, *(f"/{name}" for name in (*IGNORE_FILES, CONTAINERFILE))])
         try:
             with tarfile.open(fileobj=body, mode="w", format=tarfile.PAX_FORMAT,
                               encoding="utf-8", errors="surrogateescape") as tar:
@@ -108,7 +114,7 @@ class Environment:
                     info.size, info.mode = len(content), 0o600 if name == secret else 0o644
                     tar.addfile(info, io.BytesIO(content))
                 if self._root is not None:
-                    _add_tree(tar, self._root, "", self._rules or IgnoreRules(), set(), [], "project/")
+                    _add_tree(tar, self._root, "", rules, set(), [])
             body.seek(0)
         except BaseException:
             body.close()
@@ -118,7 +124,7 @@ class Environment:
     def build_kwargs(self) -> Dict[str, Any]:
         """Keywords for ``images.build``: a ready context (a new one on each call) and the pip secret."""
         body, secret = self.context()
-        kwargs: Dict[str, Any] = {"fileobj": body, "custom_context": True, "dockerfile": "Containerfile"}
+        kwargs: Dict[str, Any] = {"fileobj": body, "custom_context": True, "dockerfile": CONTAINERFILE}
         if secret:
             kwargs["secrets"] = [f"id=pipconf,src={secret}"]
         return kwargs
@@ -312,10 +318,10 @@ def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping
             warnings.append(f"{label('requirements.txt')} installs from the project itself, so its packages "
                             "install after the project's files are copied: any file edit reinstalls them.")
         else:
-            sources = " ".join(f"project/{label(n)}" for n in ["requirements.txt", *dict.fromkeys(included)])
+            sources = " ".join(label(n) for n in ["requirements.txt", *dict.fromkeys(included)])
             lines += [f"COPY {sources} {DEPS_DIR}/",
                       _pip_step("-r requirements.txt", bool(secret), cd=f"cd {DEPS_DIR} && ")]
-    lines.append(f"COPY project/ {WORKDIR}/")
+    lines.append(f"COPY . {WORKDIR}/")
     if late_requirements:
         lines.append(_pip_step(f"-r {label('requirements.txt')}", bool(secret)))
     if package:
@@ -327,12 +333,13 @@ def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping
                         "never stored in the image")
     ignore = next((os.path.join(root, n) for n in IGNORE_FILES if os.path.isfile(os.path.join(root, n))), None)
     rules = IgnoreRules.from_file(ignore) if ignore else IgnoreRules()
+    ignore_lines = tuple(p.text if not p.exception else "!" + p.text for p in rules.patterns)
     needed = [label(n) for n in ("requirements.txt", "postBuild") if has(n)] + package
     hidden = [n for n in needed if rules.excluded(n)]
     if hidden:
         raise InvalidArgument(f"{os.path.basename(ignore)} leaves out {', '.join(hidden)}, which the image needs")
-    return Environment(root, chosen_base, python, "\n".join(lines) + "\n", warnings, root=root, rules=rules,
-                       pip_config=secret)
+    return Environment(root, chosen_base, python, "\n".join(lines) + "\n", warnings, root=root,
+                       ignore_lines=ignore_lines, pip_config=secret)
 
 
 def interpreter_distributions(python: Optional[str] = None) -> Dict[str, Any]:
@@ -399,10 +406,9 @@ def from_interpreter(python: Optional[str] = None, base: Optional[str] = None,
         lines.insert(1, "# pip index settings (PIP_INDEX_URL, ...) come in as the build secret 'pipconf', "
                         "never stored in the image")
     if pins:
-        lines += [f"COPY requirements.txt {DEPS_DIR}/",
-                  _pip_step("-r requirements.txt", bool(secret), cd=f"cd {DEPS_DIR} && ")]
+        lines.append(_pip_step("".join(f"\\\n        '{pin}' " for pin in pins).rstrip(), bool(secret)))
     return Environment(python or sys.executable, chosen_base, version, "\n".join(lines) + "\n", warnings,
-                       files={"requirements.txt": ("\n".join(pins) + "\n").encode()}, pip_config=secret)
+                       pip_config=secret)
 
 
 _KNOWN_FAILURES = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import sys
 from typing import Any, Callable, Dict, List, Optional
 
 from IPython.core.error import UsageError
@@ -92,6 +93,28 @@ def _help_text(doc: Optional[str]) -> str:
 
 def _common(function: Callable) -> Callable:
     return argument("-h", "--help", action="store_true", help="Show this help.")(function)
+
+
+def _build_options(function: Callable) -> Callable:
+    """The options %%image_build and %image_env share (read by _build_kwargs)."""
+    for args, kwargs in reversed((
+            (("-q", "--quiet"), dict(action="store_true", help="No progress display.")),
+            (("--no-layers",), dict(action="store_true", help="Do not cache intermediate layers.")),
+            (("--squash",), dict(action="store_true", help="Squash the new layers into one.")),
+            (("--platform",), dict(help="Target platform, e.g. linux/amd64.")),
+            (("--pull",), dict(action="store_true", help="Always pull the base image.")),
+            (("--no-cache",), dict(action="store_true", help="Do not use cached layers.")),
+            (("--label",), dict(action="append", metavar="KEY=VALUE", help="Image label; repeatable.")),
+            (("--build-arg",), dict(action="append", metavar="KEY=VALUE", help="Build argument; repeatable.")),
+            (("-t", "--tag"), dict(action="append", metavar="TAG", help="Name for the image; repeatable.")))):
+        function = argument(*args, **kwargs)(function)
+    return function
+
+
+def _build_kwargs(args: Any) -> Dict[str, Any]:
+    return dict(tag=args.tag, buildargs=_pairs(args.build_arg, "--build-arg"), labels=_pairs(args.label, "--label"),
+                nocache=args.no_cache or None, pull=args.pull or None, platform=args.platform,
+                squash=args.squash or None, layers=not args.no_layers)
 
 
 def _tls_options(function: Callable) -> Callable:
@@ -273,17 +296,9 @@ class PodmanMagics(Magics):
     @cell_magic
     @magic_arguments()
     @_common
-    @argument("-q", "--quiet", action="store_true", help="No progress display.")
-    @argument("--no-layers", action="store_true", help="Do not cache intermediate layers.")
-    @argument("--squash", action="store_true", help="Squash the new layers into one.")
-    @argument("--platform", help="Target platform, e.g. linux/amd64.")
+    @_build_options
     @argument("--target", help="Build up to this stage.")
-    @argument("--pull", action="store_true", help="Always pull the base image.")
-    @argument("--no-cache", action="store_true", help="Do not use cached layers.")
-    @argument("--label", action="append", metavar="KEY=VALUE", help="Image label; repeatable.")
-    @argument("--build-arg", action="append", metavar="KEY=VALUE", help="Build argument; repeatable.")
     @argument("--context", metavar="DIR", help="Folder whose files COPY can use (default: none).")
-    @argument("-t", "--tag", action="append", metavar="TAG", help="Name for the image; repeatable.")
     @operation
     def image_build(self, args, cell):
         """Build an image: the cell body is the Containerfile. Returns the Image; its
@@ -300,10 +315,42 @@ class PodmanMagics(Magics):
         context = os.path.expanduser(args.context) if args.context else None
         title = ", ".join(args.tag or []) or "image"
         return self._with_progress("build", title, args.quiet, lambda progress: self.manager.build(
-            fileobj=io.StringIO(cell), path=context, tag=args.tag, buildargs=_pairs(args.build_arg, "--build-arg"),
-            labels=_pairs(args.label, "--label"), nocache=args.no_cache or None, pull=args.pull or None,
-            target=args.target, platform=args.platform, squash=args.squash or None,
-            layers=not args.no_layers, progress=progress)[0])
+            fileobj=io.StringIO(cell), path=context, target=args.target, progress=progress,
+            **_build_kwargs(args))[0])
+
+    @line_magic
+    @magic_arguments()
+    @_common
+    @_build_options
+    @argument("--print", action="store_true", help="Only print the Containerfile (to edit in %%%%image_build).")
+    @argument("--base", metavar="IMAGE", help="Base image (default: docker.io/library/python:X.Y-slim for "
+              "runtime.txt's Python, else this kernel's).")
+    @argument("--freeze", action="store_true", help="This kernel's environment: its Python and every "
+              "installed distribution, pinned.")
+    @argument("path", nargs="?", help="Project folder (default: the notebook's folder).")
+    @operation
+    def image_env(self, args):
+        """Build an environment image from a project folder's requirements.txt, pyproject.toml/setup.py,
+        runtime.txt, apt.txt, postBuild (or binder/), or with --freeze from this kernel; shows the
+        Containerfile and returns the Image. Host PIP_INDEX_URL/PIP_EXTRA_INDEX_URL/PIP_TRUSTED_HOST
+        reach pip as a build secret, stored nowhere in the image.
+
+        Example: ``img = %image_env . -t localhost/myproject:latest``
+        """
+        from ..domain import environment
+        if args.freeze and args.path:
+            raise UsageError("give a project folder or --freeze, not both")
+        if not args.print and not args.tag:
+            raise UsageError("name the image with -t TAG (or only look at the Containerfile with --print)")
+        env = (environment.from_interpreter(base=args.base) if args.freeze
+               else environment.from_folder(args.path or os.getcwd(), base=args.base))
+        for warning in env.warnings:
+            print(f"Warning: {warning}", file=sys.stderr)
+        print(env.containerfile)
+        if args.print:
+            return None
+        return self._with_progress("build", ", ".join(args.tag), args.quiet, lambda progress: environment.build(
+            self.manager, env, progress=progress, **_build_kwargs(args))[0])
 
     # Changing images -----------------------------------------------------------------------
     @line_magic
