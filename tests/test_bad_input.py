@@ -321,17 +321,13 @@ def test_magic_unbalanced_quotes(shell, line):
 
 def _run_magic(ip, name, line, cell=None):
     reliability.count("bad inputs tried")
-    magics = ip.magics_manager.registry["PodmanMagics"]
     try:
         if cell is None:
             ip.run_line_magic(name, line)
         else:
             ip.run_cell_magic(name, line, cell)
     except (UsageError, PodmanError, SystemExit):
-        pass
-    finally:
-        if magics._client is None or magics.base_url != magics._client.base_url:
-            pass
+        pass  # the clear refusals a bad line may get; anything else fails the test
 
 
 @SETTINGS

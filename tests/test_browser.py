@@ -18,12 +18,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat  # the test and browser extras: one missing fails the run, never skips it
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.chrome.options import Options  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = Path(os.environ.get("PODMAN_NB_SCREENSHOTS", ROOT / "docs" / "screenshots"))

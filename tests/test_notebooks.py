@@ -11,10 +11,9 @@ import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
+import nbclient  # the test extras: one missing fails the run, never skips it
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -219,7 +218,8 @@ def test_exploring_images(env, tmp_path):
 
     layers = table(cell(nb, "layers"))
     assert "head -c 3000000" in layers[0]["created_by"] and layers[0]["size"] == "3 MB", layers[0]
-    assert "head -c 500000" in layers[2]["created_by"] or "head -c 500000" in layers[1]["created_by"]
+    # largest first: the 3 MB blob, the busybox base (its bytes show on its last step, CMD), the 0.5 MB blob
+    assert "head -c 500000" in layers[2]["created_by"], layers
 
     dangling = cell(nb, "dangling")
     count = re.search(r"(\d+) dangling image\(s\)", text(dangling))
@@ -233,12 +233,7 @@ def test_exploring_images(env, tmp_path):
     assert len(table(dry)) == int(would.group(1))
 
     plot = cell(nb, "plot")
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        assert "matplotlib is not installed" in text(plot)
-    else:
-        assert any("image/png" in data for data in displays(plot)), text(plot)
+    assert any("image/png" in data for data in displays(plot)), text(plot)  # matplotlib: a test extra
 
     cleanup = text(cell(nb, "cleanup"))
     assert re.search(r"Removed [1-9]\d* image\(s\)", cleanup), cleanup
