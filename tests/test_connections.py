@@ -6,6 +6,7 @@ is the system OpenSSH client behind a wrapper whose config keeps known_hosts in 
 """
 import io
 import json
+import re
 import os
 import shutil
 import signal
@@ -322,3 +323,71 @@ def test_default_connection_is_not_used_when_service_module_finds_container_host
     monkeypatch.setenv("CONTAINER_HOST", podman_service.base_url)
     assert service_module.find_service().url == podman_service.base_url
     assert service_module.find_service().name is None
+
+
+# --- the magics in a real kernel ----------------------------------------------------------------------
+@pytest.fixture
+def other_service(podman_service, registries, tmp_path_factory):
+    """The other Podman (5.4 beside 4.3, 4.3 beside the rest), for a second named connection."""
+    import services
+    which = "5" if podman_service.which == "4" else "4"
+    other = services.PodmanService(which, tmp_path_factory.mktemp(f"other-podman{which}-"),
+                                   registries.registries_conf, registries.ca_files)
+    yield other
+    other.close()
+
+
+def test_magics_in_a_kernel_over_connections(connections, podman_service, other_service, base_image, sshd, tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    add_connection(podman_service, "other", other_service.base_url)
+    sources = {
+        "load": "%load_ext podman_nb\n%config PodmanMagics.progress = 'text'\n"
+                "_m = get_ipython().magics_manager.registry['PodmanMagics']",
+        "where": "%podman",
+        "connections": "c = %podman connections\nprint(c[['name', 'default', 'answers', 'version']].to_string())",
+        "one_call": f"%image_pull --connection other --no-tls-verify {base_image.plain}\n"
+                    "print('notebook still on', _m.client.connection)",
+        "all": "df = %images --all-connections\nprint(sorted(set(df.connection)), list(df.columns[:2]))\n"
+               "print(sorted(set(df[df.connection == 'remote'].repository.dropna())))",
+        "pair": "df2 = %images --connection remote,other\nprint(sorted(set(df2.connection)))",
+        "switch": "%podman --connection other",
+        "config": "%config PodmanMagics.connection = 'remote'\n%podman\n"
+                  "print('pid', _m.client.api.tunnel.pid)",
+        "dead": "df3 = %images --all-connections\nprint(sorted(set(df3.connection)))\nprint(df3.attrs['notes'])",
+        "stale": "%podman --connection other",
+    }
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources.values()]
+    cells = dict(zip(sources, nb.cells))
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    failures = {}
+    with client.setup_kernel():
+        for index, (name, cell) in enumerate(zip(sources, nb.cells)):
+            if name == "dead":
+                other_service.stop()
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as error:
+                failures[name] = error
+    texts = {name: "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                           for o in cell.get("outputs", [])) for name, cell in cells.items()}
+    assert set(failures) == {"stale"}, {k: str(v)[-800:] for k, v in failures.items()}
+    # Podman 4.3's `connection add` may drop the socket path: then it comes from the remote `podman info`
+    assert re.search(f"Podman {podman_service.version} at {sshd.uri()}\\S* \\(connection 'remote'\\)", texts["where"])
+    rows = {words[1]: words[2:] for words in (line.split() for line in texts["connections"].splitlines()[1:])}
+    assert rows["remote"][:3] == ["True", "True", podman_service.version], texts["connections"]
+    assert rows["other"][:3] == ["False", "True", other_service.version], texts["connections"]
+    assert "['local', 'other', 'remote', 'second'] ['connection', 'repository']" in texts["all"], texts["all"]
+    assert "podman-nb/busybox" in texts["all"]
+    assert "['other', 'remote']" in texts["pair"]
+    assert f"Pulled {base_image.plain}" in texts["one_call"] and "notebook still on remote" in texts["one_call"]
+    assert f"Podman {other_service.version} at {other_service.base_url} (connection 'other')" in texts["switch"]
+    assert re.search(f"Podman {podman_service.version} at {sshd.uri()}\\S* \\(connection 'remote'\\)", texts["config"])
+    assert "['local', 'remote', 'second']" in texts["dead"] and "connection 'other' did not answer" in texts["dead"]
+    stale = [o for o in cells["stale"]["outputs"] if o["output_type"] == "error"]
+    assert len(stale) == 1 and "'other'" in stale[0]["traceback"][0] and other_service.base_url in stale[0]["traceback"][0]
+    pid = int(texts["config"].split("pid ")[1].split()[0])
+    assert not sshd_module.alive(pid)  # the kernel exited: its ssh forwarding went with it

@@ -19,6 +19,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Enum, Float, Int, Unicode, observe
 
+from ..api.connections import list_connections
 from ..client import PodmanClient
 from ..errors import PodmanError
 from .units import human_size
@@ -77,10 +78,13 @@ def operation(function: Callable) -> Callable:
         except (UsageError, ValueError) as error:
             raise UsageError(mask(str(error), self.secrets)) from None
         try:
+            self._call_connection = getattr(args, "connection", None)  # this call's --connection, if any
             return function(self, args, cell) if cell is not None else function(self, args)
         except PodmanError as error:
             error.operation = ("%%" if cell is not None else "%") + function.__name__  # for the one-line message
             raise
+        finally:
+            self._call_connection = None
 
     return run
 
@@ -92,6 +96,8 @@ def _help_text(doc: Optional[str]) -> str:
 
 
 def _common(function: Callable) -> Callable:
+    function = argument("--connection", metavar="NAME",
+                        help="Use this Podman connection for this call (`%%podman connections` lists them).")(function)
     return argument("-h", "--help", action="store_true", help="Show this help.")(function)
 
 
@@ -126,8 +132,11 @@ def _tls_options(function: Callable) -> Callable:
 class PodmanMagics(Magics):
     """Magics for Podman images. Settings: ``%config PodmanMagics``."""
 
-    base_url = Unicode(None, allow_none=True, help="Podman service address (unix://, tcp://); "
-                       "None finds it (CONTAINER_HOST, the usual sockets) or starts one.").tag(config=True)
+    base_url = Unicode(None, allow_none=True, help="Podman service address (unix://, ssh://, tcp://); "
+                       "None finds it as the podman CLI does, or starts one.").tag(config=True)
+    connection = Unicode(None, allow_none=True, help="Name of the Podman connection to use "
+                         "(`podman system connection list`); None: CONTAINER_CONNECTION, CONTAINER_HOST, "
+                         "the default connection, the usual sockets.").tag(config=True)
     progress = Enum(["auto", "widgets", "text", "none"], "auto",
                     help="How pulls, pushes and builds show progress.").tag(config=True)
     log_tail = Int(200, help="Build log lines kept on screen (the whole log is kept on the result).").tag(config=True)
@@ -138,21 +147,42 @@ class PodmanMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any):
         super().__init__(shell=shell, **kwargs)
-        self._client: Optional[PodmanClient] = None
+        self._clients: Dict[Optional[str], PodmanClient] = {}  # None: the notebook's; else per --connection NAME
+        self._call_connection: Optional[str] = None
         self.secrets: set = set()  # passwords seen this session, masked in any error shown
         self.creds_given = False  # whether the running (or last) operation sent credentials
 
-    @observe("base_url", "stream_timeout")
+    @observe("base_url", "connection", "stream_timeout")
     def _reconnect(self, change: Any) -> None:
-        if self._client is not None:
-            self._client.close()
-        self._client = None
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            client.close()
+
+    def client_for(self, name: Optional[str]) -> PodmanClient:
+        """The client of connection ``name`` (None: the notebook's), made once and kept."""
+        if name not in self._clients:
+            if name is None:
+                made = PodmanClient(base_url=self.base_url, connection=self.connection,
+                                    stream_timeout=self.stream_timeout)
+            else:
+                made = PodmanClient(connection=name, stream_timeout=self.stream_timeout)
+            self._clients[name] = made
+        return self._clients[name]
 
     @property
     def client(self) -> PodmanClient:
-        if self._client is None:
-            self._client = PodmanClient(base_url=self.base_url, stream_timeout=self.stream_timeout)
-        return self._client
+        return self.client_for(self._call_connection)
+
+    @property
+    def _client(self) -> Optional[PodmanClient]:
+        """The notebook's own client, if made (tests swap it)."""
+        return self._clients.get(None)
+
+    @_client.setter
+    def _client(self, value: Optional[PodmanClient]) -> None:
+        self._clients.pop(None, None)
+        if value is not None:
+            self._clients[None] = value
 
     @property
     def manager(self):
@@ -178,14 +208,37 @@ class PodmanMagics(Magics):
     @argument("-f", "--filter", action="append", metavar="KEY=VALUE",
               help="dangling=true, label=k or label=k=v, reference=PATTERN, before=IMAGE, since=IMAGE; repeatable.")
     @argument("-a", "--all", action="store_true", help="Include intermediate images.")
+    @argument("--all-connections", action="store_true",
+              help="Every Podman connection, asked in parallel, with a connection column.")
     @operation
     def images(self, args):
         """List images as a DataFrame, one row per tag.
 
+        ``--connection a,b`` or ``--all-connections``: one DataFrame with a ``connection`` column; a
+        service that does not answer is a note, not a failure.
+
         Example: ``df = %images --filter dangling=false --sort size``
         """
-        rows = self.manager.list_attrs(all=args.all, filters=_filters(args.filter))
-        return _tables().images_frame(rows, no_trunc=args.no_trunc, sort=args.sort, quiet=args.quiet)
+        names = [n.strip() for n in (args.connection or "").split(",") if n.strip()]
+        if args.all_connections:
+            names = [c.name for c in list_connections()]
+            if not names:
+                raise UsageError("Podman has no connections (`podman system connection add`)")
+        elif len(names) < 2:
+            rows = self.manager.list_attrs(all=args.all, filters=_filters(args.filter))
+            return _tables().images_frame(rows, no_trunc=args.no_trunc, sort=args.sort, quiet=args.quiet)
+        filters = _filters(args.filter)
+        tables = _tables()
+
+        def frame(name: str):
+            rows = self.client_for(name).images.list_attrs(all=args.all, filters=filters)
+            return tables.images_frame(rows, no_trunc=args.no_trunc, sort=args.sort, quiet=args.quiet)
+
+        frames, failures = _ask_each(names, frame)
+        notes = [f"connection {name!r} did not answer: {error}" for name, error in failures.items()]
+        for note in notes:
+            print(f"note: {note}")
+        return tables.by_connection(frames, notes)
 
     @line_magic
     @magic_arguments()
@@ -463,26 +516,46 @@ class PodmanMagics(Magics):
     @line_magic
     @magic_arguments()
     @_common
-    @argument("--url", help="Switch to the Podman service at this address (unix://, tcp://).")
+    @argument("--url", help="Switch to the Podman service at this address (unix://, ssh://, tcp://).")
+    @argument("what", nargs="?", choices=["connections"], help="connections: a DataFrame of Podman's connections.")
     @operation
     def podman(self, args):
-        """Which Podman service the magics use and its version; ``--url`` switches to another.
+        """Which Podman service the magics use (connection, address, version); ``--url`` or ``--connection``
+        switches to another; ``%podman connections`` lists Podman's connections and whether they answer.
 
-        Example: ``%podman --url unix:///run/podman/podman.sock``
+        Example: ``%podman --connection podman-machine-default``
         """
-        previous = self.base_url
-        if args.url:
-            self.base_url = args.url
+        if args.what == "connections":
+            return self._connections()
+        if args.url and args.connection:
+            raise UsageError("give --url or --connection, not both")
+        previous = (self.base_url, self.connection)
+        if args.url or args.connection:
+            self.base_url, self.connection = args.url, args.connection
+        self._call_connection = None  # here --connection switches the notebook, it is not for one call
         try:
             client = self.client
-            info = {"base_url": client.base_url, "podman": client.api.podman_version,
-                    "api": client.version().get("ApiVersion")}
+            info = {"connection": client.connection, "base_url": client.base_url,
+                    "podman": client.api.podman_version, "api": client.version().get("ApiVersion")}
         except PodmanError:
-            if args.url:  # an address that does not answer leaves the magics where they were
-                self.base_url = previous
+            if args.url or args.connection:  # an address that does not answer leaves the magics where they were
+                self.base_url, self.connection = previous
             raise
-        print(f"Podman {info['podman']} at {info['base_url']}")
+        named = f" (connection {info['connection']!r})" if info["connection"] else ""
+        print(f"Podman {info['podman']} at {info['base_url']}{named}")
         return info
+
+    def _connections(self):
+        found = list_connections()
+
+        def version(name: str) -> str:
+            return self.client_for(name).api.podman_version
+
+        versions, failures = _ask_each([c.name for c in found], version)
+        records = [{"name": c.name, "uri": c.uri, "identity": c.identity, "default": c.default,
+                    "answers": c.name in versions, "version": versions.get(c.name) or str(failures.get(c.name, ""))}
+                   for c in found]
+        return _tables().connections_frame(records)
 
     def _forget_passwords(self, line: str) -> None:
         """Mask any ``--creds USER:PASS`` password of ``line`` in IPython's history and in errors."""
@@ -509,6 +582,22 @@ class PodmanMagics(Magics):
             scrub_history(self.shell, auth["password"])
             self.secrets.add(auth["password"])
         return auth
+
+
+def _ask_each(names: List[str], ask: Callable[[str], Any]) -> "tuple[Dict[str, Any], Dict[str, PodmanError]]":
+    """``ask(name)`` for each connection in parallel: the answers and the errors, by name."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    answers: Dict[str, Any] = {}
+    failures: Dict[str, PodmanError] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(names)))) as pool:
+        futures = {name: pool.submit(ask, name) for name in names}
+    for name, future in futures.items():
+        try:
+            answers[name] = future.result()
+        except PodmanError as error:
+            failures[name] = error
+    return answers, failures
 
 
 def _show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Optional[int] = None):

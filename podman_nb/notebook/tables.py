@@ -221,3 +221,24 @@ def search_frame(results: List[Mapping[str, Any]], sort: Optional[str] = None) -
     frame = _frame(records, SEARCH_COLUMNS,
                    {"stars": "int64", "official": "bool", "automated": "bool"})
     return _sorted(frame, sort)
+
+
+def by_connection(frames: Mapping[str, pd.DataFrame], notes: Sequence[str] = ()) -> pd.DataFrame:
+    """One frame from several services' frames, a ``connection`` column first; ``attrs["notes"]`` says
+    which services did not answer."""
+    parts = [frame.assign(connection=name) for name, frame in frames.items()]
+    if parts:
+        frame = pd.concat(parts, ignore_index=True)
+    else:
+        frame = SizeFrame(columns=list(IMAGE_COLUMNS) + ["connection"])
+    frame = frame[["connection"] + [c for c in frame.columns if c != "connection"]]
+    frame.attrs["notes"] = list(notes)
+    return frame
+
+
+CONNECTION_COLUMNS = ("name", "uri", "identity", "default", "answers", "version")
+
+
+def connections_frame(records: List[Mapping[str, Any]]) -> pd.DataFrame:
+    """Podman's connections: name, uri, identity, default (bool), answers (bool), version (or the reason)."""
+    return _frame(list(records), CONNECTION_COLUMNS, {"default": "bool", "answers": "bool"})
