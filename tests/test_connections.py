@@ -391,3 +391,17 @@ def test_magics_in_a_kernel_over_connections(connections, podman_service, other_
     assert len(stale) == 1 and "'other'" in stale[0]["traceback"][0] and other_service.base_url in stale[0]["traceback"][0]
     pid = int(texts["config"].split("pid ")[1].split()[0])
     assert not sshd_module.alive(pid)  # the kernel exited: its ssh forwarding went with it
+
+
+def test_machine_connection_skips_the_host_key_check(home, sshd, podman_service, monkeypatch):
+    """A connection as `podman machine init` writes it (IsMachine): its regenerated host key is not checked,
+    as podman does not check it; the same address without IsMachine is refused."""
+    sshd.forge_host_key()
+    conf = home / "machine-connections.json"
+    entry = {"URI": sshd.uri(podman_service.socket_path), "Identity": str(sshd.key)}
+    conf.write_text(json.dumps({"Connection": {"Default": "podman-machine-default", "Connections": {
+        "podman-machine-default": dict(entry, IsMachine=True), "plain": entry}}, "Farm": {}}))
+    monkeypatch.setenv("PODMAN_CONNECTIONS_CONF", str(conf))
+    with podman_nb.PodmanClient() as client:
+        assert client.connection == "podman-machine-default" and client.ping()
+    _fails(lambda: podman_nb.PodmanClient(connection="plain"), "'plain'", "host key has CHANGED")
