@@ -66,12 +66,12 @@ class ImageNotFound(NotFound):
 
 
 class BuildError(PodmanError):
-    """A build failed; ``build_log`` holds every line the service sent."""
+    """A build failed; ``build_log`` holds every line the service sent (the build's BuildLog)."""
 
     def __init__(self, reason: str, build_log: Iterable[Any] = ()):
         super().__init__(reason)
         self.msg = reason
-        self.build_log = list(build_log)
+        self.build_log = build_log
 
 
 class StreamTimeout(PodmanError, TimeoutError):

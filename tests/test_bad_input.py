@@ -201,7 +201,7 @@ def test_context_paths(recorded, base_image, tmp_path):
             logs.append(b"".join(result[1]).decode(errors="replace"))
             drop_built(client, base_image, result)
         elif isinstance(result, podman_nb.errors.BuildError):
-            logs.append(repr(result.build_log))
+            logs.append("\n".join(bytes(line).decode() for line in result.build_log))
     host_passwd = open("/etc/passwd").read().splitlines()[0]
     for text in logs:
         assert host_passwd not in text, "a symlink let the build read the host's /etc/passwd"

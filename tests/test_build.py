@@ -158,6 +158,47 @@ def test_build_error_carries_log(client, base_image):
     assert "localhost/podman-nb/not-there:latest" in str(info.value)
 
 
+def test_one_log_per_build_returned_kept_on_the_image_and_podman_py_shaped(build, client):
+    tag = unique("log")
+    image, log = client.images.build(fileobj=io.StringIO(f"FROM {BASE}\nRUN echo hello-log\n"), tag=tag)
+    try:
+        assert image.build_log is log
+        assert all(isinstance(line, bytes) for line in log)  # podman-py: the service's lines, as bytes
+        assert "hello-log" in log_text(log) and "hello-log" in log.text
+        assert log.text[0] == f"STEP 1/2: FROM {BASE}" and log.text[-1] == f"Successfully tagged {tag}"
+        first = next(log)
+        assert json.loads(first) == next(log.records()) and next(log) != first
+    finally:
+        client.images.remove(tag, force=True)
+
+
+def test_failing_200000_line_build_keeps_every_line_in_bounded_memory(client, base_image):
+    """The BuildError carries the build's one log, every line of it, spooled to disk past a megabyte."""
+    import tracemalloc
+
+    from podman_nb.domain.buildlog import BuildLog
+
+    lines = 200_000
+    run = (f'i=0; while [ $i -lt {lines} ]; do echo "line $i of a long failing build, as long as a compiler'
+           f' line usually is"; i=$((i+1)); done; exit 7')
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    with pytest.raises(errors.BuildError) as info:
+        client.images.build(fileobj=io.StringIO(f"FROM {BASE}\nRUN {run}\n"), layers=False)
+    peak = tracemalloc.get_traced_memory()[1] - before
+    tracemalloc.stop()
+    log = info.value.build_log
+    assert isinstance(log, BuildLog)
+    output = [text for text in log.text if text.startswith("line ")]
+    assert any(not json.loads(line).get("stream", "\n").endswith("\n") for line in log)  # lines were cut
+    assert len(output) == lines and output[0].startswith("line 0 ") and output[-1].startswith(f"line {lines - 1} ")
+    size = sum(len(text) for text in log.text) + sum(len(line) for line in log)
+    assert size > 25 * 1024 * 1024
+    print(f"200,000-line failing build: peak {peak} bytes of Python memory for {size} bytes of log")
+    assert peak < 12 * 1024 * 1024, f"peak {peak} bytes for {size} bytes of log"
+    assert log.text[-1].startswith("Error: ") and "exit status 7" in log.text[-1]
+
+
 def test_build_error_reaches_progress_as_an_event(client, base_image):
     """The error line is offered to ``progress`` as an Error event before build() raises BuildError."""
     got = []

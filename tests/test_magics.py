@@ -212,7 +212,7 @@ def test_build_with_context_and_log(ip, tmp_path, base_image, capsys, monkeypatc
     run(ip, f"%%image_build -t {tag} --quiet --context .\nFROM {base_image.local}\nCOPY hello.txt /h\n")
     built = ip.user_ns["_"]
     assert isinstance(built, podman_nb.Image) and tag in built.tags
-    assert any("COPY" in line for line in built.build_log)
+    assert any("COPY" in line for line in built.build_log.text)
     run(ip, f"%image_rm {tag}")
 
 
@@ -383,7 +383,7 @@ def test_build_options_and_prune(ip, base_image, capsys):
     run(ip, f"%%image_build -t {tag} --target first --no-cache --squash --no-layers --platform linux/amd64 "
             f"--label prune={label}\n{cell}")
     built = ip.user_ns["_"]
-    assert any("one" in line for line in built.build_log) and not any("echo two" in l for l in built.build_log)
+    assert any("one" in line for line in built.build_log.text) and not any("echo two" in l for l in built.build_log.text)
     run(ip, f"%image_tag {tag} localhost/magics/{label}:2")
     run(ip, f"%image_rm {tag} localhost/magics/{label}:2")  # untagged now? no: removed
     # a dangling image to prune

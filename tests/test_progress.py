@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 
 import pytest
@@ -146,17 +147,20 @@ def test_build_progress_steps_cache_hits_and_logs():
         b.apply(event)
     assert (b.step, b.steps_total, b.instruction) == (3, 3, "COPY . /app")
     assert b.cache_hits == 1
-    assert b.log[0] == "STEP 1/3: FROM alpine"
-    assert len(b.log) == 6 and list(b.tail) == b.log[-3:]
+    full = BuildProgress(log_tail=100)
+    for event in events(BUILD_LINES):
+        full.apply(event)
+    assert full.tail[0] == "STEP 1/3: FROM alpine"
+    assert b.lines == full.lines == len(full.tail) == 6 and list(b.tail) == list(full.tail)[-3:]
     assert b.result_id == IMAGE_ID
 
 
-def test_build_log_tail_bounded_full_log_kept():
+def test_build_log_tail_bounded_lines_counted():
     b = BuildProgress()
     for i in range(1000):
         b.apply(LogLine(f"line {i}"))
     assert len(b.tail) == 200 and b.tail[0] == "line 800"
-    assert len(b.log) == 1000 and b.log[0] == "line 0"
+    assert b.lines == 1000
 
 
 def test_build_logs_base_image_layers_once_per_state():
@@ -164,7 +168,7 @@ def test_build_logs_base_image_layers_once_per_state():
     for current in range(10):
         b.apply(LayerProgress("abc", "Downloading", current, 10))
     b.apply(LayerProgress("abc", "Pull complete"))
-    assert b.log == ["Downloading abc", "Pull complete abc"]
+    assert list(b.tail) == ["Downloading abc", "Pull complete abc"] and b.lines == 2
 
 
 def test_elapsed_freezes_on_finish_and_first_error_is_kept():
@@ -232,16 +236,24 @@ def test_widgets_show_a_step_that_arrives_just_before_a_quiet_spell():
 def test_build_log_memory_is_bounded_while_every_line_is_kept():
     import tracemalloc
 
-    b = BuildProgress(log_tail=50)
+    from podman_nb.domain.buildlog import BuildLog
+
+    log, b = BuildLog(), BuildProgress(log_tail=50)
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     for i in range(100_000):
-        b.apply(LogLine(f"compiling module number {i} of a rather long build"))
+        line = {"stream": f"compiling module number {i} of a rather long build\n"}
+        found = list(events([line]))
+        log.add(line, found)
+        for event in found:
+            b.apply(event)
     grown = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
-    assert grown < 3 * 1024 * 1024  # ~5 MB of text, spooled to disk past the first megabyte
-    assert len(b.log) == 100_000 and b.log[0].endswith("number 0 of a rather long build")
-    assert b.log[-1] == "compiling module number 99999 of a rather long build" and len(b.tail) == 50
+    assert grown < 3 * 1024 * 1024  # ~11 MB of JSON and text, spooled to disk past the first megabyte each
+    assert len(log) == len(log.text) == b.lines == 100_000
+    assert log.text[0].endswith("number 0 of a rather long build")
+    assert log.text[-1] == "compiling module number 99999 of a rather long build" and len(b.tail) == 50
+    assert json.loads(next(log)) == {"stream": "compiling module number 0 of a rather long build\n"}
 
 
 def test_widgets_build_log_tail_is_bounded_and_escaped():
@@ -420,15 +432,15 @@ def test_executed_notebook_keeps_the_summary_not_the_widget():
 
 
 def test_text_build_display_prints_new_lines_without_rereading_the_whole_log(monkeypatch):
-    """Reading the spooled log on every event would make a long build quadratic."""
+    """Reading a spooled log on every event would make a long build quadratic: the display keeps a tail."""
     from podman_nb.domain.linelog import LineLog
 
     out = io.StringIO()
     display = TextDisplay("build", "img", stream=out)
 
     def no_full_read(self):
-        raise AssertionError("the whole log was read for one event")
-    monkeypatch.setattr(LineLog, "_lines", no_full_read)
+        raise AssertionError("a whole log was read for one event")
+    monkeypatch.setattr(LineLog, "__iter__", no_full_read)
     display.update(Step(1, 1, "RUN make"))
     for i in range(500):
         display.update(LogLine(f"line {i}"))

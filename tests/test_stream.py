@@ -95,6 +95,16 @@ def test_read_offers_every_event_and_hands_it_back():
     assert not any(events.first_error(found) for _, found in pairs[:-1])
 
 
+def test_read_joins_a_line_the_service_cut_in_two():
+    """Podman cuts its stream text where its buffer fills (seen in a 200,000-line build)."""
+    lines = [{"stream": "line a\nline b par"}, {"stream": "t two\n"}, {"stream": "x"}, {"error": "boom"},
+             {"stream": "tail"}]
+    assert list(events.read(lines)) == [
+        (lines[0], (events.LogLine("line a"),)), (lines[1], (events.LogLine("line b part two"),)),
+        (lines[2], ()), (lines[3], (events.LogLine("x"), events.Error("boom"))),
+        (lines[4], ()), (None, (events.LogLine("tail"),))]
+
+
 def test_load_answer_names_references():
     assert list(events.event_from_line({"Names": ["localhost/a:1", "sha256:" + "0" * 64]})) == [
         events.Result("", ("localhost/a:1", "sha256:" + "0" * 64))]

@@ -1,7 +1,8 @@
 """Building images: podman-py's ``build(**kwargs)`` keywords mapped onto Podman's ``/build`` endpoint.
 
-``build()`` returns ``(Image, log)`` once the build is over; ``build(stream=True, decode=True)``
-yields each line as the service sends it, the last one carrying the image id.
+``build()`` returns ``(Image, BuildLog)`` once the build is over (the log is also ``image.build_log``,
+and a failure's ``BuildError.build_log``); ``build(stream=True, decode=True)`` yields each line as the
+service sends it, the last one carrying the image id.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from ..api.client import quote_name
 from ..errors import BuildError, InvalidArgument, PodmanError
 from . import events
 from .build_context import make_build_context
-from .linelog import LineLog
+from .buildlog import BuildLog
 
 _WORKING_CONTAINER = re.compile(r"-working-container(-\d+)?$")  # buildah's names for build containers
 
@@ -138,18 +139,19 @@ class BuildMixin:
                                         timeout=(self.client.timeout, float(timeout)) if timeout else None)
         finally:
             body.close()
-        log = LineLog()  # every line, in bounded memory: the returned log and BuildError's
+        log = BuildLog()  # the one log of this build: returned, kept on the Image, carried by BuildError
         lines = self._build_lines(response, kwargs.get("progress"), log, before)
         if kwargs.get("stream"):
             decode = kwargs.get("decode")
-            return (line if decode else json.dumps(line).encode() + b"\n" for line, _ in lines)
+            return (line if decode else json.dumps(line).encode() + b"\n" for line, _ in lines if line is not None)
         image_id = None
         for _, found in lines:
             image_id = found or image_id
         image = self.get(image_id)
+        image.build_log = log
         if kwargs.get("progress") is not None:
             kwargs["progress"](events.Result(image.id, tuple(image.tags)))
-        return image, (text.encode() + b"\n" for text in log)
+        return image, log
 
     def _build_containers(self) -> Set[str]:
         """Ids of the service's build (buildah working) containers right now; empty if it cannot say."""
@@ -169,7 +171,7 @@ class BuildMixin:
             except PodmanError:
                 pass
 
-    def _build_lines(self, response: Any, progress: Any, log: LineLog, before: Set[str],
+    def _build_lines(self, response: Any, progress: Any, log: BuildLog, before: Set[str],
                      ) -> Iterator[Tuple[Dict[str, Any], Any]]:
         """Each decoded line with the image id it reports (if any); an error line raises BuildError.
 
@@ -187,18 +189,17 @@ class BuildMixin:
             if not finished:
                 self._stop_abandoned_build(before)
 
-    def _build_lines_until_end(self, response: Any, progress: Any, log: LineLog,
+    def _build_lines_until_end(self, response: Any, progress: Any, log: BuildLog,
                                ) -> Iterator[Tuple[Dict[str, Any], Any]]:
         image_id = None
         for line, found in events.read(self.client.stream_json(response), progress):
-            log.append(json.dumps(line))
+            log.add(line, found)
             error = events.first_error(found)
             if error is not None:
-                raise BuildError(error.message.strip(), [json.loads(text) for text in log])
+                raise BuildError(error.message.strip(), log)
             ids = [event.image_id for event in found if isinstance(event, events.Result) and event.image_id]
             image_id = ids[-1] if ids else image_id
             yield line, (ids[-1] if ids else None)
         if image_id is None:
-            lines = [json.loads(text) for text in log]
-            last = str(lines[-1].get("stream", "")).strip() if lines else "no output"
-            raise BuildError(f"the build ended without an image: {last}", lines)
+            last = log.text[-1] if len(log.text) else "no output"
+            raise BuildError(f"the build ended without an image: {last}", log)

@@ -427,16 +427,20 @@ _KNOWN_FAILURES = (
 
 def explain(error: BuildError) -> Optional[str]:
     """One sentence for an environment build's failure (None when it is not one of the known ones)."""
-    text = "\n".join(str(line.get("stream", "")) if isinstance(line, dict) else str(line)
-                     for line in error.build_log)
-    for line in reversed(text.splitlines()):
+    log = error.build_log
+    lines = log.text if hasattr(log, "text") else "\n".join(  # our BuildLog's text, line by line
+        str(line.get("stream", "")) if isinstance(line, dict) else str(line) for line in log).splitlines()
+    mark, matches = None, {}
+    for line in lines:
         if line.startswith(MARK):
-            return line[len(MARK):].strip()
-    for pattern, message in _KNOWN_FAILURES:
-        match = pattern.search(text)
-        if match:
-            return message.format(*match.groups())
-    return None
+            mark = line
+        for pattern, message in _KNOWN_FAILURES:
+            match = pattern not in matches and pattern.search(line)
+            if match:
+                matches[pattern] = message.format(*match.groups())
+    if mark is not None:
+        return mark[len(MARK):].strip()
+    return next((matches[pattern] for pattern, _ in _KNOWN_FAILURES if pattern in matches), None)
 
 
 def build(images: Any, environment: Environment, **kwargs: Any) -> Tuple[Any, Any]:

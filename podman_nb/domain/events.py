@@ -152,20 +152,39 @@ def events(lines: Iterable[Mapping[str, Any]]) -> Iterator[Event]:
 
 
 def read(lines: Iterable[Any], progress: Optional[Callable[[Event], None]] = None,
-         ) -> Iterator[Tuple[Dict[str, Any], Tuple[Event, ...]]]:
+         ) -> Iterator[Tuple[Optional[Dict[str, Any]], Tuple[Event, ...]]]:
     """Each decoded line with its events, every event offered to ``progress`` first.
 
+    The service cuts its ``stream`` text wherever its buffer fills, often inside a line: the unfinished
+    end of one line's text is held back and read with the next, so a log line is one LogLine however
+    it was cut. Text still held back when the stream ends comes last, paired with ``None`` (no line).
     An :class:`Error` is offered too, so a display shows it; raising is the caller's choice (pull
     and push raise APIError, build raises BuildError).
     """
+    held = ""
     for line in lines:
         if not isinstance(line, Mapping):
             continue
-        found = tuple(event_from_line(line))
-        if progress is not None:
-            for event in found:
-                progress(event)
+        found: Tuple[Event, ...] = ()
+        reading: Mapping[str, Any] = line
+        if "stream" in line:
+            complete, newline, held = (held + str(line["stream"] or "")).rpartition("\n")
+            reading = {**line, "stream": complete + newline}
+        elif held:  # another kind of line: the held text was a whole line after all
+            found, held = tuple(event_from_line({"stream": held})), ""
+        found += tuple(event_from_line(reading))
+        _offer(found, progress)
         yield line, found
+    if held:
+        found = tuple(event_from_line({"stream": held}))
+        _offer(found, progress)
+        yield None, found
+
+
+def _offer(found: Tuple[Event, ...], progress: Optional[Callable[[Event], None]]) -> None:
+    if progress is not None:
+        for event in found:
+            progress(event)
 
 
 def first_error(found: Iterable[Event]) -> Optional[Error]:

@@ -16,6 +16,8 @@ DEFAULT_CHUNK_SIZE = 2 * 1024 * 1024
 class Image:
     """An image as the service describes it; ``attrs`` is the service's own document."""
 
+    build_log = None  # the BuildLog of the build() that made this Image object, if one did
+
     def __init__(self, attrs: Optional[Mapping[str, Any]] = None, client: Any = None,
                  collection: Optional["ImagesManager"] = None):
         self.attrs: Dict[str, Any] = dict(attrs or {})

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from collections.abc import Sequence
-from typing import Any, List, Optional
+from typing import Any, Iterator
 
 MEMORY_BYTES = 1024 * 1024
 
@@ -12,43 +13,48 @@ MEMORY_BYTES = 1024 * 1024
 class LineLog(Sequence):
     """An append-only list of text lines whose memory stays bounded however long the log grows.
 
-    Reads (``len``, indexing, slicing, iteration) work like a list's; a read after appends pays one
-    pass over the spooled file.
+    Reads (``len``, indexing, slicing, iteration) work like a list's but stream from the spooled
+    file each time: nothing read is kept, so reading a 200,000-line log costs no more memory than
+    holding it. Indexing is a pass over the file; use iteration for the whole log.
     """
 
     def __init__(self, memory_bytes: int = MEMORY_BYTES):
         self._file = tempfile.SpooledTemporaryFile(max_size=memory_bytes, mode="w+b")
         self._count = 0
-        self._snapshot: Optional[List[str]] = None
 
     def append(self, line: str) -> None:
         self._file.write(line.replace("\n", " ").encode("utf-8", "surrogateescape") + b"\n")
         self._count += 1
-        self._snapshot = None
-
-    def _lines(self) -> List[str]:
-        if self._snapshot is None:
-            self._file.seek(0)
-            data = self._file.read()
-            self._file.seek(0, 2)
-            self._snapshot = data.decode("utf-8", "surrogateescape").split("\n")[:-1]
-        return self._snapshot
 
     def __len__(self) -> int:
         return self._count
 
-    def __getitem__(self, index: Any) -> Any:
-        return self._lines()[index]
+    def __iter__(self) -> Iterator[str]:
+        count, position = self._count, 0
+        while position < count:  # a line appended while iterating is read too; the file's end is kept
+            self._file.seek(0)
+            for raw in itertools.islice(self._file, position, count):
+                position += 1
+                end = self._file.tell()
+                self._file.seek(0, 2)
+                yield raw[:-1].decode("utf-8", "surrogateescape")
+                self._file.seek(end)
+            self._file.seek(0, 2)
+            count = self._count
 
-    def __iter__(self):
-        return iter(self._lines())
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._count)
+            if step < 0:
+                return list(self)[index]
+            return list(itertools.islice(self, start, stop, step))
+        position = index + self._count if index < 0 else index
+        if not 0 <= position < self._count:
+            raise IndexError("LineLog index out of range")
+        return next(itertools.islice(self, position, None))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, (list, tuple, LineLog)) and list(self) == list(other)
 
     def __repr__(self) -> str:
         return f"<LineLog: {self._count} lines>"
-
-    def release_snapshot(self) -> None:
-        """Drop the list made by the last read (it is rebuilt on the next read)."""
-        self._snapshot = None

@@ -303,7 +303,7 @@ class ImagesManager(BuildMixin):
                                     reference=destination or reference)
         if kwargs.get("stream"):
             return _encoded(lines, kwargs.get("decode"))
-        return "".join(json.dumps(line) + "\n" for line, _ in lines)
+        return "".join(json.dumps(line) + "\n" for line, _ in lines if line is not None)
 
     # Streams -------------------------------------------------------------------------------
     def _libpod_has_compat_mode(self) -> bool:
@@ -357,7 +357,8 @@ def _report(images: builtins.list[Image], progress: Progress) -> None:
 def _encoded(lines: Iterator[Any], decode: Optional[bool]) -> Iterator[Any]:
     """What ``stream=True`` yields: the dicts with ``decode=True``, else each line as JSON bytes."""
     for line, _ in lines:
-        yield line if decode else json.dumps(line).encode() + b"\n"
+        if line is not None:
+            yield line if decode else json.dumps(line).encode() + b"\n"
 
 
 def _bare_id(value: Any) -> str:

@@ -13,7 +13,7 @@ from collections import deque
 from typing import Deque, Dict, Optional
 
 from .events import Error, Event, LayerProgress, LogLine, Result, Status, Step
-from .linelog import LineLog
+from .buildlog import LogText
 
 __all__ = ["LayerState", "PullProgress", "BuildProgress", "short_id"]
 
@@ -165,11 +165,11 @@ class PullProgress(_Timed):
 
 
 class BuildProgress(_Timed):
-    """State of a build: current step and instruction, cache hits, the log tail and the full log.
+    """State of a build: current step and instruction, cache hits and the last ``log_tail`` log lines.
 
-    ``log`` keeps every line (what users read afterwards, e.g. for a failed build) in bounded memory
-    (a :class:`LineLog`); ``tail`` keeps only the last ``log_tail`` lines for a live view. Step lines go into the log as
-    ``STEP n/m: instruction``, as ``podman build`` prints them.
+    The lines read as in the build's :class:`~podman_nb.domain.buildlog.BuildLog` (the same
+    :class:`LogText`); the whole log is that BuildLog's, kept on the built Image and on BuildError,
+    so this keeps only the tail a live view shows, and ``lines``, how many lines there were.
     """
 
     def __init__(self, log_tail: int = 200, clock=time.monotonic):
@@ -178,37 +178,21 @@ class BuildProgress(_Timed):
         self.steps_total = 0
         self.instruction = ""
         self.cache_hits = 0
-        self.log = LineLog()
-        self._layer_states: Dict[str, str] = {}
+        self.lines = 0
+        self._text = LogText()
         self.tail: Deque[str] = deque(maxlen=max(1, int(log_tail)))
-
-    def _line(self, text: str) -> None:
-        self.log.append(text)
-        self.tail.append(text)
 
     def apply(self, event: Event) -> bool:
         """Fold one event in; True when something visible changed."""
         self.events += 1
         if isinstance(event, Step):
             self.step, self.steps_total, self.instruction = event.number, event.total, event.instruction
-            self._line(f"STEP {event.number}/{event.total}: {event.instruction}")
-            return True
-        if isinstance(event, LogLine):
-            if event.cache_hit:
-                self.cache_hits += 1
-            self._line(event.text)
-            return True
-        if isinstance(event, Status):
-            self._line(event.message)
-            return True
-        if isinstance(event, LayerProgress):
-            # a base image pulled during FROM: log each layer state change (not byte updates)
-            if self._layer_states.get(event.layer) == event.state:
-                return False
-            self._layer_states[event.layer] = event.state
-            self._line(f"{event.state} {event.layer}")
-            return True
+        elif isinstance(event, LogLine) and event.cache_hit:
+            self.cache_hits += 1
         changed = self._apply_common(event)
-        if isinstance(event, Error):
-            self._line(f"Error: {event.message}")
-        return changed
+        text = self._text.line(event)
+        if text is not None:
+            self.lines += 1
+            self.tail.append(text)
+            return True
+        return changed or isinstance(event, Step)

@@ -194,8 +194,6 @@ class PodmanMagics(Magics):
                              update_interval=self.update_interval, log_tail=self.log_tail)
         with shown:
             result = call(shown.update)
-        if hasattr(shown.progress, "log") and hasattr(result, "attrs"):
-            result.build_log = shown.progress.log  # every line, in bounded memory
         return result
 
     # Listing -------------------------------------------------------------------------------
@@ -355,7 +353,7 @@ class PodmanMagics(Magics):
     @operation
     def image_build(self, args, cell):
         """Build an image: the cell body is the Containerfile. Returns the Image; its
-        ``build_log`` attribute keeps every log line.
+        ``build_log`` keeps every line (``.text``: the output as text).
 
         Example::
 

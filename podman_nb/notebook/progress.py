@@ -201,11 +201,11 @@ class TextDisplay(ProgressDisplay):
                 size = f" ({human_size(total)})" if total else ""
                 self._print(f"  {event.layer[:12]}: {event.state}{size}")
             return
-        before_len = len(self.progress.log) if self.kind == "build" else None
+        before_len = self.progress.lines if self.kind == "build" else None
         self.progress.apply(event)
         if self.kind == "build":
-            added = len(self.progress.log) - before_len  # the newest lines, read from the tail in O(added):
-            for line in reversed(list(itertools.islice(reversed(self.progress.tail), added))):  # not the log file
+            added = self.progress.lines - before_len  # the newest lines, read from the tail in O(added)
+            for line in reversed(list(itertools.islice(reversed(self.progress.tail), added))):
                 if not line.startswith("Error: "):  # the summary says it
                     self._print(line)
         elif isinstance(event, (Status, LogLine, Step)):
