@@ -273,8 +273,7 @@ def test_other_python_and_pep668_bases_fail_clearly(tmp_path, podman_service, cl
     (project / "runtime.txt").write_text("python-3.12\n")
     with pytest.raises(BuildError) as caught:
         built(environment.from_folder(project, base=python_base))
-    assert str(caught.value) == ("the environment asks for Python 3.12 but the base image has Python 3.11: "
-                                 "choose a base with Python 3.12")
+    assert str(caught.value) == "the environment asks for Python 3.12, the base image has Python 3.11"
     managed = envservices.python_base_image(podman_service, managed=True)
     (project / "runtime.txt").write_text("python-3.11\n")
     with pytest.raises(BuildError) as caught:

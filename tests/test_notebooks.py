@@ -237,3 +237,37 @@ def test_exploring_images(env, tmp_path):
 
     cleanup = text(cell(nb, "cleanup"))
     assert re.search(r"Removed [1-9]\d* image\(s\)", cleanup), cleanup
+
+
+def test_project_environment(env, podman_service, tmp_path):
+    """%image_env end to end, with the pip index (and its token) given as a user gives it: PIP_INDEX_URL."""
+    import envservices
+
+    index = envservices.PackageIndex(tmp_path / "index")
+    try:
+        env.update(PODMAN_NB_PYTHON_BASE=envservices.python_base_image(podman_service), PIP_INDEX_URL=index.url,
+                   PIP_TRUSTED_HOST="127.0.0.1")
+        nb = run_notebook("project-environment.ipynb", env, tmp_path)
+    finally:
+        index.stop()
+    assert "private index: yes" in text(cell(nb, "settings"))
+    printed = text(cell(nb, "print"))
+    assert "COPY requirements.txt /tmp/podman_nb-deps/" in printed and "--mount=type=secret,id=pipconf" in printed
+    first = text(cell(nb, "build"))
+    assert_clean_progress(cell(nb, "build"))
+    assert "FROM localhost/podman-nb/debian-python:3.11" in first and "Built localhost/myproject:latest" in first
+    assert "['localhost/myproject:latest']" in result(cell(nb, "built"))["text/plain"]
+    history = [r["created_by"] for r in table(cell(nb, "history"))]
+    # newest first: postBuild, the project's files; the dependency files (one COPY file:) came before
+    assert "postBuild" in history[0] and "COPY dir:" in history[1], history
+    assert any("COPY file:" in line for line in history[2:]), history
+    rebuild = text(cell(nb, "rebuild"))
+    hits = re.search(r"cache hits: (\d+)", rebuild)
+    assert hits and int(hits.group(1)) >= 5, rebuild  # WORKDIR, check, apt, COPY requirements, pip
+    again = text(cell(nb, "requirements"))
+    hits = re.search(r"cache hits: (\d+)", again)
+    assert hits and int(hits.group(1)) == 3, again  # WORKDIR, check, apt; pip and after run again
+    assert podman_service.cli("image", "exists", "localhost/myproject:latest", check=False).returncode == 1
+    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    saved = (tmp_path / "project-environment.executed.ipynb").read_text()
+    assert index.token not in saved and "Built localhost/myproject:latest" in saved

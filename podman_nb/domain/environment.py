@@ -145,12 +145,12 @@ def _check_step(python: Optional[str]) -> str:
     """A step that fails with one sentence on a base without python3, of another version, or PEP 668's."""
     code = ["import os, sys, sysconfig", "v = '%d.%d' % sys.version_info[:2]"]
     if python:
-        code.append(f"sys.exit('{MARK}the environment asks for Python {python} but the base image has Python '"
-                    f" + v + ': choose a base with Python {python}') if v != '{python}' else None")
-    code.append("m = os.path.join(sysconfig.get_path('stdlib'), 'EXTERNALLY-MANAGED')")
-    code.append(f"sys.exit('{MARK}the base image\\'s Python is externally managed (PEP 668: ' + m + ') "
-                f"and refuses pip install: use an official python image such as {default_base(python or '3.X')}')"
-                " if sys.prefix == sys.base_prefix and os.path.exists(m) else None")
+        code.append(f"v == '{python}' or sys.exit('{MARK}the environment asks for Python {python}, "
+                    "the base image has Python ' + v)")
+    code.append("sys.prefix != sys.base_prefix or not os.path.exists(sysconfig.get_path('stdlib') + "
+                f"'/EXTERNALLY-MANAGED') or sys.exit('{MARK}the Python of the base image is externally managed "
+                f"(PEP 668) and refuses pip install: use an official python image such as "
+                f"{default_base(python or '3.X')}')")
     return "RUN " + json.dumps(["python3", "-c", "; ".join(code)])
 
 
