@@ -618,10 +618,85 @@ def bench_pull(env: Env, res: Results, reps: int, layers: int, mb: int) -> None:
                  f"{fmt(pm, 's')} (update_interval 0.25 s allows at most {int(pm / 0.25) + 2}); "
                  f"byte progress: {'yes' if shown.progress.bytes_total else 'NO'}.")
     clear_for_pull(env, names)
-    # put the base image back (same id: its config is unchanged) for whatever runs next
+    restore_base(env)
+
+
+def restore_base(env: Env) -> None:
+    """Put the base image back (same id: its config is unchanged) for whatever runs next."""
     env.cli("pull", "--tls-verify=false", env.base_image.plain)
     env.cli("tag", env.base_image.plain, env.base_image.local)
     env.cli("rmi", env.base_image.plain, check=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# ssh://
+# ----------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def ssh_connection(env: Env):
+    """A loopback sshd (tests/sshd.py) and a connection 'bench-ssh' to the service through it, in a
+    connections file of our own; yields the connection name."""
+    import sshd
+    server = sshd.SSHServer(env.workdir / "sshd", {"CONTAINER_HOST": env.base_url})
+    conf = env.workdir / "bench-connections.json"
+    conf.write_text(json.dumps({"Connection": {"Connections": {"bench-ssh": {
+        "URI": server.uri(env.service.socket_path), "Identity": str(server.key)}}}}))
+    saved = {k: os.environ.get(k) for k in ("PODMAN_CONNECTIONS_CONF", "PATH")}
+    os.environ["PODMAN_CONNECTIONS_CONF"] = str(conf)
+    os.environ["PATH"] = f"{server.bin}:{os.environ['PATH']}"
+    try:
+        yield "bench-ssh"
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        server.stop()
+
+
+def both_orders(methods: Dict[str, Callable[[], Any]], reps: int, **kwargs: Any) -> Dict[str, List[float]]:
+    """interleaved() once in each order, samples merged: here whichever ran first in a round was slower
+    (x0.6 or x1.04 for the same %images depending on the order)."""
+    first = interleaved(methods, reps, **kwargs)
+    second = interleaved(dict(reversed(list(methods.items()))), reps, **kwargs)
+    return {name: first[name] + second[name] for name in methods}
+
+
+def bench_ssh(env: Env, res: Results, reps: int, layers: int, mb: int) -> None:
+    """%images and a pull through ssh:// beside the same through the unix socket (same service), each
+    median over both orders."""
+    import podman_nb
+    shell = ipython_shell(env.base_url)
+    run_magic(shell, "line", "config", "PodmanMagics.progress = 'widgets'")
+    repo = make_big_image(env, layers, mb)
+    ref = f"{env.registry_host}/{repo}"
+    with ssh_connection(env) as name:
+        t0 = time.perf_counter()
+        with podman_nb.PodmanClient(connection=name) as client:
+            client.images.list()
+        first = time.perf_counter() - t0
+        listing = both_orders({"unix": lambda: run_magic(shell, "line", "images", ""),
+                               "ssh": lambda: run_magic(shell, "line", "images", f"--connection {name}")},
+                              max(reps, 3))
+        unix, over = median(listing["unix"]), median(listing["ssh"])
+        res.add(Row("ssh", "%images over the unix socket", unix, samples=listing["unix"]))
+        res.add(Row("ssh", "%images over ssh:// (forwarding running)", over, "unix socket", over / unix,
+                    samples=listing["ssh"]))
+        res.add(Row("ssh", "first call over ssh:// (starts ssh, then lists)", first,
+                    note="a new client: ssh connects, authenticates and forwards the socket"))
+        pulls = both_orders({"unix": lambda: run_magic(shell, "line", "image_pull", ref),
+                             "ssh": lambda: run_magic(shell, "line", "image_pull", f"--connection {name} {ref}")},
+                            reps, before=lambda: clear_for_pull(env, [ref]), warmup=False)
+        unix, over = median(pulls["unix"]), median(pulls["ssh"])
+        size = f"{layers}x{mb} MB + base"
+        res.add(Row("ssh", f"%image_pull over the unix socket ({size})", unix, samples=pulls["unix"]))
+        res.add(Row("ssh", f"%image_pull over ssh:// ({size})", over, "unix socket", over / unix,
+                    samples=pulls["ssh"], note="the layers go registry -> service; ssh carries the progress"))
+        res.goal("pull over ssh:// within 1.1x of the unix socket", f"x{over / unix:.3f}", over / unix <= 1.1)
+        magics = shell.magics_manager.registry["PodmanMagics"]
+        magics._reconnect(None)  # close the ssh client before its sshd stops
+    clear_for_pull(env, [ref])
+    restore_base(env)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -920,7 +995,7 @@ def write_report(res: Results, path: Path, env: Optional[Env], options: argparse
     for text, measured, met in res.goals:
         out.append(f"| {text} | {measured} | {'yes' if met else ('no' if met is not None else '?')} |")
     titles = {"listing": "Listing", "listing-client": "Listing: client side only (canned server, no Podman)", "pull": "Pull", "build": "Build", "stream": "Stream handling (synthetic)",
-              "startup": "Start-up"}
+              "startup": "Start-up", "ssh": "ssh:// (loopback sshd) beside the unix socket"}
     for section, title in titles.items():
         rows = [r for r in res.rows if r.section == section]
         if not rows:
@@ -941,7 +1016,7 @@ def write_report(res: Results, path: Path, env: Optional[Env], options: argparse
 
 def run_benchmarks(env: Env, options: argparse.Namespace) -> Results:
     res = Results()
-    only = set(options.only.split(",")) if options.only else {"listing", "build", "pull", "stream", "startup"}
+    only = set(options.only.split(",")) if options.only else {"listing", "build", "pull", "stream", "startup", "ssh"}
     if "listing" in only:
         print("listing ...", flush=True)
         bench_listing(env, res, options.sizes, options.reps, options.profile)
@@ -951,6 +1026,9 @@ def run_benchmarks(env: Env, options: argparse.Namespace) -> Results:
     if "pull" in only:
         print("pull ...", flush=True)
         bench_pull(env, res, options.pull_reps, options.pull_layers, options.pull_mb)
+    if "ssh" in only:
+        print("ssh ...", flush=True)
+        bench_ssh(env, res, options.pull_reps, options.pull_layers, options.pull_mb)
     if "stream" in only:
         print("stream ...", flush=True)
         bench_streams(res, options.stream_lines, options.stream_layers, options.stream_updates,
@@ -971,7 +1049,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--startup-reps", type=int)
     p.add_argument("--pull-mb", type=int, help="MB per layer of the pulled image (default 50)")
     p.add_argument("--proxy-rate", help="nginx limit_rate per connection (default 10m; 'off' skips)")
-    p.add_argument("--only", help="comma-separated sections: listing,build,pull,stream,startup")
+    p.add_argument("--only", help="comma-separated sections: listing,build,pull,ssh,stream,startup")
     p.add_argument("--no-profile", dest="profile", action="store_false")
     p.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     p.add_argument("--workdir", help="where services keep their state (default: a temp dir, removed)")

@@ -48,7 +48,8 @@ class SSHServer:
                  "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PubkeyAuthentication yes",
                  "PermitRootLogin prohibit-password", "StrictModes no", "UsePAM no",
                  "AllowStreamLocalForwarding yes", "AllowTcpForwarding yes", "X11Forwarding no",
-                 "MaxStartups 50", "MaxSessions 50", "LogLevel VERBOSE"]
+                 "MaxStartups 50", "MaxSessions 50", "LogLevel VERBOSE",
+                 "Subsystem sftp internal-sftp"]  # podman image scp copies the archive over sftp
         for key, value in (session_env or {}).items():
             lines.append(f"SetEnv {key}={value}")
         (w / "sshd_config").write_text("\n".join(lines) + "\n")

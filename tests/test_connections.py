@@ -66,8 +66,9 @@ def home(sshd, podman_service, monkeypatch):
 def podman_cli(podman_service, *args, check=True):
     """The service's own Podman CLI (4: host, 5: chroot) with this test's HOME and containers.conf."""
     cmd = podman_service._podman() + list(map(str, args))
+    storage = {k: v for k, v in podman_service.env.items() if k != "CONTAINERS_CONF"}  # the test picks that one
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=check, stdin=subprocess.DEVNULL,
-                          env=dict(os.environ, PODMAN_IGNORE_CGROUPSV1_WARNING="1"))
+                          env=dict(os.environ, PODMAN_IGNORE_CGROUPSV1_WARNING="1", **storage))
 
 
 def add_connection(podman_service, name, uri, identity=None, default=False, socket_path=None):
@@ -405,3 +406,70 @@ def test_machine_connection_skips_the_host_key_check(home, sshd, podman_service,
     with podman_nb.PodmanClient() as client:
         assert client.connection == "podman-machine-default" and client.ping()
     _fails(lambda: podman_nb.PodmanClient(connection="plain"), "'plain'", "host key has CHANGED")
+
+
+# --- scp between two services ---------------------------------------------------------------------
+@pytest.fixture
+def ssh_agent(sshd, tmp_path):
+    """An ssh-agent holding the sshd's key: Podman 4.3's scp ignores the connection's identity and
+    authenticates only through SSH_AUTH_SOCK (Podman 5.4 reads the identity)."""
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not sock.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    subprocess.run(["ssh-add", str(sshd.key)], env=dict(os.environ, SSH_AUTH_SOCK=str(sock)), check=True,
+                   capture_output=True)
+    yield str(sock)
+    agent.terminate()
+    agent.wait(10)
+
+
+def test_scp_to_another_service_through_a_named_connection(podman_service, registries, sshd, ssh_agent,
+                                                          tmp_path_factory, monkeypatch):
+    """The source service (the other Podman) copies an image to the test service through its own named
+    connection 'dest' (written by its own `podman system connection add`), over the loopback sshd."""
+    import services
+    from IPython.core.interactiveshell import InteractiveShell
+
+    which = "5" if podman_service.which == "4" else "4"
+    workdir = tmp_path_factory.mktemp(f"scp-source{which}-")
+    (workdir / "home" / ".config").mkdir(parents=True)
+    shutil.copy(sshd.key, workdir / "id_client")  # inside the source's folder: Podman 5's chroot sees it
+    for name in ("CONTAINER_HOST", "CONTAINER_CONNECTION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(workdir / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(workdir / "home" / ".config"))
+    monkeypatch.setenv("SSH_AUTH_SOCK", ssh_agent)
+    source = services.PodmanService(which, workdir, registries.registries_conf, registries.ca_files)
+    try:
+        base = services.build_base_image(source)
+        name = f"localhost/podman-nb/scp{uuid.uuid4().hex[:8]}:1"
+        source.cli("tag", base.local, name)
+        monkeypatch.setenv("CONTAINERS_CONF", source.env["CONTAINERS_CONF"])
+        sshd.known_hosts.write_text("")
+        add_connection(source, "dest", sshd.uri(podman_service.socket_path), str(workdir / "id_client"))
+        source.stop()
+        source.start()  # Podman 4 reads containers.conf once, at start
+        with podman_nb.PodmanClient(base_url=source.base_url) as client:
+            client.images.scp(name, "dest::")
+        with podman_nb.PodmanClient(base_url=podman_service.base_url) as client:
+            arrived = client.images.get(name)
+            assert arrived.id == base.id
+            client.images.remove(arrived.id, force=True)
+        shell = get_ipython_shell(InteractiveShell)
+        shell.run_line_magic("config", f"PodmanMagics.base_url = {source.base_url!r}")
+        shell.run_line_magic("image_scp", f"{name} dest::")
+        with podman_nb.PodmanClient(base_url=podman_service.base_url) as client:
+            assert client.images.get(name).id == base.id
+            client.images.remove(base.id, force=True)
+    finally:
+        source.close()
+
+
+def get_ipython_shell(InteractiveShell):
+    from IPython import get_ipython
+    shell = get_ipython() or InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "podman_nb")
+    return shell
