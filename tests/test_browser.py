@@ -28,11 +28,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = Path(os.environ.get("PODMAN_NB_SCREENSHOTS", ROOT / "docs" / "screenshots"))
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 BUILT = "localhost/browser-test/slow:latest"
+FAILING = "localhost/browser-test/failing:latest"
 
 # Records, from the moment it is installed, what the widget views drew: progress bars (their largest
 # width), the build's STEP labels, widget errors and the summaries left behind.
 OBSERVER_JS = r"""
-window.__pnb = {bars: 0, maxWidth: 0, fullBars: 0, steps: [], errors: [], summaries: []};
+window.__pnb = {bars: 0, maxWidth: 0, fullBars: 0, steps: [], errors: [], summaries: [], maths: 0, silent: [],
+                logChecks: 0, logAtBottom: 0};
+const BUILT_NAME = '__BUILT__';
 const rec = window.__pnb;
 const seen = new WeakSet();
 const look = () => {
@@ -56,9 +59,35 @@ const look = () => {
     const text = el.textContent.trim();
     if (!rec.summaries.includes(text)) rec.summaries.push(text);
   });
+  // maths typeset anywhere in the notebook (MathJax 2/3, KaTeX, MathML)
+  const maths = document.querySelectorAll('.jp-Notebook mjx-container, .jp-Notebook .MathJax, .jp-Notebook .katex, .jp-Notebook math');
+  rec.maths = Math.max(rec.maths, maths.length);
+  const progress = [...document.querySelectorAll('.jp-OutputArea-output')].map(el => el.textContent)
+    .filter(text => text.includes('Building ' + BUILT_NAME) && text.includes('RUN sleep 2'));
+  if (progress.length && !rec.silent.includes(progress[0])) rec.silent.push(progress[0]);
+  // the live log while the 300-line step sleeps: is its last line inside the visible part of its box?
+  for (const el of document.querySelectorAll('.jp-OutputArea-output *')) {
+    if (el.closest('.podman-nb-summary') || el.children.length > 1) continue;
+    const text = el.textContent;
+    if (!text.includes('line 300') || text.includes('RUN sleep 2')) continue;
+    let box = el;
+    while (box && box.scrollHeight <= box.clientHeight + 1) box = box.parentElement;
+    if (!box || box.classList.contains('jp-OutputArea-output') || box.closest('.jp-WindowedPanel-viewport') === null) continue;
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    let node, last = null;
+    while ((node = walker.nextNode())) if (node.data.includes('line 300')) last = node;
+    if (!last) continue;
+    const range = document.createRange();
+    const at = last.data.lastIndexOf('line 300');
+    range.setStart(last, at); range.setEnd(last, at + 8);
+    const line = range.getBoundingClientRect(), view = box.getBoundingClientRect();
+    rec.logChecks += 1;
+    if (line.top >= view.top - 1 && line.bottom <= view.bottom + 1) rec.logAtBottom += 1;
+  }
 };
 new MutationObserver(look).observe(document.body,
   {subtree: true, childList: true, attributes: true, characterData: true, attributeFilter: ['style', 'class']});
+setInterval(look, 100);
 look();
 """
 
@@ -87,9 +116,15 @@ def _notebook(path: Path):
                       "%load_ext podman_nb\n%config PodmanMagics.base_url = BASE_URL\n"
                       "%config PodmanMagics.update_interval = 0.05"),
         new_code_cell("pulled = %image_pull {REGISTRY}/browser-test/layers:latest --no-tls-verify"),
+        # a chatty step that then sleeps (the log must follow), a silent step (its timer must tick),
+        # shell $(...) everywhere (never typeset as maths)
         new_code_cell(f"%%image_build -t {BUILT} --build-arg BASE={{BASE}}\n"
-                      "ARG BASE\nFROM $BASE\nRUN sleep 1 && echo one > /one\nRUN sleep 1 && echo two > /two\n"
-                      "RUN sleep 1 && echo three > /three\nCMD [\"cat\", \"/one\"]"),
+                      "ARG BASE\nFROM $BASE\nRUN sleep 1 && echo one > /one\n"
+                      "RUN for i in $(seq 1 300); do echo \"line $i\"; done; sleep 3\n"
+                      "RUN sleep 2\nRUN echo three $(seq 1 3) > /three\nCMD [\"cat\", \"/one\"]"),
+        new_code_cell(f"%%image_build -t {FAILING} --build-arg BASE={{BASE}}\n"
+                      "ARG BASE\nFROM $BASE\nRUN echo fine\n"
+                      "RUN echo \"about to fail $(seq 1 3)\"; cat /does/not/exist\n"),
     ]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -205,29 +240,36 @@ def test_progress_widgets_render_in_jupyterlab(lab, browser, layered_image, regi
     browser.get(f"{lab['url']}/lab/tree/progress.ipynb?token={lab['token']}")
     _wait(browser, "return !!(window.jupyterapp && window.jupyterapp.shell.currentWidget"
                    " && window.jupyterapp.shell.currentWidget.content"
-                   " && document.querySelectorAll('.jp-Cell').length >= 3)", 90, "the notebook to open")
+                   " && document.querySelectorAll('.jp-Cell').length >= 4)", 90, "the notebook to open")
     _wait(browser, "return window.jupyterapp.shell.currentWidget.sessionContext.session"
                    " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
                    " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
           90, "the kernel to be idle")
-    browser.execute_script(OBSERVER_JS)
+    browser.execute_script(OBSERVER_JS.replace("__BUILT__", BUILT))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     browser.set_script_timeout(1)
     browser.execute_async_script(RUN_ALL_JS.replace("done('ok')", "window.__pnbDone = 'ok'")
                                  .replace("done('error: ' + error)", "window.__pnbDone = 'error: ' + error")
                                  + "\ndone('started');")
-    # while the build runs: a live step bar under the pull's summary
-    _wait(browser, "return window.__pnb.steps.some(s => /^STEP [2-9]/.test(s))", 120, "build step 2 in the widget")
+    # while the 300-line step sleeps: the live log shows its end
+    _wait(browser, "return window.__pnb.logChecks >= 3", 120, "the 300-line step's log in the widget")
     live = SCREENSHOTS / "jupyterlab-build-progress.png"
     browser.save_screenshot(str(live))
     done = _wait(browser, "return window.__pnbDone", 180, "the cells to finish")
     assert done == "ok", done
-    _wait(browser, "return window.__pnb.summaries.filter(s => /^. (Pulled|Built) /.test(s)).length >= 2",
-          30, "both summaries")
+    _wait(browser, "return window.__pnb.summaries.filter(s => /^. (Pulled|Built|Building) /.test(s)).length >= 3",
+          30, "the three summaries")
     time.sleep(0.5)
     browser.save_screenshot(str(SCREENSHOTS / "jupyterlab-done.png"))
+    browser.execute_script("document.querySelectorAll('.jp-Cell')[3].scrollIntoView()")
+    time.sleep(0.3)
+    browser.save_screenshot(str(SCREENSHOTS / "jupyterlab-build-failed.png"))
     rec = browser.execute_script("return window.__pnb")
     page = browser.find_element("css selector", ".jp-Notebook").text
+    outputs = browser.execute_script(
+        "return [...document.querySelectorAll('.jp-Cell')].map(cell => [...cell.querySelectorAll("
+        "'.jp-OutputArea-output')].map(o => ({text: o.textContent, visible: o.innerText, "
+        "error: o.getAttribute('data-mime-type') === 'application/vnd.jupyter.stderr'})))")
 
     assert rec["errors"] == [], rec["errors"]
     assert "Error displaying widget" not in page
@@ -243,8 +285,24 @@ def test_progress_widgets_render_in_jupyterlab(lab, browser, layered_image, regi
     layers = re.search(r"layers: (\d+)/(\d+)", pulled[0])
     assert layers and int(layers.group(2)) >= 3, pulled[0]  # the three blob layers (and the base's)
     assert layers.group(1) == layers.group(2), f"a finished pull should count every layer done: {pulled[0]}"
+    assert re.search(r"size: [\d.]+ MB", pulled[0]), pulled[0]  # --no-tls-verify: sizes all the same
     assert built and BUILT in built[0], rec
     # the live widgets are gone: the saved page holds the summaries only
     assert browser.execute_script("return document.querySelectorAll('.widget-hprogress, .widget-vprogress').length") == 0
     assert f"Pulled {layered_image}" in page and f"Built {BUILT}" in page
     assert live.stat().st_size > 10000
+
+    # everything appears literally: no maths anywhere, the shell's $(...) as typed
+    assert rec["maths"] == 0, rec
+    assert "$(seq 1 3)" in page
+    # the live log stuck to its bottom while the step slept after its 300 lines
+    assert rec["logAtBottom"] == rec["logChecks"] >= 3, rec
+    # the silent step's timer moved (the page changed with no event from the build)
+    assert len(rec["silent"]) >= 6, rec["silent"]
+    # after success the log stays in the page (collapsed), its last lines included
+    built_text = " ".join(o["text"] for o in outputs[2])
+    assert "line 300" in built_text and "line 300" not in " ".join(o["visible"] for o in outputs[2])
+    # the failed build: its step and the line that says why, up front
+    failed = [o for o in outputs[3] if "failed" in o["visible"]]
+    assert failed and "RUN echo \"about to fail $(seq 1 3)\"; cat /does/not/exist" in failed[0]["visible"], outputs[3]
+    assert "can't open '/does/not/exist'" in failed[0]["visible"], failed[0]

@@ -263,7 +263,7 @@ def test_widgets_build_log_tail_is_bounded_and_escaped():
         display.update(LogLine(f"<b>line {i}</b>"))
     html = display.log_html.value
     assert "&lt;b&gt;line 49&lt;/b&gt;" in html and "line 44" not in html
-    assert "RUN <x>" in display.label.value
+    assert "RUN &lt;x&gt;" in display.label.value
     summary = display.close(error="step 2 failed")
     assert not summary.ok and display.bar.bar_style == "danger"
     assert "line 49" in summary._repr_html_()  # the failed build's last lines survive
@@ -276,7 +276,7 @@ def test_widgets_layer_rows_show_state_without_bytes():
     rows = display._rows
     assert set(rows) == {"aaa111aaa111", "bbb222bbb222"}
     _, bar, text = rows["aaa111aaa111"]
-    assert text.value == "Copying blob" and bar.layout.visibility == "hidden"
+    assert ">Copying blob<" in text.value and bar.layout.visibility == "hidden"
     display.close()
     assert display.bar.value == display.bar.max
 
@@ -321,9 +321,9 @@ def test_text_mode_build_prints_steps_and_log():
     lines = out.getvalue().splitlines()
     assert lines[:4] == ["Building localhost/app:1", "STEP 1/3: FROM alpine",
                          "STEP 2/3: RUN echo hi", "--> Using cache 1234"]
-    assert lines[-2] == "Building localhost/app:1 failed: boom"
-    assert "cache hits: 1" in lines[-1] and "steps: 3/3" in lines[-1]
-    assert display.updates == len(lines) - 1  # the two-line summary is one print
+    assert lines[-3:-1] == ["Building localhost/app:1 failed at STEP 3/3: COPY . /app", "  (boom)"]
+    assert "cache hits: 1" in lines[-1] and "steps" not in lines[-1]
+    assert display.updates == len(lines) - 2  # the three-line summary is one print
 
 
 def test_none_mode_shows_nothing_but_returns_summary(capsys):
@@ -448,3 +448,123 @@ def test_text_build_display_prints_new_lines_without_rereading_the_whole_log(mon
     display.close()
     lines = out.getvalue().splitlines()
     assert lines[1:4] == ["STEP 1/1: RUN make", "line 0", "line 1"] and "line 499" in lines
+
+
+# -- issue 9: what a data scientist sees ------------------------------------------------------
+
+def _outside_code(markup):
+    """The text of ``markup`` outside <code>/<pre> (what MathJax or KaTeX could typeset)."""
+    from html.parser import HTMLParser
+
+    class Outside(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.depth, self.text = 0, []
+
+        def handle_starttag(self, tag, attrs):
+            self.depth += tag in ("code", "pre")
+
+        def handle_endtag(self, tag):
+            self.depth -= tag in ("code", "pre")
+
+        def handle_data(self, data):
+            if not self.depth:
+                self.text.append(data)
+
+    parser = Outside()
+    parser.feed(markup)
+    return "".join(parser.text)
+
+
+def _failed_build(display):
+    for event in (Step(1, 2, "FROM base"), Step(2, 2, 'RUN for i in $(seq 1 3); do echo "line $i"; done; cat /x'),
+                  LogLine("line 1"), LogLine("line 2"), LogLine("cat: can't open '/x': No such file")):
+        display.update(event)
+    return display.close(error='building at STEP "RUN for i in $(seq 1 3); do echo \\"line $i\\"; done; cat /x": '
+                               "while running runtime: exit status 1")
+
+
+def test_failed_build_summary_names_the_step_and_its_last_lines():
+    summary = _failed_build(make_display("build", "localhost/$(x):1", mode="none"))
+    text = repr(summary).splitlines()
+    assert text[0] == 'Building localhost/$(x):1 failed at STEP 2/2: RUN for i in $(seq 1 3); do echo "line $i"; done; cat /x'
+    assert text[1:5] == ["  line 1", "  line 2", "  cat: can't open '/x': No such file", "  (exit status 1)"]
+    assert "steps" not in text[-1]  # "steps: 1/2" read as if a step had passed
+    markup = summary._repr_html_()
+    assert "cat: can&#x27;t open" in markup.split("<details")[0]  # the cause is up front, not collapsed
+    assert "<details" in markup and "build log (5 lines)" in markup  # the whole log one click away
+    assert "$" not in _outside_code(markup) and "$(seq 1 3)" in html_unescape(markup)
+
+
+def html_unescape(markup):
+    import html
+
+    return html.unescape(markup)
+
+
+def test_successful_build_summary_keeps_the_log_collapsed():
+    display = make_display("build", "app", mode="none", log_tail=3)
+    for event in events(BUILD_LINES):
+        display.update(event)
+    markup = display.close()._repr_html_()
+    assert '<details class="podman-nb-log"><summary>build log (last 3 of 6 lines)</summary>' in markup
+    assert "--&gt; 0123456789ab" in markup and "STEP 2/3" not in markup
+
+
+def test_widgets_show_only_literal_text():
+    display = WidgetsDisplay("build", "localhost/a$b:1", update_interval=0, show=False)
+    display.update(Step(1, 1, "RUN echo $(seq 1 3) $HOME"))
+    display.update(LogLine("$x and $y"))
+    for widget in (display.title_html, display.label, display.log_html):
+        assert "$" not in _outside_code(widget.value), widget.value
+    pull = WidgetsDisplay("pull", "r/$x", update_interval=0, show=False)
+    pull.update(LayerProgress("$(layer)", "Copying $blob"))
+    pull.update(LogLine("$status$"))
+    layer_name, _, layer_text = pull._rows["$(layer)"][0].children
+    for widget in (pull.title_html, pull.label, pull.status, layer_name, layer_text):
+        assert "$" not in _outside_code(widget.value) and type(widget).__name__ == "HTML", widget
+    display.close()
+    pull.close()
+
+
+def test_widgets_silent_step_ticks_and_its_bar_is_not_full():
+    display = WidgetsDisplay("build", "img", update_interval=0.05, show=False)
+    display.update(Step(1, 2, "FROM base"))
+    display.update(Step(2, 2, "RUN sleep 600"))
+    seen = set()
+    deadline = time.monotonic() + 3
+    while len(seen) < 4 and time.monotonic() < deadline:
+        seen.add(display.label.value)
+        time.sleep(0.02)
+    assert len(seen) >= 4, seen  # the elapsed time moved with no event arriving
+    assert "running" in display.label.value
+    assert display.bar.description == "STEP 2/2" and display.bar.value == 1 < display.bar.max
+    display.close()
+    assert display.bar.value == display.bar.max and "running" not in display.label.value
+
+
+def test_pull_without_bytes_shows_manifest_sizes_and_counts_present_layers():
+    from podman_nb.domain.events import LayerSizes
+
+    display = WidgetsDisplay("pull", "alpine", update_interval=0, show=False)
+    display.update(LayerSizes((("aaa111aaa111", 3_000_000), ("bbb222bbb222", 1_500_000))))
+    for event in events(LIBPOD_PULL[:4]):
+        display.update(event)
+    display.update(LayerProgress("aaa111aaa111", "Skipped blob"))
+    assert display.bar.layout.display == "none" and display.busy.layout.display is None  # indeterminate
+    assert "1/2 layers (1 already present) \u00b7 4.5 MB" in display.label.value
+    assert "1.5 MB" in display._rows["bbb222bbb222"][2].value
+    display.update(LayerProgress("cfg333cfg333", "Pulling fs layer"))  # a config blob: not a layer
+    assert display.progress.layer_count == 2
+    summary = display.close()
+    assert "layers: 2/2 (1 already present)" in repr(summary) and "size: 4.5 MB" in repr(summary)
+
+
+def test_failure_reason_drops_the_step_podman_repeats():
+    from podman_nb.domain.progress import failure_reason
+
+    step = 'RUN echo "about to fail $(seq 1 3)"; cat /x'
+    assert failure_reason(f'building at STEP "{step}": while running runtime: exit status 1\n', step) == "exit status 1"
+    assert failure_reason('building at STEP "RUNN ": Build error: Unknown instruction: "RUNN"', "RUNN echo") == \
+        'Build error: Unknown instruction: "RUNN"'
+    assert failure_reason("no such image") == "no such image"

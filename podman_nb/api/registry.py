@@ -22,9 +22,11 @@ import hashlib
 import json
 import os
 import re
+import warnings
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import requests
+import urllib3
 
 from ..errors import APIError, ImageNotFound, InvalidArgument
 
@@ -170,8 +172,11 @@ class RegistryClient:
     # --- HTTP ---------------------------------------------------------------------------------
     def _get(self, url: str, headers: Mapping[str, str], stream: bool = False) -> requests.Response:
         try:
-            return self._session.get(url, headers=headers, verify=self._verify, timeout=self.timeout,
-                                     stream=stream, allow_redirects=True)
+            with warnings.catch_warnings():
+                # the caller asked for no TLS verification (or registries.conf did): no warning each time
+                warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+                return self._session.get(url, headers=headers, verify=self._verify, timeout=self.timeout,
+                                         stream=stream, allow_redirects=True)
         except requests.exceptions.SSLError as error:
             raise APIError(f"TLS verification of registry {self.host} failed (put its CA in "
                            f"{CERTS_D}/{self.host}/ca.crt, or mark it insecure): {_short(error)}") from None
@@ -305,3 +310,32 @@ def inspect_distribution(reference: str, auth_config: Optional[Mapping[str, Any]
     finally:
         registry.close()
     return {"Descriptor": {"mediaType": media_type, "digest": digest, "size": size}, "Platforms": platforms}
+
+
+def layer_sizes(reference: str, auth_config: Optional[Mapping[str, Any]] = None,
+                tls_verify: Optional[bool] = None, platform: Optional[Mapping[str, str]] = None,
+                timeout: float = DEFAULT_TIMEOUT) -> List[Tuple[str, int]]:
+    """``[(layer digest, compressed bytes), ...]`` of the image a pull of ``reference`` copies.
+
+    For an index, the manifest of ``platform`` (``{"OS", "Arch", "Variant"}``; linux/amd64 when not
+    given) is read. Raises APIError or ImageNotFound as :func:`inspect_distribution` does.
+    """
+    host, path, ref = parse_reference(reference)
+    wanted = {"os": "linux", "architecture": "amd64"}
+    for key, name in (("OS", "os"), ("Arch", "architecture"), ("Variant", "variant")):
+        if (platform or {}).get(key):
+            wanted[name] = platform[key]
+    registry = RegistryClient(host, auth_config=auth_config, tls_verify=tls_verify, timeout=timeout, path=path)
+    try:
+        document, media_type, _, _ = registry.manifest(path, ref)
+        if media_type in INDEX_TYPES or "manifests" in document:
+            entries = document.get("manifests") or []
+            chosen = next((m for m in entries if all((m.get("platform") or {}).get(k) == v
+                                                     for k, v in wanted.items())), None)
+            if chosen is None:
+                return []
+            document, _, _, _ = registry.manifest(path, chosen["digest"])
+    finally:
+        registry.close()
+    return [(str(layer.get("digest", "")), int(layer.get("size") or 0))
+            for layer in document.get("layers") or [] if isinstance(layer, Mapping)]

@@ -30,6 +30,14 @@ class LayerProgress:
 
 
 @dataclass(frozen=True)
+class LayerSizes:
+    """The layers an image is made of and their (compressed) sizes, from its manifest: what a pull
+    will copy, known before the stream says anything (``layers`` holds ``(short id, bytes)`` pairs)."""
+
+    layers: tuple
+
+
+@dataclass(frozen=True)
 class Status:
     """A line of status that belongs to no layer ("Writing manifest", "Digest: ...")."""
 
@@ -72,8 +80,10 @@ class Error:
     message: str
 
 
-Event = Union[LayerProgress, Status, Step, LogLine, Result, Error]
+Event = Union[LayerProgress, LayerSizes, Status, Step, LogLine, Result, Error]
 
+# States that say the layer was already there: nothing was copied.
+LAYER_PRESENT_STATES = frozenset({"Already exists", "Layer already exists", "Skipped blob"})
 LAYER_DONE_STATES = frozenset(
     {"Download complete", "Pull complete", "Already exists", "Pushed", "Layer already exists",
      "Copied blob", "Skipped blob"}
@@ -100,7 +110,8 @@ def _text_events(text: str) -> Iterator[Event]:
             continue
         match = _COPY_BLOB.match(line)
         if match:
-            state = "Copied blob" if _SKIP_BLOB.search(line) or "done" in line else "Copying blob"
+            state = ("Skipped blob" if _SKIP_BLOB.search(line)
+                     else "Copied blob" if "done" in line else "Copying blob")
             if match.group(2) == "config":
                 yield Status(line)
             else:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Union
 
 from ..api.client import APIClient, quote_name
 from ..api.params import encode_auth, encode_filters
-from ..api.registry import inspect_distribution
+from ..api.registry import inspect_distribution, layer_sizes, parse_reference, registry_is_insecure
 from ..errors import APIError, ImageNotFound, InvalidArgument, NotFound, PodmanError
 from . import events
 from .build import BuildMixin
@@ -257,9 +257,15 @@ class ImagesManager(BuildMixin):
         # Podman 4 only the Docker-compatible endpoint does, and that one reads TLS settings from
         # registries.conf alone and has no policy or all-tags, so an explicit tls_verify, a policy or
         # all_tags keep the libpod endpoint (whose lines have layer states but no bytes).
+        # tls_verify=False for a registry registries.conf already marks insecure changes nothing there.
         docker_lines = bool(kwargs.get("compatMode", True)) and not all_tags
         libpod_compat = docker_lines and self._libpod_has_compat_mode()
-        use_compat = docker_lines and not libpod_compat and policy == "always" and tls_verify is None
+        use_compat = (docker_lines and not libpod_compat and policy == "always"
+                      and (tls_verify is None or (tls_verify is False and _marked_insecure(reference))))
+        if kwargs.get("progress") is not None and not all_tags:
+            # the image's layers and sizes, for a display: the libpod lines carry no bytes, and the
+            # Docker-style ones only for a layer that takes seconds (and count the config blob too)
+            self._announce_layer_sizes(reference, kwargs, tls_verify, platform)
         if use_compat:
             params = {"fromImage": reference, "platform": kwargs.get("platform")}
             response = self.client.post("/images/create", compat=True, params=params, headers=headers,
@@ -305,6 +311,19 @@ class ImagesManager(BuildMixin):
             return _encoded(lines, kwargs.get("decode"))
         return "".join(json.dumps(line) + "\n" for line, _ in lines if line is not None)
 
+    def _announce_layer_sizes(self, reference: str, kwargs: Mapping[str, Any], tls_verify: Optional[bool],
+                              platform: Mapping[str, str]) -> None:
+        """Offer ``progress`` the image's layers and sizes, read from the registry; nothing when it cannot say."""
+        try:
+            version = self.client.version()
+            platform = {"OS": version.get("Os") or "linux", "Arch": version.get("Arch") or "amd64", **platform}
+            sizes = layer_sizes(reference, auth_config=kwargs.get("auth_config"), tls_verify=tls_verify,
+                                platform=platform, timeout=min(self.client.timeout, 5.0))
+        except PodmanError:  # the pull itself will say what is wrong
+            return
+        if sizes:
+            kwargs["progress"](events.LayerSizes(tuple((_bare_id(digest)[:12], size) for digest, size in sizes)))
+
     # Streams -------------------------------------------------------------------------------
     def _libpod_has_compat_mode(self) -> bool:
         """Podman 5 can stream Docker-style byte progress from the libpod pull endpoint."""
@@ -330,6 +349,15 @@ def _stream_error(message: str, response: Any, not_found: type, reference: str) 
         message = f"{reference}: {message}"
     return cls(message, response=response, explanation=None,
                status_code=getattr(response, "status_code", None))
+
+
+def _marked_insecure(reference: str) -> bool:
+    """Whether registries.conf marks the reference's registry insecure (as the service reads it when local)."""
+    try:
+        host, path, _ = parse_reference(reference)
+    except ValueError:
+        return False
+    return registry_is_insecure(host, path)
 
 
 def _has_label(labels: Mapping[str, str], wanted: str) -> bool:

@@ -8,14 +8,30 @@ No UI and no I/O here; the notebook layer renders these.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from typing import Deque, Dict, Optional
 
-from .events import Error, Event, LayerProgress, LogLine, Result, Status, Step
 from .buildlog import LogText
+from .events import (LAYER_PRESENT_STATES, Error, Event, LayerProgress, LayerSizes, LogLine, Result,
+                     Status, Step)
 
-__all__ = ["LayerState", "PullProgress", "BuildProgress", "short_id"]
+__all__ = ["LayerState", "PullProgress", "BuildProgress", "short_id", "failure_reason"]
+
+# Podman's build error repeats the step ('building at STEP "RUN x": while running runtime: exit status 1')
+# (the instruction is quoted as it is, inner quotes too)
+_STEP_PREFIX = re.compile(r'^building at STEP ".*?": (?:while running runtime: )?')
+
+
+def failure_reason(message: str, instruction: str = "") -> str:
+    """A build error without the step it names (the display names the step itself): ``exit status 1``."""
+    text = str(message).strip()
+    prefix = f'building at STEP "{instruction}": '
+    if instruction and text.startswith(prefix):
+        text = text[len(prefix):]
+        return text[len("while running runtime: "):] if text.startswith("while running runtime: ") else text
+    return _STEP_PREFIX.sub("", text, count=1)
 
 
 def short_id(image_id: Optional[str], length: int = 12) -> Optional[str]:
@@ -80,7 +96,7 @@ class _Timed:
 class LayerState:
     """What is known of one layer: its last state and bytes ``current``/``total`` (None when unreported)."""
 
-    __slots__ = ("layer", "state", "current", "total", "counted", "done")
+    __slots__ = ("layer", "state", "current", "total", "counted", "done", "size", "present")
 
     def __init__(self, layer: str):
         self.layer = layer
@@ -89,6 +105,8 @@ class LayerState:
         self.total: Optional[int] = None
         self.counted = 0  # bytes this layer adds to the overall "done", never decreasing
         self.done = False
+        self.size: Optional[int] = None  # from the manifest: known even when the stream has no bytes
+        self.present = False  # it was already there: nothing copied
 
     @property
     def has_bytes(self) -> bool:
@@ -110,6 +128,7 @@ class PullProgress(_Timed):
     def __init__(self, status_limit: int = 200, clock=time.monotonic):
         super().__init__(clock)
         self.layers: Dict[str, LayerState] = {}
+        self.manifest: Optional[set] = None  # the image's layers, when its manifest was read
         self.layers_done = 0
         self.bytes_done = 0
         self.bytes_total = 0
@@ -120,6 +139,17 @@ class PullProgress(_Timed):
         return len(self.layers)
 
     @property
+    def layers_present(self) -> int:
+        """Layers that were already there (nothing copied for them)."""
+        return sum(1 for layer in self.layers.values() if layer.present)
+
+    @property
+    def size_total(self) -> int:
+        """The image's size in bytes as far as known: streamed totals, else the manifest's sizes."""
+        return sum(layer.total if layer.total is not None else (layer.size or 0)
+                   for layer in self.layers.values())
+
+    @property
     def last_status(self) -> Optional[str]:
         return self.status[-1] if self.status else None
 
@@ -128,6 +158,13 @@ class PullProgress(_Timed):
         self.events += 1
         if isinstance(event, LayerProgress):
             return self._apply_layer(event)
+        if isinstance(event, LayerSizes):
+            self.manifest = {name for name, _ in event.layers}
+            for name in [name for name in self.layers if name not in self.manifest]:
+                self._forget(name)
+            for name, size in event.layers:
+                self._layer(name).size = size
+            return True
         if isinstance(event, (Status, LogLine)):
             self.status.append(event.message if isinstance(event, Status) else event.text)
             return True
@@ -136,12 +173,26 @@ class PullProgress(_Timed):
             return True
         return self._apply_common(event)
 
-    def _apply_layer(self, event: LayerProgress) -> bool:
-        layer = self.layers.get(event.layer)
+    def _layer(self, name: str) -> LayerState:
+        layer = self.layers.get(name)
         if layer is None:
-            layer = self.layers[event.layer] = LayerState(event.layer)
+            layer = self.layers[name] = LayerState(name)
+        return layer
+
+    def _forget(self, name: str) -> None:
+        layer = self.layers.pop(name)
+        self.layers_done -= layer.done
+        self.bytes_done -= layer.counted
+        self.bytes_total -= layer.total or 0
+
+    def _apply_layer(self, event: LayerProgress) -> bool:
+        if self.manifest is not None and event.layer not in self.manifest:
+            return False  # the config blob, which Docker-style lines list among the layers
+        layer = self._layer(event.layer)
         before = (layer.state, layer.current, layer.total)
         layer.state = event.state
+        if event.state in LAYER_PRESENT_STATES:
+            layer.present = True
         if event.total is not None and event.total != layer.total:
             if layer.total is not None:
                 self.bytes_total -= layer.total
@@ -164,8 +215,9 @@ class PullProgress(_Timed):
         return before != (layer.state, layer.current, layer.total)
 
 
-class BuildProgress(_Timed):
-    """State of a build: current step and instruction, cache hits and the last ``log_tail`` log lines.
+class BuildProgress(_Timed):  # pylint: disable=too-many-instance-attributes
+    """State of a build: current step and instruction (and when it began, and the last lines it printed),
+    cache hits and the last ``log_tail`` log lines.
 
     The lines read as in the build's :class:`~podman_nb.domain.buildlog.BuildLog` (the same
     :class:`LogText`); the whole log is that BuildLog's, kept on the built Image and on BuildError,
@@ -177,18 +229,30 @@ class BuildProgress(_Timed):
         self.step = 0
         self.steps_total = 0
         self.instruction = ""
+        self.step_started = self.started  # when the current step began (for a ticking timer)
+        self.step_lines: Deque[str] = deque(maxlen=5)  # the last lines the current step printed
         self.cache_hits = 0
         self.lines = 0
         self._text = LogText()
         self.tail: Deque[str] = deque(maxlen=max(1, int(log_tail)))
+
+    @property
+    def step_elapsed(self) -> float:
+        """Seconds the current step has run (frozen once finished)."""
+        end = self.finished if self.finished is not None else self._clock()
+        return max(0.0, end - self.step_started)
 
     def apply(self, event: Event) -> bool:
         """Fold one event in; True when something visible changed."""
         self.events += 1
         if isinstance(event, Step):
             self.step, self.steps_total, self.instruction = event.number, event.total, event.instruction
-        elif isinstance(event, LogLine) and event.cache_hit:
-            self.cache_hits += 1
+            self.step_started = self._clock()
+            self.step_lines.clear()
+        elif isinstance(event, LogLine):
+            self.cache_hits += event.cache_hit
+            if not event.text.startswith(("--> ", "COMMIT ")):  # Podman's own lines, not the step's
+                self.step_lines.append(event.text)
         changed = self._apply_common(event)
         text = self._text.line(event)
         if text is not None:

@@ -31,8 +31,8 @@ import threading
 import time
 from typing import Any, Dict, List, Optional
 
-from ..domain.events import Event, LayerProgress, LogLine, Status, Step
-from ..domain.progress import BuildProgress, PullProgress, short_id
+from ..domain.events import Event, LayerProgress, LayerSizes, LogLine, Status, Step
+from ..domain.progress import BuildProgress, PullProgress, failure_reason, short_id
 from ..errors import InvalidArgument
 from .units import format_elapsed, human_size
 
@@ -46,8 +46,31 @@ _VERBING = {"pull": "Pulling", "push": "Pushing", "build": "Building"}
 ENV_MODE = "PODMAN_NB_PROGRESS"
 
 
-class Summary:
-    """What a finished (or failed, or interrupted) operation amounted to; renders as HTML and text."""
+def literal(text: Any) -> str:
+    """``text`` for an HTML output or widget, shown exactly as given: escaped, inside ``<code>``.
+
+    JupyterLab typesets any two ``$`` of an HTML output or a Label widget as maths (MathJax or KaTeX);
+    both leave ``<code>`` and ``<pre>`` alone, so every text that comes from the user or the service
+    goes inside one of them.
+    """
+    return f'<code style="{_CODE_STYLE}">{html.escape(str(text))}</code>'
+
+
+def literal_block(lines: Any, style: str = "") -> str:
+    """Lines as a ``<pre>`` block (never typeset, see :func:`literal`)."""
+    return f'<pre style="margin:0;{style}">' + html.escape("\n".join(lines)) + "</pre>"
+
+
+_CODE_STYLE = "font-family:inherit;background:none;padding:0;font-size:inherit;color:inherit"
+
+
+class Summary:  # pylint: disable=too-many-instance-attributes
+    """What a finished (or failed, or interrupted) operation amounted to; renders as HTML and text.
+
+    A build's summary keeps its last ``log_tail`` lines (collapsed in HTML, so the saved notebook
+    shows what was built without a widget); a failed build's names the step that failed and the
+    last lines that step printed.
+    """
 
     def __init__(self, kind: str, title: str, progress: Any):
         self.kind = kind
@@ -58,27 +81,52 @@ class Summary:
         self.error = progress.error
         self.interrupted = progress.interrupted
         self.ok = self.error is None and not self.interrupted
+        self.layers_done = self.layer_count = self.layers_present = self.size = None
+        self.step = self.steps_total = self.cache_hits = None
+        self.instruction, self.step_lines, self.log_tail, self.log_lines = "", [], [], 0
         if isinstance(progress, BuildProgress):
             self.step, self.steps_total = progress.step, progress.steps_total
+            self.instruction = progress.instruction
+            self.step_lines = list(progress.step_lines)
             self.cache_hits = progress.cache_hits
-            self.log_tail: List[str] = list(progress.tail)[-20:]
-            self.layers_done = self.layer_count = self.bytes_total = None
+            self.log_tail = list(progress.tail)
+            self.log_lines = progress.lines
         else:
-            self.step = self.steps_total = self.cache_hits = None
-            self.log_tail = []
             self.layer_count = progress.layer_count
+            self.layers_present = progress.layers_present
             # a finished pull or push has every layer: the libpod stream (Podman 4, or TLS checks off)
             # reports "Copying blob" without a per-layer done line, which would leave "0/N" behind
             self.layers_done = self.layer_count if self.ok else progress.layers_done
-            self.bytes_total = progress.bytes_total or None
+            self.size = progress.size_total or None
+
+    @property
+    def failed_step(self) -> str:
+        """``STEP 3/5: RUN make`` for a build that stopped inside a step, else ``""``."""
+        if self.kind != "build" or self.ok or not self.step:
+            return ""
+        return f"STEP {self.step}/{self.steps_total}: {self.instruction}"
+
+    @property
+    def reason(self) -> str:
+        if self.kind == "build" and self.error:
+            return failure_reason(self.error, self.instruction)
+        return str(self.error or "")
 
     @property
     def headline(self) -> str:
+        where = f" at {self.failed_step}" if self.failed_step else ""
         if self.interrupted:
-            return f"{_VERBING[self.kind]} {self.title}: interrupted"
+            return f"{_VERBING[self.kind]} {self.title}: interrupted{where}"
         if self.error is not None:
-            return f"{_VERBING[self.kind]} {self.title} failed: {self.error}"
+            return (f"{_VERBING[self.kind]} {self.title} failed{where}" if where
+                    else f"{_VERBING[self.kind]} {self.title} failed: {self.error}")
         return f"{_VERBS[self.kind]} {self.title}"
+
+    def cause(self) -> List[str]:
+        """A failed build's cause: the last lines its step printed, then the service's reason."""
+        if self.ok or not self.failed_step:
+            return []
+        return self.step_lines + ([f"({self.reason})"] if self.error is not None else [])
 
     def facts(self) -> List[tuple]:
         """(label, value) pairs shown under the headline."""
@@ -86,32 +134,53 @@ class Summary:
         if self.image_id:
             facts.append(("image", self.image_id))
         if self.steps_total is not None:
-            if self.steps_total:
-                facts.append(("steps", f"{self.step}/{self.steps_total}"))
+            if self.steps_total and self.ok:
+                facts.append(("steps", f"{self.steps_total}/{self.steps_total}"))
             facts.append(("cache hits", str(self.cache_hits)))
         if self.layer_count:
-            facts.append(("layers", f"{self.layers_done}/{self.layer_count}"))
-        if self.bytes_total:
-            facts.append(("size", human_size(self.bytes_total)))
+            done = f"{self.layers_done}/{self.layer_count}"
+            present = f" ({self.layers_present} already present)" if self.layers_present else ""
+            facts.append(("layers", done + present))
+        if self.size:
+            facts.append(("size", human_size(self.size)))
         facts.append(("elapsed", format_elapsed(self.elapsed)))
         return facts
 
+    def log_label(self) -> str:
+        shown = len(self.log_tail)
+        return (f"build log ({shown} lines)" if shown >= self.log_lines
+                else f"build log (last {shown} of {self.log_lines} lines)")
+
     def __repr__(self) -> str:
-        return self.headline + "\n" + "  ".join(f"{k}: {v}" for k, v in self.facts())
+        lines = [self.headline] + [f"  {line}" for line in self.cause()]
+        return "\n".join(lines) + "\n" + "  ".join(f"{k}: {v}" for k, v in self.facts())
 
     def _repr_html_(self) -> str:
         color = "#2e7d32" if self.ok else ("#9e6a03" if self.interrupted else "#c62828")
         mark = "&#10003;" if self.ok else ("&#9632;" if self.interrupted else "&#10007;")
         facts = " &middot; ".join(f"{html.escape(k)}: <code>{html.escape(v)}</code>"
                                   for k, v in self.facts())
+        verb = html.escape(_VERBS[self.kind] if self.ok else _VERBING[self.kind])
+        if self.interrupted:
+            state = " interrupted" + (" at" if self.failed_step else "")
+        elif self.error is not None:
+            state = " failed" + (" at" if self.failed_step else ":")
+        else:
+            state = ""
+        what = literal(self.failed_step) if self.failed_step else (
+            literal(self.error) if self.error is not None and not self.interrupted else "")
         parts = [f'<div class="podman-nb-summary" style="border-left:4px solid {color};'
                  f'padding:2px 8px">',
                  f'<div><span style="color:{color}">{mark}</span> '
-                 f'<b>{html.escape(self.headline)}</b></div>',
-                 f'<div style="font-size:90%">{facts}</div>']
-        if self.log_tail and not self.ok:
-            parts.append("<details><summary>last log lines</summary><pre>"
-                         + html.escape("\n".join(self.log_tail)) + "</pre></details>")
+                 f'<b>{verb} {literal(self.title)}{state}</b> {what}</div>']
+        if self.cause():
+            parts.append(f'<div class="podman-nb-cause">'
+                         f'{literal_block(self.cause(), "padding:2px 0;color:" + color)}</div>')
+        parts.append(f'<div style="font-size:90%">{facts}</div>')
+        if self.log_tail:
+            parts.append(f'<details class="podman-nb-log"><summary>{html.escape(self.log_label())}</summary>'
+                         f'{literal_block(self.log_tail, "max-height:20em;overflow:auto;font-size:85%")}'
+                         "</details>")
         parts.append("</div>")
         return "".join(parts)
 
@@ -196,8 +265,9 @@ class TextDisplay(ProgressDisplay):
             layer = self.progress.layers.get(event.layer)
             before = layer.state if layer is not None else None
             self.progress.apply(event)
-            if event.state != before:
-                total = self.progress.layers[event.layer].total
+            if event.state != before and event.layer in self.progress.layers:  # not a config blob
+                layer = self.progress.layers[event.layer]
+                total = layer.total or layer.size
                 size = f" ({human_size(total)})" if total else ""
                 self._print(f"  {event.layer[:12]}: {event.state}{size}")
             return
@@ -216,7 +286,13 @@ class TextDisplay(ProgressDisplay):
 
 
 class WidgetsDisplay(ProgressDisplay):
-    """ipywidgets bars, refreshed at most once per ``update_interval``; replaced by the summary on close."""
+    """ipywidgets bars, refreshed at most once per ``update_interval``; replaced by the summary on close.
+
+    A clock thread refreshes once per interval while nothing arrives, so the elapsed time of a silent
+    step (or of a pull without byte counts) keeps moving. The build log box sticks to its bottom, as a
+    terminal does, unless the user scrolls up (CSS only: a ``column-reverse`` scroll box, whose element
+    survives refreshes, so its scroll position does too).
+    """
 
     mode = "widgets"
 
@@ -227,25 +303,30 @@ class WidgetsDisplay(ProgressDisplay):
         self._w = w
         self._last_refresh = float("-inf")
         self._dirty = False
-        self._lock = threading.RLock()  # the deferred refresh runs on a timer thread
+        self._lock = threading.RLock()  # the deferred refresh and the clock run on other threads
         self._timer: Optional[threading.Timer] = None
         self._dirty_layers: Dict[str, None] = {}  # insertion-ordered set
         self._rows: Dict[str, tuple] = {}
-        self.title_html = w.HTML(f"<b>{html.escape(_VERBING[kind])}</b> {html.escape(self.title)}")
+        self.title_html = w.HTML(f"<b>{html.escape(_VERBING[kind])}</b> {literal(self.title)}")
+        self.label = w.HTML("")
         if kind == "build":
             self.bar = w.IntProgress(value=0, min=0, max=1, description="STEP 0/?",
                                      style={"description_width": "initial"},
                                      layout=w.Layout(width="60%"))
-            self.label = w.Label("")
-            self.log_html = w.HTML("")
+            self.log_html = w.HTML("", layout=w.Layout(max_height="20em", overflow="auto", display="flex",
+                                                       flex_flow="column-reverse"))
+            self.log_html.add_class("podman-nb-log")
             self.widget = w.VBox([self.title_html, w.HBox([self.bar, self.label]), self.log_html])
         else:
             self.bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="60%"))
-            self.label = w.Label("")
-            self.status = w.Label("")
+            # no byte counts: a browser's own indeterminate bar (a <progress> without a value)
+            self.busy = w.HTML('<progress style="width:100%"></progress>',
+                               layout=w.Layout(width="60%", display="none"))
+            self.status = w.HTML("")
             self.layer_box = w.VBox([])
-            self.widget = w.VBox([self.title_html, w.HBox([self.bar, self.label]),
+            self.widget = w.VBox([self.title_html, w.HBox([self.bar, self.busy, self.label]),
                                   self.layer_box, self.status])
+        self.widget.add_class("podman-nb-progress")
         self._handle = None
         if show is None:
             show = _shell_initialized()
@@ -253,6 +334,20 @@ class WidgetsDisplay(ProgressDisplay):
             from IPython.display import display
 
             self._handle = display(self.widget, display_id=True)
+        self._stop_clock = threading.Event()
+        if self._clock is time.monotonic and self.update_interval > 0:
+            threading.Thread(target=self._run_clock, name="podman-nb-clock", daemon=True).start()
+
+    def _run_clock(self) -> None:
+        wait = self.update_interval
+        while not self._stop_clock.wait(wait):
+            with self._lock:
+                if self.closed:
+                    return
+                wait = self._last_refresh + self.update_interval - self._clock()
+                if wait <= 0:  # nothing refreshed the display for a whole interval
+                    self._refresh_now()
+                    wait = self.update_interval
 
     # -- events -------------------------------------------------------------------------------
     def update(self, event: Event) -> None:
@@ -264,6 +359,8 @@ class WidgetsDisplay(ProgressDisplay):
             self._dirty = True
             if isinstance(event, LayerProgress) and self.kind != "build":
                 self._dirty_layers[event.layer] = None
+            elif isinstance(event, LayerSizes):
+                self._dirty_layers.update((name, None) for name, _ in event.layers)
         if self._dirty:
             now = self._clock()
             wait = self._last_refresh + self.update_interval - now
@@ -302,27 +399,34 @@ class WidgetsDisplay(ProgressDisplay):
         p = self.progress
         if p.steps_total:
             self.bar.max = p.steps_total
-            self.bar.value = min(p.step, p.steps_total)
+            # the bar counts finished steps: the running one is not done until the next begins
+            self.bar.value = min(p.step if p.done and not p.error else p.step - 1, p.steps_total)
             self.bar.description = f"STEP {p.step}/{p.steps_total}"
-        self.label.value = p.instruction + (f"  (cache hits: {p.cache_hits})" if p.cache_hits else "")
-        self.log_html.value = ('<pre style="max-height:20em;overflow-y:auto;font-size:85%;'
-                               'margin:0">' + html.escape("\n".join(p.tail)) + "</pre>")
+        running = "" if p.done else f' <span class="podman-nb-elapsed">running {_ticking(p.step_elapsed)}</span>'
+        hits = f" &middot; cache hits: {p.cache_hits}" if p.cache_hits else ""
+        self.label.value = (literal(p.instruction) if p.instruction else "") + running + hits
+        self.log_html.value = literal_block(p.tail, "font-size:85%")
 
     def _refresh_pull(self) -> None:
         p = self.progress
+        present = f" ({p.layers_present} already present)" if p.layers_present else ""
+        layers = f"{p.layers_done}/{p.layer_count} layers{present}" if p.layer_count else ""
+        elapsed = "" if p.done else f' <span class="podman-nb-elapsed">{_ticking(p.elapsed)}</span>'
         if p.bytes_total:
+            self.bar.layout.display, self.busy.layout.display = None, "none"
             self.bar.max = p.bytes_total
             self.bar.value = min(p.bytes_done, p.bytes_total)
-            self.label.value = (f"{human_size(p.bytes_done)} / {human_size(p.bytes_total)}"
-                                f"  ({p.layers_done}/{p.layer_count} layers)")
-        elif p.layer_count:
-            self.bar.max = p.layer_count
-            self.bar.value = p.layers_done
-            self.label.value = f"{p.layers_done}/{p.layer_count} layers"
-        self.status.value = p.last_status or ""
+            text = f"{human_size(p.bytes_done)} / {human_size(p.bytes_total)}  ({layers})"
+        else:  # no byte counts from this endpoint: say what is known, never a bar stuck at zero
+            self.bar.layout.display, self.busy.layout.display = "none", None
+            size = f" \u00b7 {human_size(p.size_total)}" if p.size_total else ""
+            text = layers + size
+        self.label.value = html.escape(text) + elapsed
+        self.status.value = literal(p.last_status) if p.last_status else ""
         new_rows = False
         for name in self._dirty_layers:
-            new_rows |= self._refresh_layer(p.layers[name])
+            if name in p.layers:  # not a config blob (see PullProgress.manifest)
+                new_rows |= self._refresh_layer(p.layers[name])
         self._dirty_layers.clear()
         if new_rows:
             self.layer_box.children = tuple(row[0] for row in self._rows.values())
@@ -333,22 +437,24 @@ class WidgetsDisplay(ProgressDisplay):
         created = row is None
         if created:
             bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="40%"))
-            name, text = w.Label(layer.layer[:12]), w.Label("")
+            name, text = w.HTML(literal(layer.layer[:12])), w.HTML("")
             row = self._rows[layer.layer] = (w.HBox([name, bar, text]), bar, text)
         _, bar, text = row
+        state = layer.state or "waiting"
         if layer.has_bytes:
             bar.layout.visibility = "visible"
             bar.max = max(1, layer.total)
             bar.value = layer.total if layer.done else min(layer.current or 0, layer.total)
-            text.value = (f"{layer.state}  {human_size(bar.value)} / {human_size(layer.total)}")
+            text.value = literal(f"{state}  {human_size(bar.value)} / {human_size(layer.total)}")
         else:
             bar.layout.visibility = "hidden"
-            text.value = layer.state
+            text.value = literal(state + (f"  {human_size(layer.size)}" if layer.size else ""))
         bar.bar_style = "success" if layer.done else ""
         return created
 
     # -- end ----------------------------------------------------------------------------------
     def _finish(self, summary: Summary) -> None:
+        self._stop_clock.set()
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
@@ -379,6 +485,14 @@ class WidgetsDisplay(ProgressDisplay):
 
             display(summary)
         self.widget.close()
+
+
+def _ticking(seconds: float) -> str:
+    """An elapsed time that changes at every refresh: ``4.2s``, ``1m 05.2s``."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes)}m {secs:04.1f}s"
 
 
 def _shell_initialized() -> bool:
