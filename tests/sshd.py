@@ -31,7 +31,7 @@ class SSHServer:
     """sshd on 127.0.0.1:PORT. Attributes: port, key (the authorized identity), wrong_key, host_key,
     known_hosts (the client's), bin (dir with the ssh wrapper), home (a HOME for podman's own ssh)."""
 
-    def __init__(self, workdir: str | Path, session_env: dict | None = None):
+    def __init__(self, workdir: str | Path, session_env: dict | None = None, forwarding: bool = True):
         if not os.path.exists(SSHD):
             raise ServiceError("sshd is missing: run scripts/install-deps (openssh-server)")
         self.workdir = Path(workdir).resolve()
@@ -47,7 +47,8 @@ class SSHServer:
                  f"AuthorizedKeysFile {w / 'authorized_keys'}", f"PidFile {w / 'sshd.pid'}",
                  "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PubkeyAuthentication yes",
                  "PermitRootLogin prohibit-password", "StrictModes no", "UsePAM no",
-                 "AllowStreamLocalForwarding yes", "AllowTcpForwarding yes", "X11Forwarding no",
+                 f"AllowStreamLocalForwarding {'yes' if forwarding else 'no'}", "AllowTcpForwarding yes",
+                 "X11Forwarding no",
                  "MaxStartups 50", "MaxSessions 50", "LogLevel VERBOSE",
                  "Subsystem sftp internal-sftp"]  # podman image scp copies the archive over sftp
         for key, value in (session_env or {}).items():

@@ -473,3 +473,22 @@ def get_ipython_shell(InteractiveShell):
     shell = get_ipython() or InteractiveShell.instance()
     shell.run_line_magic("load_ext", "podman_nb")
     return shell
+
+
+def test_dial_stdio_when_the_server_refuses_socket_forwarding(home, podman_service, base_image, tmp_path):
+    """An sshd with AllowStreamLocalForwarding no: each HTTP connection goes through its own
+    `ssh HOST podman system dial-stdio`; listing and a streamed pull work, close() leaves no ssh."""
+    server = sshd_module.SSHServer(tmp_path / "sshd-noforward", {"CONTAINER_HOST": podman_service.base_url},
+                                   forwarding=False)
+    try:
+        os.environ["PATH"] = f"{server.bin}:{os.environ['PATH']}"  # monkeypatched by `home`: restored after
+        with podman_nb.PodmanClient(base_url=server.uri(podman_service.socket_path), identity=str(server.key)) as client:
+            assert client.version()["Version"] == podman_service.version
+            assert client.api.tunnel.relay is not None and client.api.tunnel.process is None
+            assert base_image.local in [t for image in client.images.list() for t in image.tags]
+            lines = list(client.images.pull(base_image.plain, tls_verify=False, stream=True, decode=True))
+            assert lines
+            assert sshd_module.ssh_pids(server.port)  # the relay's ssh, one per pooled connection
+        assert not sshd_module.ssh_pids(server.port)
+    finally:
+        server.stop()

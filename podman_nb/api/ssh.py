@@ -4,7 +4,8 @@ Using the user's own ``ssh`` keeps ``~/.ssh/config``, the agent and known_hosts 
 Host keys are checked (a new host is trusted on first contact, a changed key is refused) except for
 ``podman machine`` connections, which podman does not check either. The process is started on first
 use, restarted when it has died, and stopped at ``close()`` and at exit. Failures come back within
-about ``CONNECT_TIMEOUT`` seconds as ServiceUnavailable naming the host and the reason.
+about ``CONNECT_TIMEOUT`` seconds as ServiceUnavailable naming the host and the reason. A server that
+refuses socket forwarding is reached through ``podman system dial-stdio`` instead (dialstdio.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import List, Optional
 from urllib.parse import unquote, urlparse
 
 from ..errors import ServiceUnavailable
+from .dialstdio import DialStdioRelay
 
 CONNECT_TIMEOUT = 8  # seconds ssh may take to reach the host (its ConnectTimeout)
 
@@ -73,6 +75,7 @@ class SSHTunnel:
         self.directory = tempfile.mkdtemp(prefix="podman_nb-ssh-")
         self.local_path = os.path.join(self.directory, "podman.sock")
         self.process: Optional[subprocess.Popen] = None
+        self.relay: Optional[DialStdioRelay] = None  # when the server refuses socket forwarding
         self._lock = threading.Lock()
         _tunnels.add(self)
 
@@ -111,7 +114,7 @@ class SSHTunnel:
     def ensure(self) -> str:
         """The local socket, starting (or restarting) the forwarding when it is not running."""
         with self._lock:
-            if self.process is None or self.process.poll() is not None:
+            if self.relay is None and (self.process is None or self.process.poll() is not None):
                 self._start()
             return self.local_path
 
@@ -159,6 +162,12 @@ class SSHTunnel:
                 with open(errors_path, errors="replace") as errors:
                     raise self._failure(errors.read(), self.process.returncode)
             if _accepts(self.local_path):
+                if not _answers(self.local_path):  # refused forwarding, or no service there
+                    command = self.ssh_command() + ["podman", "--url", f"unix://{self.remote_path}",
+                                                    "system", "dial-stdio"]
+                    if _answers_on_stdio(command):  # the service is there: the server refuses forwarding
+                        self._stop_process()
+                        self.relay = DialStdioRelay(command, self.local_path)
                 return
             time.sleep(0.02)
         self._stop_process()
@@ -179,6 +188,9 @@ class SSHTunnel:
         """Stop the forwarding process and remove its socket directory (idempotent)."""
         with self._lock:
             self._stop_process()
+            relay, self.relay = self.relay, None
+            if relay is not None:
+                relay.close()
             shutil.rmtree(self.directory, ignore_errors=True)
         _tunnels.discard(self)
 
@@ -192,3 +204,28 @@ def _accepts(path: str) -> bool:
             return True
         except OSError:
             return False
+
+
+_PING = b"GET /_ping HTTP/1.0\r\nHost: d\r\n\r\n"
+
+
+def _answers(path: str) -> bool:
+    """Whether an HTTP request through the forwarded socket gets any answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(CONNECT_TIMEOUT)
+        try:
+            sock.connect(path)
+            sock.sendall(_PING)
+            return bool(sock.recv(16))
+        except OSError:
+            return False
+
+
+def _answers_on_stdio(command: List[str]) -> bool:
+    """Whether ``ssh HOST podman system dial-stdio`` reaches an HTTP service."""
+    try:
+        done = subprocess.run(command, input=_PING, capture_output=True, timeout=CONNECT_TIMEOUT + 10,
+                              start_new_session=True)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.stdout.startswith(b"HTTP/")
