@@ -72,7 +72,7 @@ class DialStdioRelay:
             pass
         finally:
             connection.close()
-            _stop(process)
+            stop_process(process)
             process.stdout.close()
             with self._lock:
                 self.processes.discard(process)
@@ -83,10 +83,11 @@ class DialStdioRelay:
         with self._lock:
             processes, self.processes = list(self.processes), set()
         for process in processes:
-            _stop(process)
+            stop_process(process)
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate a child (kill it after 5 s) and reap it."""
     if process.poll() is None:
         process.terminate()
         try:

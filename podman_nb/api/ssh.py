@@ -23,7 +23,7 @@ from typing import List, Optional
 from urllib.parse import unquote, urlparse
 
 from ..errors import ServiceUnavailable
-from .dialstdio import DialStdioRelay
+from .dialstdio import DialStdioRelay, stop_process
 
 CONNECT_TIMEOUT = 8  # seconds ssh may take to reach the host (its ConnectTimeout)
 
@@ -176,13 +176,8 @@ class SSHTunnel:
 
     def _stop_process(self) -> None:
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if process is not None:
+            stop_process(process)
 
     def close(self) -> None:
         """Stop the forwarding process and remove its socket directory (idempotent)."""
