@@ -1,44 +1,48 @@
 """The exceptions podman_nb raises; every layer uses these, and each says what failed in one sentence.
 
-Names follow podman-py's ``podman.errors`` so code written for it keeps working.
+Code written for podman-py catches ours as it catches podman-py's (checked against podman-py 5.8's
+``Raises:`` in tests/test_compatible_errors.py): the names are those of ``podman.errors``; an APIError
+is also a ``requests.HTTPError``, as podman-py's is, and so is a service that does not answer (podman-py
+raises APIError then too); where podman-py raises a built-in for a bad argument (``TypeError``,
+``ValueError``, ``RuntimeError``), ours is also that built-in.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable, Optional
 
+from requests.exceptions import HTTPError
+
 
 class PodmanError(Exception):
     """Base class for every error podman_nb raises."""
+
+
+DockerException = PodmanError  # podman-py's (and docker-py's) name for the base class
 
 
 class InvalidArgument(PodmanError, ValueError):
     """An argument given by the caller cannot be used; nothing was sent to the service."""
 
 
-class ServiceUnavailable(PodmanError, ConnectionError):
-    """No Podman service answered at any of the addresses tried."""
-
-    def __init__(self, message: str, tried: Iterable[str] = ()):
-        super().__init__(message)
-        self.tried = list(tried)
+class MissingArgument(InvalidArgument, TypeError):
+    """A required argument was not given: a TypeError, as Python's own (and podman-py's build())."""
 
 
-class StreamParseError(PodmanError, ValueError):
-    """The service sent a stream that is not the JSON it should be."""
+class StreamParseError(PodmanError, ValueError, RuntimeError):
+    """The service sent a stream that is not the JSON it should be (podman-py's is a RuntimeError)."""
 
 
-class APIError(PodmanError):
-    """The service answered with an error.
+class APIError(PodmanError, HTTPError):
+    """The service answered with an error, or (the subclasses below) did not answer.
 
     ``status_code`` is the HTTP status (or ``None`` for an error line inside a stream
-    that began with 200); ``explanation`` is the service's own message.
+    that began with 200, and when no answer came); ``explanation`` is the service's own message.
     """
 
     def __init__(self, message: str, response: Any = None, explanation: Optional[str] = None,
                  status_code: Optional[int] = None):
-        super().__init__(message)
-        self.response = response
+        super().__init__(message, response=response)
         self.explanation = explanation
         if status_code is None and response is not None:
             status_code = getattr(response, "status_code", None)
@@ -57,6 +61,18 @@ class APIError(PodmanError):
         return self.status_code is not None and 500 <= self.status_code < 600
 
 
+class ServiceUnavailable(APIError, ConnectionError):
+    """No Podman service answered at any of the addresses tried."""
+
+    def __init__(self, message: str, tried: Iterable[str] = ()):
+        super().__init__(message)
+        self.tried = list(tried)
+
+
+class StreamTimeout(APIError, TimeoutError):
+    """The service sent nothing for longer than the configured idle time."""
+
+
 class NotFound(APIError):
     """The service has no such object."""
 
@@ -73,6 +89,3 @@ class BuildError(PodmanError):
         self.msg = reason
         self.build_log = build_log
 
-
-class StreamTimeout(PodmanError, TimeoutError):
-    """A stream sent nothing for longer than the configured idle time."""

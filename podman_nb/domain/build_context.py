@@ -18,7 +18,7 @@ import tarfile
 import tempfile
 from typing import IO, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-from podman_nb.errors import InvalidArgument
+from podman_nb.errors import InvalidArgument, MissingArgument
 
 IGNORE_FILES = (".containerignore", ".dockerignore")
 DEFAULT_CONTAINERFILES = ("Containerfile", "Dockerfile")
@@ -155,10 +155,12 @@ def make_build_context(path: Optional[PathArg] = None, fileobj: Optional[IO] = N
     lies outside the context (or reaches it through a symlink) is copied in under a
     generated ``.containerfile.<hex>`` name.
     """
+    if gzip and encoding not in (None, "gzip"):  # podman-py refuses the pair too
+        raise InvalidArgument(f"build(gzip=True) sends gzip, so encoding={encoding!r} cannot apply: give one of them")
     if custom_context:
         return _custom_context(fileobj, dockerfile, encoding)
     if path is None and fileobj is None:
-        raise InvalidArgument("build() needs path or fileobj")
+        raise MissingArgument("build() needs path (a context folder) or fileobj (a Containerfile)")
     extra: Optional[Tuple[str, bytes, int]] = None  # (name, content, mtime) added at the end
     if path is None:
         name = (_safe_relative(dockerfile) if dockerfile else "Containerfile") or _generated_name()

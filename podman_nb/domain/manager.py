@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Union
 from ..api.client import APIClient, quote_name
 from ..api.params import encode_auth, encode_filters
 from ..api.registry import inspect_distribution, layer_sizes, parse_reference, registry_is_insecure
-from ..errors import APIError, ImageNotFound, InvalidArgument, NotFound, PodmanError
+from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, NotFound, PodmanError
 from . import events
 from .build import BuildMixin
 from .images import Image
@@ -211,8 +211,10 @@ class ImagesManager(BuildMixin):
     def load(self, data: Optional[bytes] = None, file_path: Optional[os.PathLike] = None,
              ) -> Iterator[Image]:
         """Load images from a tarball made by :meth:`Image.save` (bytes, a file object or a path)."""
-        if (data is None) == (file_path is None):
-            raise PodmanError("load() needs exactly one of 'data' or 'file_path'")
+        if data is None and file_path is None:
+            raise MissingArgument("load() needs data (the tarball) or file_path (a path to it)")
+        if data is not None and file_path is not None:
+            raise InvalidArgument("load() takes data or file_path, not both")
         handle = None
         if file_path is not None:
             try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import APIError, BuildError, ImageNotFound, ServiceUnavailable
+from ..errors import APIError, BuildError, ImageNotFound, ServiceUnavailable, StreamTimeout
 
 _HINTS = (
     (("unauthorized", "authentication required", "401"),
@@ -33,13 +33,13 @@ def describe(error: BaseException, creds_given: bool = False) -> str:
     """
     if isinstance(error, BuildError):
         text = f"Build failed: {error.msg}"
-    elif isinstance(error, ImageNotFound):
-        text = f"Image not found: {error.explanation or error}"
-    elif isinstance(error, APIError):
-        text = f"Podman error: {error.explanation or error}"
-    elif isinstance(error, ServiceUnavailable):
+    elif isinstance(error, ServiceUnavailable):  # before APIError, which it also is (as in podman-py)
         text = f"Podman service unavailable: {error}".replace(
             "or pass base_url=", "or point the magics at one with %podman --url ADDRESS")
+    elif isinstance(error, ImageNotFound):
+        text = f"Image not found: {error.explanation or error}"
+    elif isinstance(error, APIError) and not isinstance(error, StreamTimeout):  # a timeout is no answer
+        text = f"Podman error: {error.explanation or error}"
     else:
         text = f"{type(error).__name__}: {error}"
     text = " ".join(text.split())
