@@ -199,6 +199,11 @@ def test_nothing_listening(home, sshd):
     _fails(lambda: podman_nb.PodmanClient(base_url=uri, identity=str(sshd.key)), uri, "connection refused")
 
 
+def test_unknown_host(home, sshd):
+    uri = "ssh://root@podman-nb-no-such-host.invalid/run/podman/podman.sock"
+    _fails(lambda: podman_nb.PodmanClient(base_url=uri, identity=str(sshd.key)), uri, "host name is unknown")
+
+
 def test_ssh_missing(home, sshd, podman_service, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     _fails(lambda: podman_nb.PodmanClient(base_url=sshd.uri(podman_service.socket_path)), "`ssh` is not installed")
@@ -219,6 +224,18 @@ def test_stale_connections_do_not_fall_through(connections, podman_service, sshd
     _fails(lambda: podman_nb.PodmanClient(connection="nosuch"), "'nosuch'", "local, remote, second")
     podman_cli(podman_service, "system", "connection", "default", "gone")
     _fails(lambda: podman_nb.PodmanClient(), "'gone'")  # the default names a dead socket: said, not skipped
+
+
+def test_from_env_uses_docker_host_only_when_it_is_podman(connections, podman_service, registries, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", podman_service.base_url)
+    with podman_nb.PodmanClient.from_env() as client:
+        assert (client.base_url, client.connection) == (podman_service.base_url, None)
+    monkeypatch.setenv("DOCKER_HOST", f"tcp://{registries.plain.host}")  # answers, but is not Podman
+    with podman_nb.PodmanClient.from_env() as client:
+        assert client.connection == "remote"  # so the default connection, as without DOCKER_HOST
+    monkeypatch.setenv("CONTAINER_CONNECTION", "local")  # the CLI's own variables win over DOCKER_HOST
+    with podman_nb.PodmanClient.from_env() as client:
+        assert client.connection == "local"
 
 
 def test_not_podman(registries):
