@@ -268,19 +268,22 @@ def test_prune_candidates_name_exactly_what_prune_deletes(client, podman_service
 
 
 # --- pull ------------------------------------------------------------------------------------------
-def test_pull_plain_registry(client, base_image, podman_service):
+def test_pull_plain_registry(client, base_image):
     image = client.images.pull(base_image.plain, tls_verify=False)
     assert image.id == client.images.get(base_image.local).id
     assert base_image.plain in client.images.get(base_image.plain).tags  # plain ends with ":latest"
-    got = []
-    lines = list(client.images.pull(base_image.plain, tls_verify=False, stream=True, decode=True,
-                                    progress=got.append))
-    assert lines and all(isinstance(line, dict) for line in lines)
-    assert any(isinstance(e, events.LayerProgress) for e in got), got
-    if int(podman_service.version.split(".")[0]) < 5:  # libpod lines end with the image id
-        assert isinstance(got[-1], events.Result) and got[-1].image_id == image.id, got[-1]
-    else:  # Podman 5's Docker-style lines (compatMode) never name the image
-        assert not any(isinstance(e, events.Result) for e in got), got
+    libpod_lines = {}
+    for compat_mode in (True, False):
+        got = []
+        lines = list(client.images.pull(base_image.plain, tls_verify=False, stream=True, decode=True,
+                                        progress=got.append, compatMode=compat_mode))
+        assert lines and all(isinstance(line, dict) for line in lines)
+        assert any(isinstance(e, events.LayerProgress) for e in got), got
+        libpod_lines[compat_mode] = any("images" in line for line in lines)
+        # libpod's lines end with the image's id; Docker-style lines never name the image
+        results = [e.image_id for e in got if isinstance(e, events.Result)]
+        assert results == ([image.id] if libpod_lines[compat_mode] else []), got
+    assert libpod_lines == {True: False, False: True}  # compatMode (the default) asks for Docker-style lines
     raw = list(client.images.pull(base_image.plain, "latest", tls_verify=False, stream=True))
     assert raw and all(isinstance(line, bytes) for line in raw)
     client.images.remove(base_image.plain)
