@@ -152,15 +152,16 @@ import threading  # noqa: E402
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
 
 from podman_nb.api import registry  # noqa: E402
+from podman_nb.domain.references import registry_location  # noqa: E402
 from podman_nb.errors import APIError, ImageNotFound  # noqa: E402
 
 
-def test_parse_reference():
-    assert registry.parse_reference("busybox") == ("docker.io", "library/busybox", "latest")
-    assert registry.parse_reference("quay.io/a/b:1.0") == ("quay.io", "a/b", "1.0")
-    assert registry.parse_reference("127.0.0.1:5000/x/y") == ("127.0.0.1:5000", "x/y", "latest")
+def test_registry_location():
+    assert registry_location("busybox") == ("docker.io", "library/busybox", "latest")
+    assert registry_location("quay.io/a/b:1.0") == ("quay.io", "a/b", "1.0")
+    assert registry_location("127.0.0.1:5000/x/y") == ("127.0.0.1:5000", "x/y", "latest")
     digest = "sha256:" + "a" * 64
-    assert registry.parse_reference(f"localhost/x:t@{digest}") == ("localhost", "x", digest)
+    assert registry_location(f"localhost/x:t@{digest}") == ("localhost", "x", digest)
 
 
 @pytest.mark.parametrize("use_tomllib", [True, False])
@@ -226,15 +227,15 @@ def token_registry():
 
 
 def test_bearer_flow(token_registry):
-    attrs = registry.inspect_distribution(f"{token_registry}/team/app:1.0", {"username": "u", "password": "pw"},
+    attrs = registry.inspect_distribution(registry_location(f"{token_registry}/team/app:1.0"), {"username": "u", "password": "pw"},
                                           tls_verify=False)
     assert attrs["Descriptor"]["digest"] == "sha256:" + hashlib.sha256(_TokenRegistry.manifest).hexdigest()
     assert attrs["Descriptor"]["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
     assert attrs["Platforms"] == [{"os": "linux", "architecture": "arm64", "variant": "v8"}]
     with pytest.raises(APIError) as info:
-        registry.inspect_distribution(f"{token_registry}/team/app:1.0", {"username": "u", "password": "nope-pw"},
+        registry.inspect_distribution(registry_location(f"{token_registry}/team/app:1.0"), {"username": "u", "password": "nope-pw"},
                                       tls_verify=False)
     assert info.value.status_code == 401 and "nope-pw" not in str(info.value)
     with pytest.raises(ImageNotFound):
-        registry.inspect_distribution(f"{token_registry}/team/app:2.0", {"username": "u", "password": "pw"},
+        registry.inspect_distribution(registry_location(f"{token_registry}/team/app:2.0"), {"username": "u", "password": "pw"},
                                       tls_verify=False)

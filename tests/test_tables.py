@@ -7,7 +7,7 @@ import pytest
 
 from podman_nb.errors import InvalidArgument
 from podman_nb.notebook.tables import (IMAGE_COLUMNS, SizeFrame, history_frame, human_size,
-                                       images_frame, search_frame, split_reference)
+                                       images_frame, search_frame)
 
 ALPINE_ID = "4d9871ae99bb3517324ba2759d1db78681b2461d5b34385162e74f229ad3a02d"
 OLD_ID = "ab" * 32
@@ -36,15 +36,13 @@ def test_human_size():
     assert human_size(10 ** 21).endswith("EB")
 
 
-@pytest.mark.parametrize("reference, expected", [
-    ("quay.io/a/b:1.0", ("quay.io/a/b", "1.0")),
-    ("localhost:5000/a", ("localhost:5000/a", None)),
-    ("localhost:5000/a:v2", ("localhost:5000/a", "v2")),
-    ("alpine", ("alpine", None)),
-    ("a/b@sha256:ff", ("a/b", "sha256:ff")),
-])
-def test_split_reference(reference, expected):
-    assert split_reference(reference) == expected
+def test_repository_and_tag_come_from_the_one_reference_parser():
+    """The old copy in tables.py gave the repository ``localhost:5000/a/b:1`` for a tag+digest name."""
+    digest = "sha256:" + "c" * 64
+    frame = images_frame([{"Id": "a" * 64, "RepoTags": [f"localhost:5000/a/b:1@{digest}", "localhost:5000/a:v2",
+                                                        "alpine", "weird name"], "Created": 1}])
+    assert list(zip(frame["repository"], frame["tag"])) == [
+        ("localhost:5000/a/b", "1"), ("localhost:5000/a", "v2"), ("alpine", None), ("weird name", None)]
 
 
 def test_images_columns_dtypes_and_order():

@@ -31,7 +31,7 @@ import urllib3
 from ..errors import APIError, ImageNotFound, InvalidArgument
 
 DEFAULT_TIMEOUT = 30.0
-DOCKER_HUB = "docker.io"
+DOCKER_HUB = "docker.io"  # the name references.registry_location gives short names
 DOCKER_HUB_API = "registry-1.docker.io"
 CERTS_D = "/etc/containers/certs.d"
 INDEX_TYPES = ("application/vnd.oci.image.index.v1+json",
@@ -40,28 +40,6 @@ MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json",
                   "application/vnd.docker.distribution.manifest.v2+json")
 ACCEPT = ", ".join(INDEX_TYPES + MANIFEST_TYPES)
 _NOT_FOUND_CODES = ("MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN", "NOT_FOUND")
-
-
-def parse_reference(reference: str) -> Tuple[str, str, str]:
-    """``"host:5000/a/b:1@sha256:..."`` -> ``("host:5000", "a/b", "sha256:...")``; Docker Hub names get ``library/``."""
-    name, ref = reference, "latest"
-    if "@" in name:
-        name, ref = name.split("@", 1)
-        slash, colon = name.rfind("/"), name.rfind(":")
-        if colon > slash:
-            name = name[:colon]
-    else:
-        slash, colon = name.rfind("/"), name.rfind(":")
-        if colon > slash:
-            name, ref = name[:colon], name[colon + 1:]
-    first, _, rest = name.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
-        host, path = first, rest
-    else:
-        host, path = DOCKER_HUB, name
-    if host in (DOCKER_HUB, "index.docker.io") and "/" not in path:
-        path = "library/" + path
-    return host, path, ref
 
 
 def _registries_conf_path() -> str:
@@ -290,13 +268,14 @@ def _platform(source: Mapping[str, Any]) -> Dict[str, str]:
     return platform
 
 
-def inspect_distribution(reference: str, auth_config: Optional[Mapping[str, Any]] = None,
+def inspect_distribution(location: Tuple[str, str, str], auth_config: Optional[Mapping[str, Any]] = None,
                          tls_verify: Optional[bool] = None, timeout: float = DEFAULT_TIMEOUT) -> Dict[str, Any]:
     """Docker's ``/distribution/{name}/json`` answer, asked of the registry directly.
 
-    ``{"Descriptor": {"mediaType", "digest", "size"}, "Platforms": [{"os", "architecture", "variant"?}]}``.
+    ``location`` is ``(host, repository path, tag or digest)`` (the domain layer parses references).
+    Returns ``{"Descriptor": {"mediaType", "digest", "size"}, "Platforms": [{"os", "architecture", "variant"?}]}``.
     """
-    host, path, ref = parse_reference(reference)
+    host, path, ref = location
     registry = RegistryClient(host, auth_config=auth_config, tls_verify=tls_verify, timeout=timeout, path=path)
     try:
         document, media_type, digest, size = registry.manifest(path, ref)

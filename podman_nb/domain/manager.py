@@ -18,7 +18,7 @@ from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, 
 from . import events
 from .build import BuildMixin
 from .images import Image
-from .references import join_reference, split_reference
+from .references import bare_id, join_reference, registry_location, split_reference
 from .registry_data import RegistryData
 
 Progress = Optional[Callable[[events.Event], None]]
@@ -115,7 +115,7 @@ class ImagesManager(BuildMixin):
                 if "not supported" not in str(error.explanation or "").lower():
                     raise
                 self._distribution_unsupported = True
-        attrs = inspect_distribution(name, auth_config=auth_config, tls_verify=tls_verify,
+        attrs = inspect_distribution(registry_location(name), auth_config=auth_config, tls_verify=tls_verify,
                                      timeout=self.client.timeout)
         return RegistryData(name, attrs, self)
 
@@ -173,24 +173,24 @@ class ImagesManager(BuildMixin):
         everything = self.list(all=True)
         children: Dict[str, builtins.list[str]] = {}
         for image in everything:
-            children.setdefault(_bare_id(image.attrs.get("ParentId")), []).append(_bare_id(image.id))
+            children.setdefault(bare_id(image.attrs.get("ParentId")), []).append(bare_id(image.id))
 
         def removable(image: Image, doomed: Dict[str, Image]) -> bool:
             return (not image.attrs.get("Containers")
-                    and builtins.all(child in doomed for child in children.get(_bare_id(image.id), [])))
+                    and builtins.all(child in doomed for child in children.get(bare_id(image.id), [])))
 
         doomed: Dict[str, Image] = {}
         changed = True
         while changed:
             changed = False
             for image in matching:
-                key = _bare_id(image.id)
+                key = bare_id(image.id)
                 if key not in doomed and (all or not image.tags) and removable(image, doomed):
                     doomed[key] = image
                     changed = True
-            parents = {_bare_id(image.attrs.get("ParentId")) for image in doomed.values()}
+            parents = {bare_id(image.attrs.get("ParentId")) for image in doomed.values()}
             for image in everything:
-                key = _bare_id(image.id)
+                key = bare_id(image.id)
                 if key in parents and key not in doomed and not image.tags and removable(image, doomed):
                     doomed[key] = image
                     changed = True
@@ -390,7 +390,3 @@ def _encoded(lines: Iterator[Any], decode: Optional[bool]) -> Iterator[Any]:
         if line is not None:
             yield line if decode else json.dumps(line).encode() + b"\n"
 
-
-def _bare_id(value: Any) -> str:
-    text = str(value or "")
-    return text[len("sha256:"):] if text.startswith("sha256:") else text

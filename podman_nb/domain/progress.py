@@ -16,6 +16,7 @@ from typing import Deque, Dict, Optional
 from .buildlog import LogText
 from .events import (LAYER_PRESENT_STATES, Error, Event, LayerProgress, LayerSizes, LogLine, Result,
                      Status, Step)
+from .references import bare_id
 
 __all__ = ["LayerState", "PullProgress", "BuildProgress", "short_id", "failure_reason"]
 
@@ -36,12 +37,7 @@ def failure_reason(message: str, instruction: str = "") -> str:
 
 def short_id(image_id: Optional[str], length: int = 12) -> Optional[str]:
     """``image_id`` without any ``sha256:`` prefix, cut to ``length`` characters (None stays None)."""
-    if not image_id:
-        return None
-    text = str(image_id)
-    if text.startswith("sha256:"):
-        text = text[len("sha256:"):]
-    return text[:length]
+    return bare_id(image_id)[:length] if image_id else None
 
 
 class _Timed:

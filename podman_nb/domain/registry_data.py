@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Union
 
+from .references import parse_reference
+
 if TYPE_CHECKING:
     from .images import Image
     from .manager import ImagesManager
@@ -37,11 +39,10 @@ class RegistryData:
 
     def pull(self, platform: Optional[str] = None) -> "Image":
         """Pull this exact image (by digest when the registry gave one)."""
-        name = self.image_name.split("@", 1)[0]
+        reference = parse_reference(self.image_name)
         if self.id:
-            slash, colon = name.rfind("/"), name.rfind(":")
-            name = (name[:colon] if colon > slash else name) + "@" + self.id
-        return self.manager.pull(name, platform=platform)
+            reference = reference._replace(tag=None, digest=self.id)
+        return self.manager.pull(str(reference), platform=platform)
 
     def has_platform(self, platform: Union[str, Mapping[str, Any]]) -> bool:
         """Whether the registry offers ``platform`` ("os/arch[/variant]" or a dict with os/architecture)."""

@@ -14,10 +14,11 @@ from typing import Any, Iterable, List, Mapping, Optional, Sequence
 
 import pandas as pd
 
+from ..domain.references import bare_id, parse_reference
 from ..errors import InvalidArgument
 from .units import human_size
 
-__all__ = ["human_size", "split_reference", "SizeFrame", "images_frame", "history_frame",
+__all__ = ["human_size", "SizeFrame", "images_frame", "history_frame",
            "search_frame", "IMAGE_COLUMNS", "HISTORY_COLUMNS", "SEARCH_COLUMNS"]
 
 IMAGE_COLUMNS = ("repository", "tag", "image_id", "created", "size", "shared_size",
@@ -57,19 +58,15 @@ class SizeFrame(pd.DataFrame):
         return self._display_frame()._repr_html_()
 
 
-def split_reference(reference: str):
-    """``"quay.io/a/b:1.0"`` -> ``("quay.io/a/b", "1.0")``; no tag -> ``(reference, None)``.
-
-    A colon inside the registry host (``localhost:5000/a``) is not a tag separator; a digest
-    reference (``a@sha256:...``) gives the digest as the tag part.
-    """
-    if "@" in reference:
-        repository, digest = reference.split("@", 1)
-        return repository, digest
-    head, sep, tail = reference.rpartition(":")
-    if not sep or "/" in tail:
+def _repository_tag(reference: Optional[str]) -> tuple:
+    """(repository, tag) of a name the service lists; a name it lists but we cannot parse stays whole."""
+    if not reference:
+        return None, None
+    try:
+        parsed = parse_reference(reference)
+    except InvalidArgument:
         return reference, None
-    return head, tail
+    return parsed.name, parsed.tag
 
 
 def _utc(values: Sequence[Any]) -> pd.Series:
@@ -95,8 +92,7 @@ def _int(value: Any, default: int = 0) -> int:
 def _image_id(value: Any, no_trunc: bool) -> Optional[str]:
     if not value:
         return None
-    text = str(value)
-    hex_id = text[len("sha256:"):] if text.startswith("sha256:") else text
+    hex_id = bare_id(value)
     if no_trunc:
         return f"sha256:{hex_id}" if len(hex_id) == 64 else hex_id
     return hex_id[:12]
@@ -166,7 +162,7 @@ def images_frame(rows: List[Mapping[str, Any]], no_trunc: bool = False, sort: Op
             "labels": dict(image.get("Labels") or {}),
         }
         for reference in tags or [None]:
-            repository, tag = split_reference(reference) if reference else (None, None)
+            repository, tag = _repository_tag(reference)
             records.append({"repository": repository, "tag": tag, **base})
     dtypes = {"size": "int64", "shared_size": "int64", "virtual_size": "int64",
               "containers": "int64", "dangling": "bool"}
