@@ -291,15 +291,15 @@ def inspect_distribution(location: Tuple[str, str, str], auth_config: Optional[M
     return {"Descriptor": {"mediaType": media_type, "digest": digest, "size": size}, "Platforms": platforms}
 
 
-def layer_sizes(reference: str, auth_config: Optional[Mapping[str, Any]] = None,
+def layer_sizes(location: Tuple[str, str, str], auth_config: Optional[Mapping[str, Any]] = None,
                 tls_verify: Optional[bool] = None, platform: Optional[Mapping[str, str]] = None,
                 timeout: float = DEFAULT_TIMEOUT) -> List[Tuple[str, int]]:
-    """``[(layer digest, compressed bytes), ...]`` of the image a pull of ``reference`` copies.
+    """``[(layer digest, compressed bytes), ...]`` of the image at ``location`` (host, path, tag or digest).
 
     For an index, the manifest of ``platform`` (``{"OS", "Arch", "Variant"}``; linux/amd64 when not
     given) is read. Raises APIError or ImageNotFound as :func:`inspect_distribution` does.
     """
-    host, path, ref = parse_reference(reference)
+    host, path, ref = location
     wanted = {"os": "linux", "architecture": "amd64"}
     for key, name in (("OS", "os"), ("Arch", "architecture"), ("Variant", "variant")):
         if (platform or {}).get(key):

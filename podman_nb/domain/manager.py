@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Union
 
 from ..api.client import APIClient, quote_name
 from ..api.params import encode_auth, encode_filters
-from ..api.registry import inspect_distribution, layer_sizes, parse_reference, registry_is_insecure
+from ..api.registry import inspect_distribution, layer_sizes, registry_is_insecure
 from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, NotFound, PodmanError
 from . import events
 from .build import BuildMixin
@@ -319,12 +319,13 @@ class ImagesManager(BuildMixin):
         try:
             version = self.client.version()
             platform = {"OS": version.get("Os") or "linux", "Arch": version.get("Arch") or "amd64", **platform}
-            sizes = layer_sizes(reference, auth_config=kwargs.get("auth_config"), tls_verify=tls_verify,
+            sizes = layer_sizes(registry_location(reference), auth_config=kwargs.get("auth_config"),
+                                tls_verify=tls_verify,
                                 platform=platform, timeout=min(self.client.timeout, 5.0))
         except PodmanError:  # the pull itself will say what is wrong
             return
         if sizes:
-            kwargs["progress"](events.LayerSizes(tuple((_bare_id(digest)[:12], size) for digest, size in sizes)))
+            kwargs["progress"](events.LayerSizes(tuple((bare_id(digest)[:12], size) for digest, size in sizes)))
 
     # Streams -------------------------------------------------------------------------------
     def _libpod_has_compat_mode(self) -> bool:
@@ -356,7 +357,7 @@ def _stream_error(message: str, response: Any, not_found: type, reference: str) 
 def _marked_insecure(reference: str) -> bool:
     """Whether registries.conf marks the reference's registry insecure (as the service reads it when local)."""
     try:
-        host, path, _ = parse_reference(reference)
+        host, path, _ = registry_location(reference)
     except ValueError:
         return False
     return registry_is_insecure(host, path)
