@@ -246,14 +246,14 @@ class DisplaySpy:
 
         def make(*args, **kwargs):
             shown = spy.original(*args, **kwargs)
-            shown.refresh_log = []  # (time, len(progress.log) or bytes_done)
+            shown.refresh_log = []  # (time, progress.lines or bytes_done)
             if hasattr(shown, "_refresh_now"):  # every widget refresh goes through it (the timer's too)
                 refresh = shown._refresh_now
 
                 def stamped():
                     refresh()
                     p = shown.progress
-                    shown.refresh_log.append((time.perf_counter(), len(getattr(p, "log", ())) or
+                    shown.refresh_log.append((time.perf_counter(), getattr(p, "lines", 0) or
                                               getattr(p, "bytes_done", 0)))
                 shown._refresh_now = stamped
             spy.displays.append(shown)
@@ -739,9 +739,9 @@ def bench_build(env: Env, res: Results, reps: int, steps: int) -> None:
                 update = shown.update
 
                 def stamped(event):
-                    before = len(shown.progress.log)
+                    before = shown.progress.lines
                     update(event)
-                    read_at.extend([stamps.last] * (len(shown.progress.log) - before))
+                    read_at.extend([stamps.last] * (shown.progress.lines - before))
                 shown.update = stamped
                 shown_box.append(shown)
                 return shown
@@ -751,7 +751,7 @@ def bench_build(env: Env, res: Results, reps: int, steps: int) -> None:
             finally:
                 magics.make_display = original_make
         shown = shown_box[-1]
-        lines_seen[0] = len(shown.progress.log)
+        lines_seen[0] = shown.progress.lines
         refreshes = shown.refresh_log
         for index, t_read in enumerate(read_at):
             shown_at = next((t for t, n in refreshes if n > index), None)
@@ -876,7 +876,7 @@ def bench_streams(res: Results, build_lines: int, pull_layers: int, pull_updates
                      f"holds {kept / 1e6:.1f} MB for {build_lines:,} lines ({per_line:.0f} bytes per line).")
             del shown
             # the same stream with the whole path through ImagesManager._build_lines (manager log too)
-            from podman_nb.domain.linelog import LineLog
+            from podman_nb.domain.buildlog import BuildLog
             from podman_nb.domain.manager import ImagesManager
 
             class FakeClient:
@@ -891,7 +891,7 @@ def bench_streams(res: Results, build_lines: int, pull_layers: int, pull_updates
             base_mem = tracemalloc.get_traced_memory()[0]
             shown = WidgetsDisplay("build", "synthetic", show=False)
             t0 = time.perf_counter()
-            for _line, _found in manager._build_lines(None, shown.update, LineLog(), set()):
+            for _line, _found in manager._build_lines(None, shown.update, BuildLog(), set()):
                 pass
             elapsed = time.perf_counter() - t0
             shown.close()
@@ -995,6 +995,7 @@ def write_report(res: Results, path: Path, env: Optional[Env], options: argparse
     for text, measured, met in res.goals:
         out.append(f"| {text} | {measured} | {'yes' if met else ('no' if met is not None else '?')} |")
     titles = {"listing": "Listing", "listing-client": "Listing: client side only (canned server, no Podman)", "pull": "Pull", "build": "Build", "stream": "Stream handling (synthetic)",
+              "environment": "Environment images (%image_env)",
               "startup": "Start-up", "ssh": "ssh:// (loopback sshd) beside the unix socket"}
     for section, title in titles.items():
         rows = [r for r in res.rows if r.section == section]
@@ -1016,13 +1017,20 @@ def write_report(res: Results, path: Path, env: Optional[Env], options: argparse
 
 def run_benchmarks(env: Env, options: argparse.Namespace) -> Results:
     res = Results()
-    only = set(options.only.split(",")) if options.only else {"listing", "build", "pull", "stream", "startup", "ssh"}
+    only = set(options.only.split(",")) if options.only else {"listing", "build", "pull", "stream", "startup", "ssh",
+                                                               "environment"}
     if "listing" in only:
         print("listing ...", flush=True)
         bench_listing(env, res, options.sizes, options.reps, options.profile)
     if "build" in only:
         print("build ...", flush=True)
         bench_build(env, res, options.build_reps, options.build_steps)
+    if "environment" in only:
+        print("environment ...", flush=True)
+        from environment import bench_environment, repo2docker_note
+        bench_environment(env, res, options.reps, Row, interleaved, median, ipython_shell, run_magic)
+        for text in repo2docker_note():
+            res.note("environment", text)
     if "pull" in only:
         print("pull ...", flush=True)
         bench_pull(env, res, options.pull_reps, options.pull_layers, options.pull_mb)
@@ -1049,7 +1057,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--startup-reps", type=int)
     p.add_argument("--pull-mb", type=int, help="MB per layer of the pulled image (default 50)")
     p.add_argument("--proxy-rate", help="nginx limit_rate per connection (default 10m; 'off' skips)")
-    p.add_argument("--only", help="comma-separated sections: listing,build,pull,ssh,stream,startup")
+    p.add_argument("--only", help="comma-separated sections: listing,build,pull,ssh,stream,startup,environment")
     p.add_argument("--no-profile", dest="profile", action="store_false")
     p.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     p.add_argument("--workdir", help="where services keep their state (default: a temp dir, removed)")
