@@ -37,7 +37,7 @@ MANAGED_BASE = "localhost/podman-nb/debian-python-managed:3.11"
 MARKER = "usr/lib/python3.11/EXTERNALLY-MANAGED"
 # Small pure-Python wheels (py3-none-any) for the test project, the freeze venv and the bench.
 WHEEL_PINS = ("six==1.16.0", "idna==3.7", "attrs==23.2.0", "packaging==24.0", "tomli==2.0.1",
-              "iniconfig==2.0.0", "pyparsing==3.1.2")
+              "iniconfig==2.0.0", "pyparsing==3.1.2", "flit_core==3.9.0")  # flit_core: pip install . of a project
 
 
 def ensure_bookworm_python_root(root: Path = PYTHON_ROOT) -> Path:

@@ -349,3 +349,16 @@ def test_magic_builds_and_shows(tmp_path, shell, capsys, client, podman_service,
     finally:
         if client.images.exists(tag):
             client.images.remove(tag, force=True)
+
+
+def test_pyproject_is_pip_installed(tmp_path, podman_service, python_base, pip_index, built):
+    project = tmp_path / "p"
+    (project / "mypkg").mkdir(parents=True)
+    (project / "mypkg" / "__init__.py").write_text('"""A project\'s own package."""\n__version__ = "0.3"\n')
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["flit_core>=3.2,<4"]\nbuild-backend = "flit_core.buildapi"\n\n'
+        '[project]\nname = "mypkg"\ndynamic = ["version", "description"]\ndependencies = ["six==1.16.0"]\n')
+    image, _ = built(environment.from_folder(project, base=python_base))
+    out = run_in(podman_service, image.tags[0], "cd / && python3 -c 'import mypkg, six; "
+                 "print(mypkg.__version__, six.__version__, mypkg.__file__)'")
+    assert out.startswith("0.3 1.16.0 /usr/local/lib/python3.11/")  # installed, not read from /srv/project
