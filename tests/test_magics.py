@@ -70,6 +70,37 @@ def test_every_magic_has_help_with_example(ip, capsys, name):
     assert "Example" in magic.__doc__, magic.__doc__
 
 
+def test_image_build_help_with_an_empty_cell(ip, capsys):
+    """IPython refuses a cell magic with an empty body before calling it; -h must print the help all the same."""
+    for flag in ("-h", "--help"):
+        run(ip, f"%%image_build {flag}")
+        out = capsys.readouterr().out
+        assert out.startswith("Usage:\n\n  %%image_build [-h]") and "Example" in out, out
+    run(ip, "%%image_build -t x\n   \n", ok=False)  # without -h an empty cell is still refused
+    assert "empty" in "".join(capsys.readouterr())
+
+
+def test_cell_magic_usage_line_says_two_percent_signs(ip):
+    assert ip.find_cell_magic("image_build").__doc__.startswith("::\n\n  %%image_build [-h] "), \
+        ip.find_cell_magic("image_build").__doc__[:60]
+    assert ip.find_line_magic("images").__doc__.startswith("::\n\n  %images [-h] ")
+
+
+def test_unload_takes_the_help_transformer_away(shell):
+    def ours():
+        return [t for t in shell.input_transformers_cleanup if t.__module__.startswith("podman_nb")]
+
+    assert len(ours()) == 1
+    shell.run_line_magic("load_ext", "podman_nb")  # loaded already: nothing added
+    assert len(ours()) == 1
+    shell.run_line_magic("unload_ext", "podman_nb")
+    try:
+        assert ours() == []
+    finally:
+        shell.run_line_magic("load_ext", "podman_nb")
+    assert len(ours()) == 1
+
+
 def test_question_mark_help(ip, capsys):
     run(ip, "%images?")
     out = capsys.readouterr().out

@@ -146,8 +146,9 @@ class PodmanMagics(Magics):
                            "before it is abandoned (None: no limit).").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any):
-        super().__init__(shell=shell, **kwargs)
+        # before super().__init__: a %config'd base_url is applied there, and _reconnect reads this
         self._clients: Dict[Optional[str], PodmanClient] = {}  # None: the notebook's; else per --connection NAME
+        super().__init__(shell=shell, **kwargs)
         self._call_connection: Optional[str] = None
         self.secrets: set = set()  # passwords seen this session, masked in any error shown
         self.creds_given = False  # whether the running (or last) operation sent credentials
@@ -345,7 +346,7 @@ class PodmanMagics(Magics):
         return None
 
     @cell_magic
-    @magic_arguments()
+    @magic_arguments("%image_build")  # the usage line gets the one "%" magic_arguments adds: %%image_build
     @_common
     @_build_options
     @argument("--target", help="Build up to this stage.")
@@ -627,13 +628,30 @@ def _mask_exception(value: BaseException, secrets: set) -> None:
         pass
 
 
+def _help_with_empty_cell(lines: List[str]) -> List[str]:
+    """An input transformer: ``%%image_build -h`` with nothing below it prints the help.
+
+    IPython refuses a cell magic with an empty body before calling it ("the cell body is empty"), so a
+    cell of one of our cell magics holding only its first line with -h or --help gets a blank body line.
+    """
+    words = lines[0][2:].split() if lines and lines[0].startswith("%%") else []
+    if (words and words[0] in PodmanMagics.magics["cell"] and not "".join(lines[1:]).strip()
+            and ("-h" in words or "--help" in words)):
+        return [lines[0].rstrip("\n") + "\n", "\n"]
+    return lines
+
+
 def load_ipython_extension(ipython: Any) -> None:
     magics = PodmanMagics(ipython, parent=ipython)
     ipython.register_magics(magics)
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
+    if _help_with_empty_cell not in ipython.input_transformers_cleanup:  # a public list (IPython >= 7)
+        ipython.input_transformers_cleanup.append(_help_with_empty_cell)
     ipython.set_custom_exc((PodmanError,), _show_error)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
+    if _help_with_empty_cell in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.remove(_help_with_empty_cell)
     ipython.set_custom_exc((), None)
