@@ -58,7 +58,7 @@ def test_notebook_in_a_kernel(podman_service, registries, base_image, tmp_path):
                  "RUN cat /beside.txt\n",
         "build_state": "b = _\nd = _shown[-1]\n"
                        "print(type(b).__name__, d.bar.value == d.bar.max > 0, "
-                       "any('%s' in line for line in b.build_log))" % marker,
+                       "any('%s' in line for line in b.build_log.text))" % marker,
         "creds": f"sec = %image_pull {base_image.secure} --creds {secure.username}:{secure.password}\n"
                  "sec.tags",
         "text": "%config PodmanMagics.progress = 'text'\n"
