@@ -463,3 +463,64 @@ def test_pull_all_tags(ip, podman_service, registries, base_image):
     imgs = ip.user_ns["imgs"]
     assert isinstance(imgs, list) and {f"{repo}:1", f"{repo}:2"} <= {t for i in imgs for t in i.tags}
     run(ip, f"%image_rm {repo}:1 {repo}:2")
+
+
+# -- error presentation: one handler, chained to another extension's -------------------------------
+OTHER_EXTENSION = '''
+seen = []
+
+
+def handler(shell, etype, value, tb, tb_offset=None):
+    seen.append(value)
+    print("other extension saw:", value)
+    return ["other extension saw: " + str(value)]
+
+
+def load_ipython_extension(ip):
+    ip.set_custom_exc((KeyError,), handler)
+
+
+def unload_ipython_extension(ip):
+    ip.set_custom_exc((), None)
+'''
+
+
+def test_error_handler_keeps_another_extensions_and_restores_it(ip, tmp_path, monkeypatch, capsys):
+    (tmp_path / "other_exc_extension.py").write_text(OTHER_EXTENSION)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ip.run_line_magic("unload_ext", "podman_nb")
+    assert ip.custom_exceptions == ()  # ours is gone, IPython's default is back
+    try:
+        ip.run_line_magic("load_ext", "other_exc_extension")
+        import other_exc_extension
+        other_exc_extension.seen.clear()
+        theirs = (ip.custom_exceptions, ip.CustomTB)
+        ip.run_line_magic("load_ext", "podman_nb")
+        ip.run_line_magic("config", f"PodmanMagics.base_url = {ip.config.PodmanMagics.base_url!r}")
+        capsys.readouterr()
+        run(ip, "raise KeyError('not ours')", ok=False)
+        assert "other extension saw: 'not ours'" in capsys.readouterr().out
+        run(ip, "%image_inspect localhost/podman-nb/no-such-image:1", ok=False)
+        shown = capsys.readouterr().out
+        assert shown.startswith("%image_inspect: Image not found:") and "Traceback" not in shown, shown
+        run(ip, "raise ZeroDivisionError('neither')", ok=False)
+        assert "Traceback" in capsys.readouterr().out  # IPython's own traceback for the rest
+        assert [type(e) for e in other_exc_extension.seen] == [KeyError]
+        ip.run_line_magic("unload_ext", "podman_nb")
+        assert ip.custom_exceptions == theirs[0] and ip.CustomTB is theirs[1]
+        run(ip, "raise KeyError('theirs again')", ok=False)
+        assert "other extension saw: 'theirs again'" in capsys.readouterr().out
+    finally:  # theirs does not chain: take ours out first, then theirs, then put ours back alone
+        ip.run_line_magic("unload_ext", "podman_nb")
+        ip.run_line_magic("unload_ext", "other_exc_extension")
+        ip.run_line_magic("load_ext", "podman_nb")
+
+
+def test_failed_magic_sets_sys_last_value_and_names_itself_once(ip, capsys):
+    import sys
+    run(ip, "%image_inspect localhost/podman-nb/no-such-image:2", ok=False)
+    error = sys.last_value
+    assert type(error).__name__ == "ImageNotFound" and not hasattr(error, "operation")
+    assert capsys.readouterr().out.startswith("%image_inspect: ")
+    run(ip, "from podman_nb.errors import PodmanError\nraise PodmanError('raised by hand')", ok=False)
+    assert capsys.readouterr().out.strip() == "PodmanError: raised by hand"  # no stale magic name

@@ -1,8 +1,20 @@
-"""One clear sentence for a failure: what failed, the service's reason, and a hint where one helps."""
+"""How a failure is shown in a notebook: one clear sentence (what failed, the service's reason, a hint
+where one helps), installed as IPython's handler for PodmanError without displacing another's.
+
+* :func:`describe` is the one sentence; extend ``_HINTS`` or its cases to change what a user reads.
+* :func:`install` / :func:`uninstall` put the handler in and take it out again. A handler another
+  extension set before is kept: exceptions it was set for still go to it, and ``uninstall`` puts it
+  back exactly as it was.
+* Passwords seen this session are masked in what is shown and in the exception itself.
+"""
 
 from __future__ import annotations
 
-from ..errors import APIError, BuildError, ImageNotFound, ServiceUnavailable, StreamTimeout
+import sys
+from typing import Any, Optional
+
+from ..errors import APIError, BuildError, ImageNotFound, PodmanError, ServiceUnavailable, StreamTimeout
+from .secrets import mask
 
 _HINTS = (
     (("unauthorized", "authentication required", "401"),
@@ -26,10 +38,11 @@ def hint_for(message: str, creds_given: bool = False) -> str:
     return ""
 
 
-def describe(error: BaseException, creds_given: bool = False) -> str:
-    """``"ImageNotFound: ... (hint: ...)"`` in one line, without a traceback.
+def describe(error: BaseException, creds_given: bool = False, operation: Optional[str] = None) -> str:
+    """``"%image_pull: Image not found: ... (hint: ...)"`` in one line, without a traceback.
 
-    ``creds_given``: the operation sent credentials, so "unauthorized" means they were wrong.
+    ``creds_given``: the operation sent credentials, so "unauthorized" means they were wrong;
+    ``operation``: the magic that failed (``%image_pull``), said first.
     """
     if isinstance(error, BuildError):
         text = f"Build failed: {error.msg}"
@@ -44,5 +57,76 @@ def describe(error: BaseException, creds_given: bool = False) -> str:
         text = f"{type(error).__name__}: {error}"
     text = " ".join(text.split())
     hint = "" if isinstance(error, ServiceUnavailable) else hint_for(text, creds_given)
-    operation = getattr(error, "operation", None)
     return (f"{operation}: " if operation else "") + (f"{text} (hint: {hint})" if hint else text)
+
+
+class _Handler:
+    """IPython's custom exception handler for PodmanError, chained to the one that was there before."""
+
+    def __init__(self, shell: Any, magics: Any):
+        self.shell, self.magics = shell, magics
+        self.previous = (tuple(shell.custom_exceptions), shell.CustomTB)
+        self.active = True
+        self.installed: Any = None
+
+    def __call__(self, shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Optional[int] = None):
+        previous_types, previous_handler = self.previous
+        if not (self.active and isinstance(value, PodmanError)):
+            if previous_types and issubclass(etype, previous_types):
+                return previous_handler(etype, value, tb, tb_offset=tb_offset)
+            shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+            return None
+        return self.show(etype, value, tb, tb_offset)
+
+    def show(self, etype: type, value: BaseException, tb: Any, tb_offset: Optional[int]):
+        magics, shell = self.magics, self.shell
+        sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb  # as showtraceback does: %debug, %tb
+        if magics.show_tracebacks:
+            stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+        else:
+            stb = [describe(value, creds_given=magics.creds_given, operation=magics.failed_operation(value))]
+        stb = [mask(line, magics.secrets) for line in stb]
+        _mask_exception(value, magics.secrets)
+        # Private API, on purpose: IPython only calls a custom handler, showing is the handler's job, and
+        # _showtraceback(etype, value, stb) is the one call that shows *our* lines and, in a kernel, sends
+        # them as the cell's 'error' output and keeps them for the execute reply (so nbconvert and papermill
+        # stop on it). The public showtraceback() formats a traceback of its own instead.
+        shell._showtraceback(etype, value, stb)  # pylint: disable=protected-access
+        return stb
+
+
+def install(shell: Any, magics: Any) -> None:
+    """Show PodmanError as one sentence in ``shell``, keeping any handler another extension set."""
+    handler = _Handler(shell, magics)
+    previous_types = handler.previous[0]
+    shell.set_custom_exc((PodmanError,) + tuple(t for t in previous_types if t is not PodmanError), handler)
+    handler.installed = shell.CustomTB  # IPython's wrapper around it, kept as it is in the shell's __dict__
+    magics.error_handler = handler
+
+
+def uninstall(shell: Any, magics: Any) -> None:
+    """Put back the handler that was there before :func:`install`.
+
+    When another extension has chained its handler on top of ours since, ours stays in place but
+    passes everything on, so that extension keeps working.
+    """
+    handler = getattr(magics, "error_handler", None)
+    if handler is None:
+        return
+    handler.active = False
+    magics.error_handler = None
+    if shell.CustomTB is handler.installed:
+        shell.custom_exceptions, shell.CustomTB = handler.previous
+
+
+def _mask_exception(value: BaseException, secrets: Any) -> None:
+    """Mask passwords in the exception itself: a kernel's execute reply sends ``str(error)``."""
+    if not secrets:
+        return
+    try:
+        value.args = tuple(mask(arg, secrets) for arg in value.args)
+        for name in ("explanation", "msg"):
+            if isinstance(getattr(value, name, None), str):
+                setattr(value, name, mask(getattr(value, name), secrets))
+    except (AttributeError, TypeError):  # pragma: no cover - an exception that refuses new attributes
+        pass

@@ -23,9 +23,9 @@ from ..api.connections import list_connections
 from ..client import PodmanClient
 from ..errors import PodmanError
 from .units import human_size
-from .errors import describe
+from . import errors
 from .progress import make_display
-from .secrets import mask, parse_creds, scrub_history
+from .secrets import creds_passwords, mask, parse_creds, scrub_history
 
 
 def _tables():
@@ -34,23 +34,25 @@ def _tables():
     return tables
 
 
-def _pairs(values: Optional[List[str]], option: str) -> Dict[str, str]:
-    pairs = {}
+def _key_values(values: Optional[List[str]], option: str) -> List[tuple]:
+    """``KEY=VALUE`` words of a repeatable option as (key, value) pairs; anything else is a UsageError."""
+    pairs = []
     for value in values or []:
         key, sep, val = value.partition("=")
         if not sep or not key:
             raise UsageError(f"{option} takes KEY=VALUE, got {value!r}")
-        pairs[key] = val
+        pairs.append((key, val))
     return pairs
+
+
+def _pairs(values: Optional[List[str]], option: str) -> Dict[str, str]:
+    return dict(_key_values(values, option))
 
 
 def _filters(values: Optional[List[str]]) -> Dict[str, List[str]]:
     filters: Dict[str, List[str]] = {}
-    for value in values or []:
-        key, sep, val = value.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--filter takes KEY=VALUE, got {value!r}")
-        filters.setdefault(key, []).append(val)
+    for key, value in _key_values(values, "--filter"):
+        filters.setdefault(key, []).append(value)
     return filters
 
 
@@ -64,8 +66,9 @@ def operation(function: Callable) -> Callable:
     @functools.wraps(function)
     def run(self: "PodmanMagics", line: str = "", cell: Optional[str] = None) -> Any:
         magic = getattr(self, function.__name__)
-        self.creds_given = False
-        self._forget_passwords(line)  # first, so a line that fails to parse does not keep them either
+        self.creds_given, self._failure = False, None
+        for password in creds_passwords(line):  # first: a line that fails to parse keeps none either
+            self._remember_password(password)
         try:
             words = arg_split(line)
         except ValueError as error:  # an unbalanced quote: shlex's "No closing quotation"
@@ -81,7 +84,7 @@ def operation(function: Callable) -> Callable:
             self._call_connection = getattr(args, "connection", None)  # this call's --connection, if any
             return function(self, args, cell) if cell is not None else function(self, args)
         except PodmanError as error:
-            error.operation = ("%%" if cell is not None else "%") + function.__name__  # for the one-line message
+            self._failure = (("%%" if cell is not None else "%") + function.__name__, error)  # for the message
             raise
         finally:
             self._call_connection = None
@@ -123,6 +126,18 @@ def _build_kwargs(args: Any) -> Dict[str, Any]:
                 squash=args.squash or None, layers=not args.no_layers)
 
 
+def _quiet(help: str = "No progress display.") -> Callable:  # pylint: disable=redefined-builtin
+    return argument("-q", "--quiet", action="store_true", help=help)
+
+
+def _filter(help: str) -> Callable:  # pylint: disable=redefined-builtin
+    return argument("-f", "--filter", action="append", metavar="KEY=VALUE", help=help + " Repeatable.")
+
+
+_creds_option = argument("--creds", metavar="USER[:PASS]",
+                         help="Registry credentials (only USER: asks for the password).")
+
+
 def _tls_options(function: Callable) -> Callable:
     function = argument("--no-tls-verify", action="store_true", help="Do not verify the registry's TLS.")(function)
     return argument("--tls-verify", action="store_true", help="Require TLS verification.")(function)
@@ -152,10 +167,13 @@ class PodmanMagics(Magics):
         self._call_connection: Optional[str] = None
         self.secrets: set = set()  # passwords seen this session, masked in any error shown
         self.creds_given = False  # whether the running (or last) operation sent credentials
+        self._failure: Optional[tuple] = None  # (magic, the PodmanError it raised) of the last call
+        self.error_handler: Any = None  # set by errors.install
 
     @observe("base_url", "connection", "stream_timeout")
     def _reconnect(self, change: Any) -> None:
-        clients, self._clients = self._clients, {}
+        # getattr: a reload after %config PodmanMagics.base_url=... applies the config inside __init__
+        clients, self._clients = getattr(self, "_clients", {}), {}
         for client in clients.values():
             client.close()
 
@@ -202,10 +220,9 @@ class PodmanMagics(Magics):
     @magic_arguments()
     @_common
     @argument("--no-trunc", action="store_true", help="Show full image ids.")
-    @argument("-q", "--quiet", action="store_true", help="Only the image ids.")
+    @_quiet("Only the image ids.")
     @argument("--sort", help="Sort by this column (newest first by default).")
-    @argument("-f", "--filter", action="append", metavar="KEY=VALUE",
-              help="dangling=true, label=k or label=k=v, reference=PATTERN, before=IMAGE, since=IMAGE; repeatable.")
+    @_filter("dangling=true, label=k or label=k=v, reference=PATTERN, before=IMAGE, since=IMAGE.")
     @argument("-a", "--all", action="store_true", help="Include intermediate images.")
     @argument("--all-connections", action="store_true",
               help="Every Podman connection, asked in parallel, with a connection column.")
@@ -269,7 +286,7 @@ class PodmanMagics(Magics):
     @_common
     @_tls_options
     @argument("--list-tags", action="store_true", help="List the tags of the named repository.")
-    @argument("-f", "--filter", action="append", metavar="KEY=VALUE", help="is-official, is-automated, stars.")
+    @_filter("is-official, is-automated, stars.")
     @argument("--limit", type=int, help="At most this many results per registry.")
     @argument("term", help="What to search for, e.g. registry.example.com/name.")
     @operation
@@ -285,7 +302,7 @@ class PodmanMagics(Magics):
     @line_magic
     @magic_arguments()
     @_common
-    @argument("--creds", metavar="USER[:PASS]", help="Registry credentials (only USER: asks for the password).")
+    @_creds_option
     @argument("image", help="Image reference in a registry.")
     @operation
     def image_registry_data(self, args):
@@ -302,8 +319,8 @@ class PodmanMagics(Magics):
     @magic_arguments()
     @_common
     @_tls_options
-    @argument("-q", "--quiet", action="store_true", help="No progress display.")
-    @argument("--creds", metavar="USER[:PASS]", help="Registry credentials (only USER: asks for the password).")
+    @_quiet()
+    @_creds_option
     @argument("--policy", choices=["always", "missing", "newer", "never"], help="Pull policy (default always).")
     @argument("--platform", metavar="OS/ARCH[/VARIANT]", help="Platform to pull, e.g. linux/arm64.")
     @argument("--all-tags", action="store_true", help="Pull every tag of the repository.")
@@ -326,8 +343,8 @@ class PodmanMagics(Magics):
     @magic_arguments()
     @_common
     @_tls_options
-    @argument("-q", "--quiet", action="store_true", help="No progress display.")
-    @argument("--creds", metavar="USER[:PASS]", help="Registry credentials (only USER: asks for the password).")
+    @_quiet()
+    @_creds_option
     @argument("--format", choices=["oci", "v2s2", "v2s1"], help="Manifest format.")
     @argument("reference", help="Local image to push.")
     @argument("destination", nargs="?", help="Where to push it (default: the reference itself).")
@@ -425,7 +442,7 @@ class PodmanMagics(Magics):
     @magic_arguments()
     @_common
     @argument("--dry-run", action="store_true", help="Show what would be removed and the space it frees.")
-    @argument("-f", "--filter", action="append", metavar="KEY=VALUE", help="label=..., until=...")
+    @_filter("label=..., until=...")
     @argument("-a", "--all", action="store_true", help="Every image no container uses, not only dangling ones.")
     @operation
     def image_prune(self, args):
@@ -500,7 +517,7 @@ class PodmanMagics(Magics):
     @line_magic
     @magic_arguments()
     @_common
-    @argument("-q", "--quiet", action="store_true", help="Only the loaded image.")
+    @_quiet("Only the loaded image.")
     @argument("source", help="Source image (or connection::image).")
     @argument("destination", nargs="?", help="Destination connection (and image name).")
     @operation
@@ -556,31 +573,23 @@ class PodmanMagics(Magics):
                    for c in found]
         return _tables().connections_frame(records)
 
-    def _forget_passwords(self, line: str) -> None:
-        """Mask any ``--creds USER:PASS`` password of ``line`` in IPython's history and in errors."""
-        try:
-            words = arg_split(line)
-        except ValueError:  # unbalanced quotes: fall back to blanks
-            words = line.split()
-        for index, word in enumerate(words):
-            value = None
-            if word.startswith("--creds="):
-                value = word[len("--creds="):]
-            elif word == "--creds" and index + 1 < len(words):
-                value = words[index + 1]
-            if value and ":" in value:
-                password = value.partition(":")[2]
-                if password:
-                    self.secrets.add(password)
-                    scrub_history(self.shell, password)
-
     def _creds(self, creds: Optional[str]) -> Optional[Dict[str, str]]:
+        """``--creds`` as an auth_config (asking for the password when only USER is given)."""
         auth = parse_creds(creds)
         if auth:
             self.creds_given = True
-            scrub_history(self.shell, auth["password"])
-            self.secrets.add(auth["password"])
+            self._remember_password(auth["password"])
         return auth
+
+    def _remember_password(self, password: Optional[str]) -> None:
+        """Mask ``password`` from now on: in IPython's history and in any error shown."""
+        if password:
+            self.secrets.add(password)
+            scrub_history(self.shell, password)
+
+    def failed_operation(self, error: BaseException) -> Optional[str]:
+        """The magic (``%image_pull``) that raised ``error``, if one of these magics did."""
+        return self._failure[0] if self._failure is not None and self._failure[1] is error else None
 
 
 def _ask_each(names: List[str], ask: Callable[[str], Any]) -> "tuple[Dict[str, Any], Dict[str, PodmanError]]":
@@ -597,35 +606,6 @@ def _ask_each(names: List[str], ask: Callable[[str], Any]) -> "tuple[Dict[str, A
         except PodmanError as error:
             failures[name] = error
     return answers, failures
-
-
-def _show_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Optional[int] = None):
-    """IPython's handler for PodmanError: one line (or the full traceback when configured)."""
-    magics = shell.magics_manager.registry.get("PodmanMagics")
-    secrets = getattr(magics, "secrets", set())
-    if magics is not None and magics.show_tracebacks:
-        stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
-    else:
-        stb = [describe(value, creds_given=getattr(magics, "creds_given", False))]
-    stb = [mask(line, secrets) for line in stb]
-    _mask_exception(value, secrets)
-    # IPython (8.x) only calls the handler: showing the result is the handler's job. A kernel's
-    # _showtraceback sends the 'error' output (ename, evalue, traceback) and keeps it for the reply.
-    shell._showtraceback(etype, value, stb)
-    return stb
-
-
-def _mask_exception(value: BaseException, secrets: set) -> None:
-    """Mask passwords in the exception itself: a kernel's execute reply sends ``str(error)``."""
-    if not secrets:
-        return
-    try:
-        value.args = tuple(mask(arg, secrets) for arg in value.args)
-        for name in ("explanation", "msg"):
-            if isinstance(getattr(value, name, None), str):
-                setattr(value, name, mask(getattr(value, name), secrets))
-    except (AttributeError, TypeError):  # pragma: no cover - an exception that refuses new attributes
-        pass
 
 
 def _help_with_empty_cell(lines: List[str]) -> List[str]:
@@ -648,10 +628,12 @@ def load_ipython_extension(ipython: Any) -> None:
         ipython.configurables.append(magics)
     if _help_with_empty_cell not in ipython.input_transformers_cleanup:  # a public list (IPython >= 7)
         ipython.input_transformers_cleanup.append(_help_with_empty_cell)
-    ipython.set_custom_exc((PodmanError,), _show_error)
+    errors.install(ipython, magics)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     if _help_with_empty_cell in ipython.input_transformers_cleanup:
         ipython.input_transformers_cleanup.remove(_help_with_empty_cell)
-    ipython.set_custom_exc((), None)
+    magics = ipython.magics_manager.registry.get("PodmanMagics")
+    if magics is not None:
+        errors.uninstall(ipython, magics)

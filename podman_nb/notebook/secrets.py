@@ -3,18 +3,42 @@
 from __future__ import annotations
 
 import getpass
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 from IPython.core.error import UsageError
+from IPython.utils.process import arg_split
 
 MASK = "********"
+
+
+def creds_passwords(line: str) -> List[str]:
+    """The passwords a magic's line gives to ``--creds USER:PASS`` (or ``--creds=USER:PASS``).
+
+    Read from the raw line before the arguments are parsed, so a line that fails to parse is scrubbed too.
+    """
+    try:
+        words = arg_split(line)
+    except ValueError:  # unbalanced quotes: fall back to blanks
+        words = line.split()
+    passwords = []
+    for index, word in enumerate(words):
+        value = word[len("--creds="):] if word.startswith("--creds=") else (
+            words[index + 1] if word == "--creds" and index + 1 < len(words) else None)
+        if value and _split(value)[2]:
+            passwords.append(_split(value)[2])
+    return passwords
+
+
+def _split(creds: str):
+    """``USER:PASS`` -> (user, ":", password): the one reading of a --creds value."""
+    return creds.partition(":")
 
 
 def parse_creds(creds: Optional[str], prompt=None) -> Optional[Dict[str, str]]:
     """``USER:PASS`` or ``USER`` (then the password is asked at a hidden prompt) -> an auth_config dict."""
     if creds is None:
         return None
-    user, sep, password = creds.partition(":")
+    user, sep, password = _split(creds)
     if not user:
         raise UsageError("--creds needs a user name: --creds USER (asks for the password) or USER:PASSWORD")
     if not sep:  # getpass looked up now, so a replaced getpass.getpass (tests, front ends) is used
