@@ -164,17 +164,12 @@ def test_registry_location():
     assert registry_location(f"localhost/x:t@{digest}") == ("localhost", "x", digest)
 
 
-@pytest.mark.parametrize("use_tomllib", [True, False])
-def test_registries_conf_insecure(tmp_path, monkeypatch, use_tomllib):
+def test_registries_conf_insecure(tmp_path, monkeypatch):
     conf = tmp_path / "registries.conf"
     conf.write_text('unqualified-search-registries = []\n\n[[registry]]\nlocation = "10.0.0.1:5000"\n'
                     'insecure = true  # comment\n\n[[registry]]\nprefix = "example.com/team"\n'
-                    'location = "mirror.example.com/team"\ninsecure = true\n')
-    if not use_tomllib:
-        import builtins
-        real_import = builtins.__import__
-        monkeypatch.setattr(builtins, "__import__", lambda name, *a, **k: (_ for _ in ()).throw(ImportError())
-                            if name == "tomllib" else real_import(name, *a, **k))
+                    'location = "mirror.example.com/team"\ninsecure = true\n'
+                    '[[registry.mirror]]\nlocation = "m.example.com"\ninsecure = false\n')
     monkeypatch.setenv("CONTAINERS_REGISTRIES_CONF", str(conf))
     assert registry.registry_is_insecure("10.0.0.1:5000")
     assert not registry.registry_is_insecure("10.0.0.1:5001")

@@ -17,10 +17,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ..errors import ServiceUnavailable
 
-try:  # Python 3.11+
-    import tomllib as _toml
-except ImportError:  # pragma: no cover - older Pythons get tomli from the package's dependencies
-    import tomli as _toml  # type: ignore[no-redef]
+from . import toml as _toml
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import requests
 import urllib3
 
 from ..errors import APIError, ImageNotFound, InvalidArgument
+from . import toml
 
 DEFAULT_TIMEOUT = 30.0
 DOCKER_HUB = "docker.io"  # the name references.registry_location gives short names
@@ -46,39 +47,12 @@ def _registries_conf_path() -> str:
     return os.environ.get("CONTAINERS_REGISTRIES_CONF") or "/etc/containers/registries.conf"
 
 
-def _load_toml(text: str) -> Dict[str, Any]:
-    try:
-        import tomllib  # Python 3.11+
-        return tomllib.loads(text)
-    except ImportError:
-        pass
-    # A small reading of what matters here: [[registry]] tables with location/prefix and insecure.
-    registries: List[Dict[str, Any]] = []
-    current: Optional[Dict[str, Any]] = None
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith("["):
-            current = {} if line.replace(" ", "") == "[[registry]]" else None
-            if current is not None:
-                registries.append(current)
-            continue
-        if current is not None and "=" in line:
-            key, value = (part.strip() for part in line.split("=", 1))
-            if value in ("true", "false"):
-                current[key] = value == "true"
-            elif value[:1] in "\"'":
-                current[key] = value[1:-1]
-    return {"registry": registries}
-
-
 def registry_is_insecure(host: str, path: str = "", conf_path: Optional[str] = None) -> bool:
     """Whether registries.conf marks ``host`` (or a prefix of ``host/path``) ``insecure = true``."""
     conf_path = conf_path or _registries_conf_path()
     try:
         with open(conf_path, "r", encoding="utf-8") as handle:
-            conf = _load_toml(handle.read())
+            conf = toml.loads(handle.read())
     except (OSError, ValueError):
         return False
     full = f"{host}/{path}" if path else host
