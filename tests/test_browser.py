@@ -306,3 +306,5 @@ def test_progress_widgets_render_in_jupyterlab(lab, browser, layered_image, regi
     failed = [o for o in outputs[3] if "failed" in o["visible"]]
     assert failed and "RUN echo \"about to fail $(seq 1 3)\"; cat /does/not/exist" in failed[0]["visible"], outputs[3]
     assert "can't open '/does/not/exist'" in failed[0]["visible"], failed[0]
+    # ... shown once: the summary is the cell's only output (no second red error line)
+    assert len(outputs[3]) == 1, outputs[3]

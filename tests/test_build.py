@@ -265,3 +265,22 @@ def test_failed_build_keeps_its_container_with_forcerm_false(client, base_image,
     for container in kept:
         podman_service.request("DELETE", f"/v4.0.0/libpod/containers/{container}?force=true")
     assert service_containers(podman_service) == before
+
+
+def test_a_second_interrupt_cannot_cut_the_clean_up_short():
+    """Ctrl-C during the clean-up of an interrupted build is held off until the clean-up is done."""
+    import os
+    import signal
+    import time
+
+    from podman_nb.domain.build import interrupts_held
+
+    finished = []
+    with interrupts_held():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.1)
+        finished.append(True)
+    assert finished
+    with pytest.raises(KeyboardInterrupt):  # afterwards Ctrl-C interrupts again
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)

@@ -7,6 +7,7 @@ cell whose error must be one short line while nbclient still sees the cell fail.
 import json
 import re
 import threading
+import time
 import uuid
 
 import nbformat
@@ -29,6 +30,29 @@ def _texts(cell, mime="text/plain"):
         elif mime in output.get("data", {}):
             texts.append(output["data"][mime])
     return "".join(texts)
+
+
+def _containers(podman_service):
+    """Every container on the service, build (buildah working) containers included."""
+    status, _, body = podman_service.request("GET", "/v4.0.0/libpod/containers/json?all=true&external=true")
+    assert status == 200, body
+    return sorted(c["Id"] for c in json.loads(body) or [])
+
+
+def _interrupt_when_building(client, podman_service, before, stop):
+    """Interrupt the kernel once, inside the build's RUN step (its build container exists by then).
+
+    One interrupt, not two: a second one that arrives after the cell has ended hits ipykernel itself
+    (its reply can be lost); a second Ctrl-C during the clean-up is tested in test_build.py.
+    """
+    deadline = time.monotonic() + 60
+    while not stop.is_set() and time.monotonic() < deadline:
+        if set(_containers(podman_service)) - set(before):
+            time.sleep(0.5)
+            # the kernel manager is async: run its interrupt_kernel() to completion in this thread
+            run_sync(client.km.interrupt_kernel)()
+            return
+        time.sleep(0.1)
 
 
 def test_notebook_in_a_kernel(podman_service, registries, base_image, tmp_path):
@@ -69,29 +93,54 @@ def test_notebook_in_a_kernel(podman_service, registries, base_image, tmp_path):
         "after": "df2 = %images\nprint('still usable', len(df2))\nprint('interrupted' in repr(_shown[-1].summary))",
         "wrong": f"%image_pull {base_image.secure} --creds {secure.username}:wrong-{secure.password}",
         "error": "%image_inspect localhost/kernel/no-such-image:1",
+        # failed builds (issue 9): nothing left on the service, the cause up front, shown once
+        "fail_run": f"%%image_build -t localhost/kernel/fail:{marker[:8]}\nFROM {base_image.local}\n"
+                    "RUN echo about-to-fail && cat /does/not/exist\n",
+        "fail_last": "import sys\nlast = sys.last_value\n"
+                     "print(type(last).__name__, any('about-to-fail' in line for line in last.build_log.text),\n"
+                     "      any(\"can't open '/does/not/exist'\" in line for line in last.build_log.text))",
+        "fail_copy": f"%%image_build\nFROM {base_image.local}\nCOPY missing.txt /missing.txt\n",
+        "fail_typo": f"%%image_build\nFROM {base_image.local}\nRUNN echo typo\n",
     }
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(source) for source in sources.values()]
     cells = dict(zip(sources, nb.cells))
     client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
     failures = {}
+    containers_before = _containers(podman_service)
     with client.setup_kernel():
         for index, (name, cell) in enumerate(zip(sources, nb.cells)):
-            # the kernel manager is async: run its interrupt_kernel() to completion in the timer's thread
-            timer = threading.Timer(2.5, run_sync(client.km.interrupt_kernel)) if name == "interrupt" else None
-            if timer:
-                timer.start()
+            stop = threading.Event()
+            if name == "interrupt":
+                threading.Thread(target=_interrupt_when_building, daemon=True,
+                                 args=(client, podman_service, containers_before, stop)).start()
             try:
                 client.execute_cell(cell, index)
             except CellExecutionError as error:
                 failures[name] = error
             finally:
-                if timer:
-                    timer.cancel()
+                stop.set()
         client.set_widgets_metadata()
 
-    assert set(failures) == {"interrupt", "wrong", "error"}, ({k: str(v)[-500:] for k, v in failures.items()},
-                                                              _outputs(cells["interrupt"]))
+    assert set(failures) == {"interrupt", "wrong", "error", "fail_run", "fail_copy", "fail_typo"}, (
+        {k: str(v)[-500:] for k, v in failures.items()}, _outputs(cells["interrupt"]))
+    # nothing left behind on the service by failed or interrupted builds (podman build's --force-rm)
+    assert _containers(podman_service) == containers_before
+    # an interrupt ends with the summary and one line, not the urllib3/socket frames it came through
+    errors = [o for o in _outputs(cells["interrupt"]) if o["output_type"] == "error"]
+    assert len(errors) == 1 and errors[0]["traceback"] == ["KeyboardInterrupt"], errors
+    # a failed build: its summary names the step and the line that says why
+    failed = _texts(cells["fail_run"])
+    assert "failed at STEP 2/2: RUN echo about-to-fail && cat /does/not/exist" in failed, _outputs(cells["fail_run"])
+    assert "about-to-fail" in failed and "can't open '/does/not/exist'" in failed
+    # shown once: the summary, no second (red) error line; the cell failed all the same (nbclient raised)
+    for name in ("fail_run", "fail_copy", "fail_typo"):
+        outputs = _outputs(cells[name])
+        assert [o["output_type"] for o in outputs] == ["display_data"], outputs
+        assert "failed" in outputs[0]["data"]["text/plain"] and "podman-nb-summary" in outputs[0]["data"]["text/html"]
+    assert "COPY missing.txt /missing.txt" in _texts(cells["fail_copy"]) and "RUNN" in _texts(cells["fail_typo"])
+    # the failure is sys.last_value (IPython's convention, %debug and %tb), its build_log every line
+    assert _texts(cells["fail_last"]).split() == ["BuildError", "True", "True"], _outputs(cells["fail_last"])
 
     # settings and listings
     config = _texts(cells["config"])

@@ -251,10 +251,15 @@ def test_build_without_context_and_failure(ip, base_image, capsys):
     tag = f"localhost/magics/{unique('e')}:1"
     run(ip, f"%%image_build -t {tag}\nFROM {base_image.local}\nCOPY missing.txt /x\n", ok=False)
     out = capsys.readouterr().out
-    assert "Build failed" in out and "Traceback" not in out
-    run(ip, f"%%image_build -t {tag}\nFROM {base_image.local}\nRUN exit 3\n", ok=False)
+    # the summary is the one message: the failing step, then why (no second line repeating it)
+    assert out.count("failed") == 1 and "failed at STEP 2/2: COPY missing.txt /x" in out, out
+    assert '"/missing.txt": no such file or directory' in out and "Traceback" not in out
+    run(ip, f"%%image_build -t {tag}\nFROM {base_image.local}\nRUN echo about-to-fail; exit 3\n", ok=False)
     out = capsys.readouterr().out
-    assert "Build failed" in out and "Traceback" not in out
+    assert out.count("failed") == 1 and "  about-to-fail\n  (exit status 3)" in out and "Traceback" not in out, out
+    run(ip, f"%%image_build -q -t {tag}\nFROM {base_image.local}\nRUN exit 3\n", ok=False)
+    out = capsys.readouterr().out  # no display: the one-line error says it
+    assert "Build failed" in out and "exit status 3" in out and "Traceback" not in out, out
     run(ip, "%%image_build -t x\n\n", ok=False)
 
 

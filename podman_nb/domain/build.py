@@ -7,8 +7,11 @@ service sends it, the last one carrying the image id.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import signal
+import threading
 from typing import Any, Dict, Iterator, Mapping, Set, Tuple
 
 from ..api.client import quote_name
@@ -32,6 +35,24 @@ _LIMITS = ("memory", "memswap", "cpushares", "cpusetcpus", "cpuperiod", "cpuquot
 IGNORED = ("use_config_proxy", "gzip_level", "output")
 # buildah's NetworkConfigurationPolicy, which the libpod ``networkmode`` parameter carries.
 _NETWORK_DISABLED, _NETWORK_ENABLED = "1", "2"
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Run a cleanup to its end: Ctrl-C (SIGINT) that arrives meanwhile is dropped, as an interrupt is
+    already being handled. Only the main thread receives signals; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    except (ValueError, TypeError):  # pragma: no cover - an embedding without signal support
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def network_params(mode: Any) -> Dict[str, Any]:
@@ -187,7 +208,8 @@ class BuildMixin:
             raise
         finally:
             if not finished:
-                self._stop_abandoned_build(before)
+                with interrupts_held():  # a second Ctrl-C must not leave the build half-stopped
+                    self._stop_abandoned_build(before)
 
     def _build_lines_until_end(self, response: Any, progress: Any, log: BuildLog,
                                ) -> Iterator[Tuple[Dict[str, Any], Any]]:

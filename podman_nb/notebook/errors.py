@@ -6,6 +6,8 @@ where one helps), installed as IPython's handler for PodmanError without displac
   extension set before is kept: exceptions it was set for still go to it, and ``uninstall`` puts it
   back exactly as it was.
 * Passwords seen this session are masked in what is shown and in the exception itself.
+* A build failure whose display already showed its summary adds nothing (the cell still fails), and
+  an interrupted magic (:class:`Interrupted`) ends in the one line ``KeyboardInterrupt``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ from typing import Any, Optional
 
 from ..errors import APIError, BuildError, ImageNotFound, PodmanError, ServiceUnavailable, StreamTimeout
 from .secrets import mask
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or the kernel's interrupt) stopped a magic whose display already said so: shown as the
+    one line ``KeyboardInterrupt``, without the urllib3 and socket frames the interrupt came through."""
 
 _HINTS = (
     (("unauthorized", "authentication required", "401"),
@@ -71,7 +78,7 @@ class _Handler:
 
     def __call__(self, shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Optional[int] = None):
         previous_types, previous_handler = self.previous
-        if not (self.active and isinstance(value, PodmanError)):
+        if not (self.active and isinstance(value, (PodmanError, Interrupted))):
             if previous_types and issubclass(etype, previous_types):
                 return previous_handler(etype, value, tb, tb_offset=tb_offset)
             shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
@@ -81,6 +88,17 @@ class _Handler:
     def show(self, etype: type, value: BaseException, tb: Any, tb_offset: Optional[int]):
         magics, shell = self.magics, self.shell
         sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb  # as showtraceback does: %debug, %tb
+        if sys.version_info >= (3, 12):
+            sys.last_exc = value
+        if isinstance(value, Interrupted):  # the display's summary said "interrupted": one line
+            shell._showtraceback(KeyboardInterrupt, value, ["KeyboardInterrupt"])  # pylint: disable=protected-access
+            return ["KeyboardInterrupt"]
+        if value is magics.shown_failure and not magics.show_tracebacks:
+            # the display's summary is the one message (the failing step, its last lines, the reason, the
+            # log); the cell still fails: the kernel's reply says "error", so nbconvert and papermill stop
+            magics.shown_failure = None
+            _mask_exception(value, magics.secrets)
+            return []
         if magics.show_tracebacks:
             stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
         else:
@@ -99,7 +117,8 @@ def install(shell: Any, magics: Any) -> None:
     """Show PodmanError as one sentence in ``shell``, keeping any handler another extension set."""
     handler = _Handler(shell, magics)
     previous_types = handler.previous[0]
-    shell.set_custom_exc((PodmanError,) + tuple(t for t in previous_types if t is not PodmanError), handler)
+    ours = (PodmanError, Interrupted)
+    shell.set_custom_exc(ours + tuple(t for t in previous_types if t not in ours), handler)
     handler.installed = shell.CustomTB  # IPython's wrapper around it, kept as it is in the shell's __dict__
     magics.error_handler = handler
 

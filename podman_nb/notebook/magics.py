@@ -21,7 +21,7 @@ from traitlets import Bool, Enum, Float, Int, Unicode, observe
 
 from ..api.connections import list_connections
 from ..client import PodmanClient
-from ..errors import PodmanError
+from ..errors import BuildError, PodmanError
 from .units import human_size
 from . import errors
 from .progress import make_display
@@ -86,6 +86,10 @@ def operation(function: Callable) -> Callable:
         except PodmanError as error:
             self._failure = (("%%" if cell is not None else "%") + function.__name__, error)  # for the message
             raise
+        except errors.Interrupted:
+            raise
+        except KeyboardInterrupt:  # the display's summary says "interrupted": see errors.Interrupted
+            raise errors.Interrupted() from None
         finally:
             self._call_connection = None
 
@@ -169,6 +173,7 @@ class PodmanMagics(Magics):
         self.creds_given = False  # whether the running (or last) operation sent credentials
         self._failure: Optional[tuple] = None  # (magic, the PodmanError it raised) of the last call
         self.error_handler: Any = None  # set by errors.install
+        self.shown_failure: Optional[BaseException] = None  # a failure whose display already said it all
 
     @observe("base_url", "connection", "stream_timeout")
     def _reconnect(self, change: Any) -> None:
@@ -211,8 +216,13 @@ class PodmanMagics(Magics):
         """Run ``call(progress)`` under a live display, leaving its summary behind."""
         shown = make_display(kind, title, mode="none" if quiet else self.progress,
                              update_interval=self.update_interval, log_tail=self.log_tail)
-        with shown:
-            result = call(shown.update)
+        try:
+            with shown:
+                result = call(shown.update)
+        except BuildError as error:
+            if shown.mode != "none":  # its summary names the step and the cause: no second message
+                self.shown_failure = error
+            raise
         return result
 
     # Listing -------------------------------------------------------------------------------

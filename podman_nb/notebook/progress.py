@@ -375,8 +375,15 @@ class WidgetsDisplay(ProgressDisplay):
     def _deferred_refresh(self) -> None:
         with self._lock:
             self._timer = None
-            if self._dirty and not self.closed:
-                self.refresh()
+            if not self._dirty or self.closed:
+                return
+            wait = self._last_refresh + self.update_interval - self._clock()
+            if wait > 0:  # another refresh came first (the clock's, or an event's): keep the interval
+                self._timer = threading.Timer(wait, self._deferred_refresh)
+                self._timer.daemon = True
+                self._timer.start()
+            else:
+                self._refresh_now()
 
     def refresh(self) -> None:
         """Push the current state to the widgets now (one front-end update)."""
