@@ -23,6 +23,7 @@ class Interrupted(KeyboardInterrupt):
     """Ctrl-C (or the kernel's interrupt) stopped a magic whose display already said so: shown as the
     one line ``KeyboardInterrupt``, without the urllib3 and socket frames the interrupt came through."""
 
+
 _HINTS = (
     (("unauthorized", "authentication required", "401"),
      "the registry wants credentials: add --creds USER (you will be asked for the password)"),
