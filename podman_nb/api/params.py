@@ -9,7 +9,8 @@ from typing import Any, Dict, List, Mapping, Optional
 from ..errors import InvalidArgument
 
 
-def _filter_values(key: str, value: Any) -> List[str]:
+def filter_values(key: str, value: Any) -> List[str]:
+    """One filter's value as the list of strings the service reads (``{"k": "v"}`` -> ``["k=v"]``)."""
     if value is None:
         return []
     if isinstance(value, bool):
@@ -21,7 +22,7 @@ def _filter_values(key: str, value: Any) -> List[str]:
     if isinstance(value, (list, tuple, set, frozenset)):
         values: List[str] = []
         for item in value:
-            values.extend(_filter_values(key, item))
+            values.extend(filter_values(key, item))
         return values
     raise InvalidArgument(f"filter {key!r} has a value of type {type(value).__name__}; "
                           "use a string, a boolean, a list or a dict")
@@ -41,7 +42,7 @@ def encode_filters(filters: Optional[Mapping[str, Any]]) -> Optional[str]:
         raise InvalidArgument(f"filters must be a dict, not {type(filters).__name__}")
     encoded: Dict[str, List[str]] = {}
     for key, value in filters.items():
-        values = _filter_values(str(key), value)
+        values = filter_values(str(key), value)
         if values:
             encoded[str(key)] = values
     return json.dumps(encoded) if encoded else None

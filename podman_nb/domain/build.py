@@ -29,10 +29,9 @@ _PLAIN = {"nocache": "nocache", "pull": "pull", "quiet": "q", "rm": "rm",
           "http_proxy": "httpproxy", "manifest": "manifest", "outputformat": "outputformat",
           "isolation": "isolation", "remote": "remote"}
 _LIMITS = ("memory", "memswap", "cpushares", "cpusetcpus", "cpuperiod", "cpuquota")
-# Accepted for podman-py and docker-py compatibility; Podman has no such setting. ``output`` is sent
-# as podman-py sends it, but Podman's REST build (4.3 and 5.4 alike) has no output parameter: the
-# image is built and stored, nothing is exported.
-IGNORED = ("use_config_proxy", "gzip_level", "output")
+# ``output`` is sent as podman-py sends it, but Podman's REST build (4.3 and 5.4 alike) has no output
+# parameter: the image is built and stored, nothing is exported. ``use_config_proxy`` and
+# ``gzip_level`` (docker-py) are accepted and not sent: Podman has no such settings.
 # buildah's NetworkConfigurationPolicy, which the libpod ``networkmode`` parameter carries.
 _NETWORK_DISABLED, _NETWORK_ENABLED = "1", "2"
 

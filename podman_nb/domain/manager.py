@@ -12,7 +12,7 @@ import os
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Union
 
 from ..api.client import APIClient, quote_name
-from ..api.params import encode_auth, encode_filters
+from ..api.params import encode_auth, encode_filters, filter_values
 from ..api.registry import inspect_distribution, layer_sizes, registry_is_insecure
 from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, NotFound, PodmanError
 from . import events
@@ -74,25 +74,23 @@ class ImagesManager(BuildMixin):
 
     def list(self, **kwargs: Any) -> builtins.list[Image]:
         """Images on the service. Keyword args: ``name`` (a reference filter), ``all``, ``filters``."""
+        return [self.prepare_model(attrs) for attrs in self.list_attrs(**kwargs)]
+
+    def list_attrs(self, **kwargs: Any) -> builtins.list[Dict[str, Any]]:
+        """The service's list documents themselves, without making Image objects (for tables);
+        the keywords of :meth:`list`."""
         filters = _filter_dict(kwargs.get("filters"))
         if kwargs.get("name"):
             filters["reference"] = kwargs["name"]
-        encoded = encode_filters(filters)
         later: builtins.list[str] = []
-        if encoded and not self._libpod_has_compat_mode():
+        labels = filter_values("label", filters.get("label"))
+        if len(labels) > 1 and not self._podman5_or_later():
             # Podman 4 matches nothing when given two label filters (5 ANDs them): send one, check the rest here.
-            decoded = json.loads(encoded)
-            labels = decoded.get("label") or []
-            if len(labels) > 1:
-                decoded["label"], later = labels[:1], labels[1:]
-                encoded = json.dumps(decoded)
-        response = self.client.get("/images/json", params={"all": kwargs.get("all"), "filters": encoded})
-        images = [self.prepare_model(attrs) for attrs in response.json() or []]
-        return [image for image in images if all(_has_label(image.labels, want) for want in later)]
-
-    def list_attrs(self, **kwargs: Any) -> builtins.list[Dict[str, Any]]:
-        """The list documents themselves, without making Image objects (for tables)."""
-        return [image.attrs for image in self.list(**kwargs)]
+            filters["label"], later = labels[:1], labels[1:]
+        response = self.client.get("/images/json", params={"all": kwargs.get("all"),
+                                                           "filters": encode_filters(filters)})
+        return [attrs for attrs in response.json() or []
+                if all(_has_label(attrs.get("Labels") or {}, want) for want in later)]
 
     def get_registry_data(self, name: str, auth_config: Optional[Mapping[str, str]] = None,
                           tls_verify: Optional[bool] = None) -> RegistryData:
@@ -261,7 +259,7 @@ class ImagesManager(BuildMixin):
         # all_tags keep the libpod endpoint (whose lines have layer states but no bytes).
         # tls_verify=False for a registry registries.conf already marks insecure changes nothing there.
         docker_lines = bool(kwargs.get("compatMode", True)) and not all_tags
-        libpod_compat = docker_lines and self._libpod_has_compat_mode()
+        libpod_compat = docker_lines and self._podman5_or_later()  # Podman 5's libpod pull has compatMode
         use_compat = (docker_lines and not libpod_compat and policy == "always"
                       and (tls_verify is None or (tls_verify is False and _marked_insecure(reference))))
         if kwargs.get("progress") is not None and not all_tags:
@@ -328,8 +326,9 @@ class ImagesManager(BuildMixin):
             kwargs["progress"](events.LayerSizes(tuple((bare_id(digest)[:12], size) for digest, size in sizes)))
 
     # Streams -------------------------------------------------------------------------------
-    def _libpod_has_compat_mode(self) -> bool:
-        """Podman 5 can stream Docker-style byte progress from the libpod pull endpoint."""
+    def _podman5_or_later(self) -> bool:
+        """Podman 5 and later: the libpod pull has ``compatMode`` (Docker-style byte progress), and a
+        list filter with several labels ANDs them."""
         return not self.client.podman_version.startswith(("1.", "2.", "3.", "4."))
 
     def _checked_lines(self, response: Any, progress: Progress, not_found: type = APIError,
