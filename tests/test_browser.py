@@ -253,6 +253,9 @@ def test_progress_widgets_render_in_jupyterlab(lab, browser, layered_image, regi
                                  + "\ndone('started');")
     # while the 300-line step sleeps: the live log shows its end
     _wait(browser, "return window.__pnb.logChecks >= 3", 120, "the 300-line step's log in the widget")
+    browser.execute_script("const log = document.querySelector('.podman-nb-log');"
+                           "if (log) log.scrollIntoView({block: 'end'});")
+    time.sleep(0.3)
     live = SCREENSHOTS / "jupyterlab-build-progress.png"
     browser.save_screenshot(str(live))
     done = _wait(browser, "return window.__pnbDone", 180, "the cells to finish")
