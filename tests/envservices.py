@@ -38,6 +38,9 @@ MARKER = "usr/lib/python3.11/EXTERNALLY-MANAGED"
 # Small pure-Python wheels (py3-none-any) for the test project, the freeze venv and the bench.
 WHEEL_PINS = ("six==1.16.0", "idna==3.7", "attrs==23.2.0", "packaging==24.0", "tomli==2.0.1",
               "iniconfig==2.0.0", "pyparsing==3.1.2", "flit_core==3.9.0")  # flit_core: pip install . of a project
+# A venv kernel that runs podman_nb (imported through PYTHONPATH) and the three pins its freeze test checks.
+KERNEL_PACKAGES = ("ipykernel", "ipywidgets", "requests", "requests-unixsocket")
+FREEZE_PINS = ("six==1.16.0", "idna==3.7", "attrs==23.2.0")
 
 
 def ensure_bookworm_python_root(root: Path = PYTHON_ROOT) -> Path:
@@ -75,21 +78,25 @@ def python_base_image(service: "services.PodmanService", managed: bool = False) 
     return MANAGED_BASE if managed else PYTHON_BASE
 
 
-def ensure_wheels(directory: Path = WHEELS) -> Path:
-    """WHEEL_PINS downloaded once into DIR/simple/NAME/ (a PEP 503 layout http.server can list)."""
+def ensure_wheels(directory: Path = WHEELS, kernel: bool = False) -> Path:
+    """WHEEL_PINS downloaded once into DIR/simple/NAME/ (a PEP 503 layout http.server can list); with
+    ``kernel`` also KERNEL_PACKAGES and all they depend on (binary wheels for CPython 3.11 on x86_64)."""
     simple = directory / "simple"
-    wanted = {re.sub(r"[-_.]+", "-", pin.split("==")[0]).lower() for pin in WHEEL_PINS}
-    if simple.is_dir() and wanted <= {p.name for p in simple.iterdir() if any(p.iterdir())}:
+    done = directory / (".kernel-done" if kernel else ".done")
+    if done.exists():
         return directory
-    download = directory / "download"
+    download = directory / ("download-kernel" if kernel else "download")
     download.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_NO_INDEX")}
-    services.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                  "--python-version", "3.11", "-d", str(download), *WHEEL_PINS], env=env)
+    how = ["--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_28_x86_64", "--platform", "any",
+           *KERNEL_PACKAGES, *FREEZE_PINS] if kernel else ["--no-deps", *WHEEL_PINS]
+    services.run([sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--python-version", "3.11",
+                  "-d", str(download), *how], env=env)
     for wheel in download.glob("*.whl"):
         name = re.sub(r"[-_.]+", "-", wheel.name.split("-")[0]).lower()
         (simple / name).mkdir(parents=True, exist_ok=True)
         shutil.copy(wheel, simple / name / wheel.name)
+    done.touch()
     return directory
 
 
@@ -148,6 +155,6 @@ if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "serve":
         _serve(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     elif len(sys.argv) == 2 and sys.argv[1] == "prepare":  # what scripts/install-deps runs
-        print(ensure_python_tar(), ensure_wheels())
+        print(ensure_python_tar(), ensure_wheels(), ensure_wheels(kernel=True))
     else:
         sys.exit(f"usage: {sys.argv[0]} serve DIR PORT TOKEN | prepare")

@@ -362,3 +362,45 @@ def test_pyproject_is_pip_installed(tmp_path, podman_service, python_base, pip_i
     out = run_in(podman_service, image.tags[0], "cd / && python3 -c 'import mypkg, six; "
                  "print(mypkg.__version__, six.__version__, mypkg.__file__)'")
     assert out.startswith("0.3 1.16.0 /usr/local/lib/python3.11/")  # installed, not read from /srv/project
+
+
+def test_freeze_from_a_venv_kernel(tmp_path, monkeypatch, podman_service, client, python_base, pip_index):
+    """%image_env --freeze in a real kernel running in a small venv: the image imports what the kernel has."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    envservices.ensure_wheels(kernel=True)
+    venv = tmp_path / "venv"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    subprocess.run([str(venv / "bin/pip"), "install", "-q", "--index-url", pip_index.url,
+                    *envservices.KERNEL_PACKAGES, *envservices.FREEZE_PINS], check=True, env=clean)
+    spec = tmp_path / "jupyter" / "kernels" / "pnb-venv"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [str(venv / "bin/python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "podman_nb venv", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))  # where this process finds the kernelspec
+    tag = unique("frozen")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import sys; print(sys.prefix)"),
+        nbformat.v4.new_code_cell(f"%load_ext podman_nb\n%config PodmanMagics.base_url = {podman_service.base_url!r}"),
+        nbformat.v4.new_code_cell(f"%image_env --freeze -t {tag} --base {python_base}")])
+    env = {k: v for k, v in clean.items() if k not in ("CONTAINER_HOST", "CONTAINER_CONNECTION")}
+    env.update(JUPYTER_PATH=str(tmp_path / "jupyter"), PYTHONPATH=str(Path(environment.__file__).parents[1]),
+               PIP_INDEX_URL=pip_index.url, PIP_TRUSTED_HOST="127.0.0.1")
+    try:
+        nbclient.NotebookClient(nb, timeout=600, kernel_name="pnb-venv").execute(env=env)
+        assert nb.cells[0].outputs[0].text.strip() == str(venv)  # the kernel ran in the venv
+        shown = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for o in nb.cells[2].outputs)
+        assert f"'{tag}'" in shown and "'six==1.16.0'" in shown and "'ipykernel==" in shown, shown
+        assert pip_index.token not in shown
+        check = ("import importlib.metadata as m; "
+                 "print(*[m.version(n) for n in ('six', 'idna', 'attrs', 'ipykernel', 'pyzmq')])")
+        inside = run_in(podman_service, tag, f'python3 -c "{check}"')
+        in_venv = subprocess.run([str(venv / "bin/python"), "-c", check], capture_output=True, text=True,
+                                 check=True).stdout.strip()
+        assert inside == in_venv and inside.startswith("1.16.0 3.7 23.2.0 "), (inside, in_venv)
+        assert run_in(podman_service, tag, "python3 -c 'import six, idna, attrs, ipykernel, zmq; print(1)'") == "1"
+    finally:
+        if client.images.exists(tag):
+            client.images.remove(tag, force=True)
