@@ -234,3 +234,30 @@ def test_bearer_flow(token_registry):
     with pytest.raises(ImageNotFound):
         registry.inspect_distribution(registry_location(f"{token_registry}/team/app:2.0"), {"username": "u", "password": "pw"},
                                       tls_verify=False)
+
+
+def test_credentials_from_the_auth_file_podman_login_writes(token_registry, tmp_path, monkeypatch):
+    """Without auth_config the registry client reads the auth files as podman does (most specific key first)."""
+    location = registry_location(f"{token_registry}/team/app:1.0")
+    auth_file = tmp_path / "auth.json"
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(auth_file))
+    with pytest.raises(APIError) as info:  # no file: no credentials
+        registry.inspect_distribution(location, tls_verify=False)
+    assert info.value.status_code == 401
+
+    def b64(text):
+        return base64.b64encode(text.encode()).decode()
+    auth_file.write_text(json.dumps({"auths": {token_registry: {"auth": b64("u:wrong")},
+                                               f"{token_registry}/team": {"auth": b64("u:pw")}}}))
+    attrs = registry.inspect_distribution(location, tls_verify=False)
+    assert attrs["Platforms"] == [{"os": "linux", "architecture": "arm64", "variant": "v8"}]
+    monkeypatch.delenv("REGISTRY_AUTH_FILE")  # then XDG_RUNTIME_DIR's, then Docker's config.json
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "config.json").write_text(json.dumps({"auths": {f"https://{token_registry}": {"auth": b64("u:pw")}}}))
+    assert registry.inspect_distribution(location, tls_verify=False)["Platforms"]
+    assert registry.auth_files() == [str(tmp_path / "run" / "containers" / "auth.json"),
+                                     str(tmp_path / "config" / "containers" / "auth.json"),
+                                     str(tmp_path / "docker" / "config.json")]

@@ -6,12 +6,18 @@ Used by ``get_registry_data`` when the Podman service lacks Docker's ``GET /dist
 * ``GET /v2/NAME/manifests/REF`` accepting OCI index/manifest and Docker manifest list/v2;
   the digest is the registry's ``Docker-Content-Digest`` (else the sha256 of the body);
 * for a single-image manifest, the config blob gives os/architecture/variant;
-* Basic auth from ``auth_config``, or the Bearer token flow the ``WWW-Authenticate`` challenge names;
+* Basic auth from ``auth_config`` or, without one, from the auth files ``podman login`` writes, read
+  as podman reads them (:func:`auth_files`); or the Bearer token flow the ``WWW-Authenticate``
+  challenge names;
 * TLS is verified, with ``/etc/containers/certs.d/HOST/*.crt`` when present; plain HTTP is used only
   when the host is ``insecure = true`` in registries.conf (``CONTAINERS_REGISTRIES_CONF`` or
   ``/etc/containers/registries.conf``) or the caller passes ``tls_verify=False``.
 
 Credentials are only ever sent in headers; no message, repr or log line contains them.
+
+All of these files (registries.conf, certs.d, auth files) are the *client's*. When the Podman service
+runs on another machine (ssh://, tcp://) they are not the service's, so what they say may differ from
+what a pull by that service would do.
 """
 
 from __future__ import annotations
@@ -76,6 +82,42 @@ def ca_bundle(host: str, certs_d: str = CERTS_D) -> Optional[str]:
     return others[0] if others else None
 
 
+def auth_files() -> List[str]:
+    """The auth files podman reads, in its order (containers-auth.json(5)): ``REGISTRY_AUTH_FILE``
+    alone when set; else ``$XDG_RUNTIME_DIR/containers/auth.json`` (``/run/containers/UID`` without
+    it), ``$XDG_CONFIG_HOME/containers/auth.json`` (``~/.config``), then Docker's ``config.json``
+    (``$DOCKER_CONFIG`` or ``~/.docker``). Credential helpers are not run."""
+    if os.environ.get("REGISTRY_AUTH_FILE"):
+        return [os.environ["REGISTRY_AUTH_FILE"]]
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/containers/{os.getuid()}"
+    config = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    docker = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
+    return [os.path.join(runtime, "containers", "auth.json"), os.path.join(config, "containers", "auth.json"),
+            os.path.join(docker, "config.json")]
+
+
+def stored_credentials(host: str, path: str = "") -> Optional[Tuple[str, str]]:
+    """(user, password) that ``podman login`` stored for ``host/path``: the first file of
+    :func:`auth_files` with an entry for it, the most specific key (``host/a/b``, ``host/a``, ``host``) first."""
+    parts = path.split("/") if path else []
+    keys = [f"{host}/{'/'.join(parts[:n])}" for n in range(len(parts), 0, -1)] + [host]
+    if host in (DOCKER_HUB, "index.docker.io"):
+        keys.append("https://index.docker.io/v1/")  # Docker's own key for Docker Hub
+    for file in auth_files():
+        try:
+            with open(file, "r", encoding="utf-8") as handle:
+                auths = (json.load(handle) or {}).get("auths") or {}
+        except (OSError, ValueError, AttributeError):
+            continue
+        entries = {key.split("://", 1)[-1].rstrip("/"): value for key, value in auths.items()}
+        entries.update(auths)
+        for key in keys:
+            entry = entries.get(key)
+            if isinstance(entry, Mapping) and entry.get("auth"):
+                return _credentials({"auth": entry["auth"]})
+    return None
+
+
 def _credentials(auth_config: Optional[Mapping[str, Any]]) -> Optional[Tuple[str, str]]:
     if not auth_config:
         return None
@@ -102,7 +144,7 @@ class RegistryClient:
     def __init__(self, host: str, auth_config: Optional[Mapping[str, Any]] = None,
                  tls_verify: Optional[bool] = None, timeout: float = DEFAULT_TIMEOUT, path: str = ""):
         self.host = host
-        self._credentials = _credentials(auth_config)
+        self._credentials = _credentials(auth_config) if auth_config else stored_credentials(host, path)
         self.timeout = timeout
         insecure = tls_verify is False or (tls_verify is None and registry_is_insecure(host, path))
         self.insecure = insecure
