@@ -69,6 +69,10 @@ class PodmanClient:
     def version(self, **_kwargs: Any) -> Dict[str, Any]:
         return self.api.version()
 
+    def info(self, *_args: Any, **_kwargs: Any) -> Dict[str, Any]:
+        """What the service says about itself (host, store, registries), as podman-py's ``info()``."""
+        return self.api.get("/info").json()
+
     def close(self) -> None:
         self.api.close()
 

@@ -311,3 +311,71 @@ def test_progress_widgets_render_in_jupyterlab(lab, browser, layered_image, regi
     assert "can't open '/does/not/exist'" in failed[0]["visible"], failed[0]
     # ... shown once: the summary is the cell's only output (no second red error line)
     assert len(outputs[3]) == 1, outputs[3]
+
+TABLES_JS = r"""
+const out = [];
+document.querySelectorAll('table.podman-nb-table').forEach(table => {
+  const area = table.closest('.jp-OutputArea-output');
+  const cells = Array.from(table.querySelectorAll('td'));
+  const heights = Array.from(table.querySelectorAll('tbody tr')).map(tr => tr.getBoundingClientRect().height);
+  const headers = Array.from(table.querySelectorAll('thead th')).map(th => th.textContent.trim());
+  const headerAligns = Array.from(table.querySelectorAll('thead th')).map(th => getComputedStyle(th).textAlign);
+  out.push({headers, headerAligns, tableWidth: table.getBoundingClientRect().width, areaWidth: area.clientWidth,
+            rowHeights: heights, lineHeight: parseFloat(getComputedStyle(cells[0]).fontSize) * 2,
+            cells: cells.map(td => ({text: td.textContent, align: getComputedStyle(td).textAlign,
+                                     wrap: getComputedStyle(td).whiteSpace}))});
+});
+return out;
+"""
+
+
+def test_tables_read_in_jupyterlab(lab, browser, podman_service, base_image):
+    """%images, %image_history and a prune preview at 1280 px: one line per row, text left, sizes right."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    names = [f"registry.example.com:5000/data-science/project-{i}/environment:2026.11.{i}" for i in range(2)]
+    for name in names:
+        podman_service.cli("tag", base_image.local, name)
+    nb = new_notebook(cells=[
+        new_code_cell("import os\n%load_ext podman_nb\n%config PodmanMagics.base_url = os.environ['PODMAN_NB_BASE_URL']"),
+        new_code_cell("%images"),
+        new_code_cell(f"%image_history {base_image.local}"),
+        new_code_cell("%image_search busybox"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, lab["home"] / "work" / "tables.ipynb")
+    try:
+        browser.get(f"{lab['url']}/lab/tree/tables.ipynb?token={lab['token']}")
+        _wait(browser, "return !!(window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                       " && document.querySelectorAll('.jp-Cell').length >= 4)", 90, "the notebook to open")
+        _wait(browser, "return window.jupyterapp.shell.currentWidget.sessionContext.session"
+                       " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+                       " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+              90, "the kernel to be idle")
+        browser.set_script_timeout(120)
+        assert browser.execute_async_script(RUN_ALL_JS) == "ok"
+        _wait(browser, "return document.querySelectorAll('table.podman-nb-table').length >= 2", 60, "the tables")
+        time.sleep(0.5)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(SCREENSHOTS / "jupyterlab-tables.png"))
+        tables_seen = browser.execute_script(TABLES_JS)
+        page = browser.find_element("css selector", ".jp-Notebook").text
+    finally:
+        podman_service.cli("rmi", *names, check=False)
+
+    images, history = tables_seen[0], tables_seen[1]
+    assert images["headers"][1:7] == ["repository", "tag", "image_id", "created", "size", "containers"]
+    assert images["headers"][7:] in ([], ["dangling"]), images["headers"]  # dangling only when one is listed
+    for table in (images, history):
+        assert table["tableWidth"] <= table["areaWidth"], table  # no horizontal scrolling at 1280 px
+        assert max(table["rowHeights"]) < table["lineHeight"] * 1.2, table  # every row one line
+        assert all(cell["wrap"] == "nowrap" for cell in table["cells"]), table
+    columns = len(images["headers"]) - 1
+    for index, cell in enumerate(images["cells"]):
+        column = images["headers"][1 + index % columns]
+        expected = "right" if column in ("size", "containers") else "left"
+        assert cell["align"] == expected, (column, cell)
+        assert images["headerAligns"][1 + index % columns] == expected, (column, images["headerAligns"])
+    texts = [cell["text"] for cell in images["cells"]]
+    assert any(text.endswith(" ago") for text in texts) and any(text.endswith(" MB") for text in texts)
+    assert "no search registries are configured" in page

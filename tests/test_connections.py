@@ -372,8 +372,8 @@ def test_magics_in_a_kernel_over_connections(connections, podman_service, other_
                "print(sorted(set(df[df.connection == 'remote'].repository.dropna())))",
         "pair": "df2 = %images --connection remote,other\nprint(sorted(set(df2.connection)))",
         "switch": "%podman --connection other",
-        "config": "%config PodmanMagics.connection = 'remote'\n%podman\n"
-                  "print('pid', _m.client.api.tunnel.pid)",
+        "config": "%config PodmanMagics.connection = 'remote'\nwhere = %podman\n"
+                  "print('pid', _m.client.api.tunnel.pid)\nwhere",  # the answer is the value, shown at the end
         "dead": "df3 = %images --all-connections\nprint(sorted(set(df3.connection)))\nprint(df3.attrs['notes'])",
         "stale": "%podman --connection other",
     }

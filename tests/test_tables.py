@@ -6,8 +6,10 @@ import pandas as pd
 import pytest
 
 from podman_nb.errors import InvalidArgument
-from podman_nb.notebook.tables import (IMAGE_COLUMNS, SizeFrame, history_frame, human_size,
-                                       images_frame, search_frame)
+from podman_nb.notebook.tables import (IMAGE_COLUMNS, WIDE_IMAGE_COLUMNS, ReadableFrame, history_frame,
+                                       human_size, images_frame, removal_summary, removed_frame,
+                                       search_frame)
+from podman_nb.notebook.units import human_age
 
 ALPINE_ID = "4d9871ae99bb3517324ba2759d1db78681b2461d5b34385162e74f229ad3a02d"
 OLD_ID = "ab" * 32
@@ -25,7 +27,7 @@ ROWS = [
      "Names": ["localhost/pnb-test:v1", "localhost:5000/x/y:v2"], "Digest": "sha256:552f",
      "History": ["localhost/pnb-test:v1"]},
     {"Id": UNTAGGED_ID, "RepoTags": None, "Created": 1700000000, "Size": 1_200_000,
-     "Containers": 0, "Digest": "sha256:dd"},
+     "Containers": 0, "Digest": "sha256:dd", "Dangling": True, "Arch": "amd64", "Os": "linux"},
 ]
 
 
@@ -46,9 +48,9 @@ def test_repository_and_tag_come_from_the_one_reference_parser():
 
 
 def test_images_columns_dtypes_and_order():
-    frame = images_frame(ROWS)
-    assert isinstance(frame, SizeFrame)
-    assert tuple(frame.columns) == IMAGE_COLUMNS
+    frame = images_frame(ROWS, wide=True)
+    assert isinstance(frame, ReadableFrame)
+    assert tuple(frame.columns) == WIDE_IMAGE_COLUMNS
     assert str(frame["created"].dtype) == "datetime64[ns, UTC]"
     assert frame["size"].dtype == "int64" and frame["containers"].dtype == "int64"
     assert frame["dangling"].dtype == bool
@@ -63,6 +65,22 @@ def test_images_columns_dtypes_and_order():
     assert frame["labels"][3] == {"maintainer": "me"} and frame["labels"][0] == {}
 
 
+def test_default_columns_are_what_people_scan():
+    assert tuple(images_frame(ROWS).columns) == IMAGE_COLUMNS + ("dangling",)
+    tagged = images_frame(ROWS[:2])
+    assert tuple(tagged.columns) == IMAGE_COLUMNS  # no dangling image listed: no dangling column
+    assert str(tagged["created"].dtype) == "datetime64[ns, UTC]" and tagged["size"].dtype == "int64"
+    # arch and os only where the service gives them (Podman 5's listing does, 4's does not)
+    assert "arch" not in images_frame(ROWS[:2], wide=True).columns
+    assert images_frame(ROWS, wide=True)["os"].tolist() == [None, None, "linux", None]
+
+
+def test_libpod_untagged_parent_is_not_dangling():
+    # libpod sends Dangling only when true: an untagged image without it is an intermediate one
+    rows = [{"Id": OLD_ID, "RepoTags": None, "Created": 1, "Size": 3}]
+    assert not images_frame(rows, wide=True)["dangling"][0]
+
+
 def test_images_no_trunc_and_quiet():
     frame = images_frame(ROWS, no_trunc=True)
     assert frame["image_id"][0] == "sha256:" + ALPINE_ID
@@ -74,18 +92,21 @@ def test_images_no_trunc_and_quiet():
 def test_images_docker_style_untagged_and_dangling_key():
     rows = [{"Id": "sha256:" + UNTAGGED_ID, "RepoTags": ["<none>:<none>"], "Created": 1,
              "Size": 3, "Dangling": False}]
-    frame = images_frame(rows)
+    frame = images_frame(rows, wide=True)
     assert len(frame) == 1 and frame["repository"][0] is None
     assert frame["image_id"][0] == "cdcdcdcdcdcd"
     assert not frame["dangling"][0]  # the service's own flag wins
 
 
 def test_images_empty_keeps_columns_and_dtypes():
-    frame = images_frame([])
+    frame = images_frame([], why_empty="no images match --filter x=1")
     assert tuple(frame.columns) == IMAGE_COLUMNS and len(frame) == 0
     assert str(frame["created"].dtype) == "datetime64[ns, UTC]"
     assert frame["size"].dtype == "int64"
-    assert "Empty" in repr(frame)
+    assert repr(frame) == "no images match --filter x=1"  # one line that says why
+    assert frame._repr_html_() == "<p>no images match --filter x=1</p>"
+    # a frame filtered down to nothing says nothing it cannot know
+    assert "Empty" in repr(images_frame(ROWS)[lambda f: f["size"] < 0])
 
 
 def test_images_sort():
@@ -107,7 +128,7 @@ def test_images_sort_error_names_the_valid_columns():
 
 
 def test_repr_is_human_readable_data_stays_raw():
-    frame = images_frame(ROWS)
+    frame = images_frame(ROWS, wide=True)
     with pd.option_context("display.width", 400, "display.max_columns", 50):
         text = repr(frame)
     html = frame._repr_html_()
@@ -120,10 +141,10 @@ def test_repr_is_human_readable_data_stays_raw():
 
 
 def test_slicing_sorting_filtering_keep_the_subclass_and_ints():
-    frame = images_frame(ROWS)
+    frame = images_frame(ROWS, wide=True)
     for part in (frame.iloc[:2], frame[frame["size"] > 2_000_000], frame.sort_values("size"),
                  frame[["repository", "size"]], frame.head(1), frame.copy()):
-        assert isinstance(part, SizeFrame)
+        assert isinstance(part, ReadableFrame)
         assert part["size"].dtype == "int64"
         with pd.option_context("display.width", 400, "display.max_columns", 50):
             assert any(unit in repr(part) for unit in (" kB", " MB", " GB"))
@@ -149,6 +170,9 @@ def test_history_frame():
     assert str(frame["created"].dtype) == "datetime64[ns, UTC]"
     assert frame["size"].dtype == "int64" and frame["size"][0] == 10240
     assert "10.2 kB" in repr(frame)
+    with pd.option_context("display.width", 200, "display.max_columns", 50):
+        assert "  ADD" in repr(frame) and "#(nop)" not in repr(frame)  # shown without the shell prefix
+    assert frame["created_by"][0] == "/bin/sh -c #(nop) ADD"  # kept whole
     iso = history_frame([{"id": ALPINE_ID, "created": "2026-11-27T14:12:58.6Z", "size": 1}])
     assert iso["created"][0].year == 2026 and str(iso["created"].dtype) == "datetime64[ns, UTC]"
 
@@ -161,10 +185,70 @@ def test_search_frame_libpod_and_docker_shapes():
          "is_automated": True},
     ]
     frame = search_frame(results)
-    assert list(frame.columns) == ["name", "description", "stars", "official", "automated",
-                                   "index", "tag"]
+    assert list(frame.columns) == ["name", "description", "stars", "official", "automated"]
+    assert list(search_frame(results, list_tags=True).columns) == ["name", "tag"]
     assert frame["stars"].dtype == "int64" and frame["official"].dtype == bool
     assert list(frame["official"]) == [True, False] and list(frame["automated"]) == [False, True]
     assert frame["description"][1] == ""
     assert search_frame(results, sort="stars")["stars"].tolist() == [3, 10000]
-    assert len(search_frame([])) == 0
+    assert len(search_frame([])) == 0 and repr(search_frame([], why_empty="none here")) == "none here"
+
+
+def test_human_age_reads_like_podman():
+    assert [human_age(s) for s in (0.2, 1, 42, 60, 180, 3600, 5 * 3600, 3 * 86400, 15 * 86400,
+                                    90 * 86400, 3 * 365 * 86400)] == [
+        "less than a second ago", "1 second ago", "42 seconds ago", "about a minute ago", "3 minutes ago",
+        "about an hour ago", "5 hours ago", "3 days ago", "2 weeks ago", "3 months ago", "3 years ago"]
+    assert human_age(None) == "" and human_age(-100) == "in the future"
+
+
+def test_display_ages_sizes_left_aligned_text():
+    now = pd.Timestamp.now(tz="UTC").timestamp()
+    rows = [{"Id": ALPINE_ID, "RepoTags": ["localhost/a-long-repository-name:v1"], "Created": now - 180,
+             "Size": 2_130_000, "Containers": 0},
+            {"Id": OLD_ID, "RepoTags": ["quay.io/b:2"], "Created": now - 15 * 86400, "Size": 11331,
+             "Containers": 3}]
+    frame = images_frame(rows)
+    with pd.option_context("display.width", 120, "display.max_columns", 50):
+        lines = repr(frame).splitlines()
+    assert "3 minutes ago" in lines[1] and "2 weeks ago" in lines[2]
+    assert "2.13 MB" in lines[1] and "11.3 kB" in lines[2]
+    # text columns start at the same place on every line (left-aligned); numbers end together
+    for word in ("repository", "tag", "image_id", "created"):
+        start = lines[0].index(word)
+        assert lines[1][start] != " " and lines[2][start] != " ", (word, lines)
+    for row, size in ((1, "2.13 MB"), (2, "11.3 kB")):
+        assert lines[row].index(size) + len(size) == lines[0].index("size") + len("size")
+    html = frame._repr_html_()
+    assert "white-space: nowrap" in html and "text-align: left" in html and "2.13 MB" in html
+    assert "3 minutes ago" in html and "2130000" not in html
+    # the data stays full
+    assert frame["size"].tolist() == [2_130_000, 11331] and frame["created"].dt.tz is not None
+
+
+def test_terminal_text_fits_120_columns_with_the_scanned_columns():
+    rows = [{"Id": ALPINE_ID, "RepoTags": [f"registry.example.com:5000/team/project-{i}/env:2026.11.{i}"],
+             "Created": 1795788778, "Size": 5_590_000_000, "Containers": 1, "Dangling": i == 3,
+             "Digest": "sha256:" + "e" * 64, "Labels": {"org.opencontainers.image.source": "x" * 80}}
+            for i in range(4)]
+    # (a real terminal, where pandas measures the width itself: tests/test_terminal.py)
+    with pd.option_context("display.width", 120, "display.max_columns", 50):
+        text = repr(images_frame(rows))
+    assert "..." not in text and "\\" not in text and max(len(line) for line in text.splitlines()) <= 120, text
+    for column in IMAGE_COLUMNS + ("dangling",):
+        assert column in text.splitlines()[0]
+
+
+def test_removed_frame_and_prune_summary():
+    report = [{"Untagged": "localhost:5000/x/y:v2"}, {"Untagged": "quay.io/me/old:1"}, {"Deleted": OLD_ID}]
+    frame = removed_frame(ROWS, report)
+    assert list(frame.columns) == list(IMAGE_COLUMNS) + ["removed"]
+    assert frame[["repository", "removed"]].values.tolist() == [["localhost:5000/x/y", "untagged"],
+                                                                 ["quay.io/me/old", "deleted"]]
+    assert repr(removed_frame(ROWS, [])) == "nothing was removed"
+    intermediate = {"Id": OLD_ID, "RepoTags": None, "Created": 1, "Size": 5_000_000}
+    doomed = images_frame([ROWS[2], intermediate])
+    assert removal_summary(doomed, "Would remove") == (
+        "Would remove 2 images, freeing 6.2 MB: 1 dangling, 1 intermediate (untagged parents that %images "
+        "hides and %images -a lists).")
+    assert removal_summary(images_frame(ROWS[:1]), "Removed") == "Removed 1 image, freeing 5.59 GB: 1 tagged."

@@ -1,7 +1,12 @@
 """How a failure is shown in a notebook: one clear sentence (what failed, the service's reason, a hint
 where one helps), installed as IPython's handler for PodmanError without displacing another's.
 
-* :func:`describe` is the one sentence; extend ``_HINTS`` or its cases to change what a user reads.
+* :func:`describe` is the one sentence. The service's own wording is often an internal detail
+  (``strconv.Atoi: parsing ""``, a Go struct dump): the table ``_REWRITES`` turns each such wording,
+  once for every magic, into a sentence that says what is wrong and what to do; ``_HINTS`` adds a hint
+  to the rest. The service's text stays on the exception (``explanation``, ``msg``) and in the full
+  traceback (``%config PodmanMagics.show_tracebacks = True``).
+* :func:`usage_message` is the sentence for arguments a magic cannot take.
 * :func:`install` / :func:`uninstall` put the handler in and take it out again. A handler another
   extension set before is kept: exceptions it was set for still go to it, and ``uninstall`` puts it
   back exactly as it was.
@@ -12,8 +17,12 @@ where one helps), installed as IPython's handler for PodmanError without displac
 
 from __future__ import annotations
 
+import difflib
+import os
+import re
 import sys
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional, Sequence
 
 from ..errors import APIError, BuildError, ImageNotFound, PodmanError, ServiceUnavailable, StreamTimeout
 from .secrets import mask
@@ -46,12 +55,114 @@ def hint_for(message: str, creds_given: bool = False) -> str:
     return ""
 
 
-def describe(error: BaseException, creds_given: bool = False, operation: Optional[str] = None) -> str:
+# The filter keys each listing magic's service call accepts (libpod, Podman 4.3 and 5.4).
+FILTER_KEYS = {
+    "images": ("before", "containers", "dangling", "digest", "id", "intermediate", "label", "readonly",
+               "reference", "since", "until"),
+    "image_prune": ("dangling", "label", "until"),
+    "image_search": ("is-automated", "is-official", "stars"),
+}
+INSTRUCTIONS = ("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
+                "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR")
+
+
+@dataclass
+class Call:
+    """What was run, for the sentence: the magic (``"%images"``, ``"%%image_build"``), its parsed
+    arguments and the cell body."""
+    magic: str
+    args: Any = None
+    cell: Optional[str] = None
+
+    @property
+    def name(self) -> str:
+        return self.magic.lstrip("%")
+
+
+# -- the rewrites: (exception class, pattern on the service's text, sentence from the match) ---------
+def _missing_image(match: re.Match, call: Optional[Call]) -> str:
+    name = match.group("name")
+    return (f"Image not found: {name} is not on this Podman service "
+            f"(hint: %images lists the images it has; %image_pull {name} fetches it from a registry)")
+
+
+def _unknown_instruction(match: re.Match, call: Optional[Call]) -> str:
+    word = match.group("word")
+    where = ""
+    source = call.cell if call else None
+    if source:
+        for number, line in enumerate(source.splitlines(), start=1):
+            if line.split()[:1] == [word] or (line.split()[:1] and line.split()[0].upper() == word.upper()):
+                where = f" at line {number}"
+                break
+    close = difflib.get_close_matches(word.upper(), INSTRUCTIONS, n=1)
+    hint = f"did you mean {close[0]}?" if close else "instructions are " + ", ".join(INSTRUCTIONS)
+    return f"Build failed: unknown instruction {word}{where} of the Containerfile (hint: {hint})"
+
+
+def _copy_missing(match: re.Match, call: Optional[Call]) -> str:
+    path = match.group("path")
+    step = (match.group("step") or "COPY").split()[0]
+    context = getattr(call.args, "context", None) if call else None
+    if context:
+        return (f"Build failed: {step} cannot find {path} in the build context {context} "
+                f"(hint: {step} paths are relative to the --context folder)")
+    text = f"Build failed: {step} cannot find {path}: the build context is empty unless --context is given"
+    if os.path.exists(path):
+        return text + f", and {path} is in the notebook's folder (hint: add --context .)"
+    return text + " (hint: add --context DIR, the folder that holds it)"
+
+
+def _scp_destination(match: re.Match, call: Optional[Call]) -> str:
+    destination = getattr(call.args, "destination", None) if call else None
+    return (f"Podman could not use the destination {destination or match.group(0)!r}: it expects "
+            "CONNECTION::[IMAGE] with a connection from `podman system connection list`, or "
+            "USER@HOST::[IMAGE] (hint: %podman connections lists them)")
+
+
+def _unknown_filter(match: re.Match, call: Optional[Call]) -> str:
+    key = match.group("key")
+    keys = FILTER_KEYS.get(call.name if call else "images", FILTER_KEYS["images"])
+    magic = call.magic if call else "%images"
+    return f"unknown filter {key!r}: {magic} filters on {', '.join(keys)} (as --filter KEY=VALUE)"
+
+
+_REWRITES: Sequence = (
+    (ImageNotFound, r"failed to find image (?P<name>\S+?): (?P=name): image not known", _missing_image),
+    (ImageNotFound, r"^(?P<name>\S+?): image not known$", _missing_image),
+    (BuildError, r'Unknown instruction: "?(?P<word>[^"\s]+)"?', _unknown_instruction),
+    (BuildError, r'(?:STEP "(?P<step>[^"]+)".*)?copier: stat: "/(?P<path>[^"]+)": no such file or directory',
+     _copy_missing),
+    (APIError, r'(?:unsupported|invalid) image filter "(?P<key>[^"]+)"', _unknown_filter),
+    (APIError, r'strconv\.Atoi: parsing "[^"]*": invalid syntax|lookup (?P<host>\S+?)(?: on \S+)?: no such host',
+     _scp_destination, "image_scp"),
+)
+
+
+def _rewritten(error: BaseException, call: Optional[Call]) -> Optional[str]:
+    service_text = str(getattr(error, "explanation", None) or getattr(error, "msg", None) or error)
+    for kind, pattern, sentence, *magics in _REWRITES:
+        if magics and (call is None or call.name not in magics):
+            continue
+        if isinstance(error, kind):
+            match = re.search(pattern, service_text)
+            if match:
+                return sentence(match, call)
+    return None
+
+
+def describe(error: BaseException, creds_given: bool = False, operation: Optional[str] = None,
+             call: Optional[Call] = None) -> str:
     """``"%image_pull: Image not found: ... (hint: ...)"`` in one line, without a traceback.
 
     ``creds_given``: the operation sent credentials, so "unauthorized" means they were wrong;
-    ``operation``: the magic that failed (``%image_pull``), said first.
+    ``operation``: the magic that failed (``%image_pull``), said first; ``call``: that magic with its
+    arguments and cell, for the sentences that name them.
     """
+    operation = operation or (call.magic if call else None)
+    text = _rewritten(error, call)
+    if text is not None:
+        return (f"{operation}: " if operation else "") + text
     if isinstance(error, BuildError):
         text = f"Build failed: {error.msg}"
     elif isinstance(error, ServiceUnavailable):  # before APIError, which it also is (as in podman-py)
@@ -103,7 +214,7 @@ class _Handler:
         if magics.show_tracebacks:
             stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
         else:
-            stb = [describe(value, creds_given=magics.creds_given, operation=magics.failed_operation(value))]
+            stb = [describe(value, creds_given=magics.creds_given, call=magics.failed_call(value))]
         stb = [mask(line, magics.secrets) for line in stb]
         _mask_exception(value, magics.secrets)
         # Private API, on purpose: IPython only calls a custom handler, showing is the handler's job, and
@@ -150,3 +261,16 @@ def _mask_exception(value: BaseException, secrets: Any) -> None:
                 setattr(value, name, mask(getattr(value, name), secrets))
     except (AttributeError, TypeError):  # pragma: no cover - an exception that refuses new attributes
         pass
+
+
+def usage_message(magic: str, options: Iterable[str], message: str) -> str:
+    """An argument error as one sentence naming the magic: an unknown option lists the ones it takes."""
+    unknown = re.match(r"unrecognized arguments: (?P<words>.+)", message)
+    if unknown:
+        words = [w for w in unknown.group("words").split() if w.startswith("-")] or unknown.group("words").split()
+        options = sorted(set(options) - {"--help"})
+        close = difflib.get_close_matches(words[0], options, n=1)
+        guess = f"did you mean {close[0]}? " if close else ""
+        return (f"{magic}: unknown option {' '.join(words)} ({guess}{magic} takes {', '.join(options)}; "
+                f"{magic} -h explains them)")
+    return f"{magic}: {message} ({magic} -h shows how to call it)"

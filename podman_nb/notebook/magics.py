@@ -21,7 +21,8 @@ from traitlets import Bool, Enum, Float, Int, Unicode, observe
 
 from ..api.connections import list_connections
 from ..client import PodmanClient
-from ..errors import BuildError, PodmanError
+from ..domain.references import bare_id, parse_reference
+from ..errors import BuildError, InvalidArgument, PodmanError
 from .units import human_size
 from . import errors
 from .progress import make_display
@@ -66,6 +67,7 @@ def operation(function: Callable) -> Callable:
     @functools.wraps(function)
     def run(self: "PodmanMagics", line: str = "", cell: Optional[str] = None) -> Any:
         magic = getattr(self, function.__name__)
+        name = ("%%" if cell is not None else "%") + function.__name__
         self.creds_given, self._failure = False, None
         for password in creds_passwords(line):  # first: a line that fails to parse keeps none either
             self._remember_password(password)
@@ -79,12 +81,14 @@ def operation(function: Callable) -> Callable:
         try:
             args = parse_argstring(magic, line)
         except (UsageError, ValueError) as error:
-            raise UsageError(mask(str(error), self.secrets)) from None
+            # argparse keeps its options in a private list; IPython's magic_arguments offers no other way
+            options = [o for action in magic.parser._actions for o in action.option_strings if o.startswith("--")]
+            raise UsageError(mask(errors.usage_message(name, options, str(error)), self.secrets)) from None
         try:
             self._call_connection = getattr(args, "connection", None)  # this call's --connection, if any
             return function(self, args, cell) if cell is not None else function(self, args)
         except PodmanError as error:
-            self._failure = (("%%" if cell is not None else "%") + function.__name__, error)  # for the message
+            self._failure = (errors.Call(name, args, cell), error)  # for the message
             raise
         except errors.Interrupted:
             raise
@@ -171,7 +175,7 @@ class PodmanMagics(Magics):
         self._call_connection: Optional[str] = None
         self.secrets: set = set()  # passwords seen this session, masked in any error shown
         self.creds_given = False  # whether the running (or last) operation sent credentials
-        self._failure: Optional[tuple] = None  # (magic, the PodmanError it raised) of the last call
+        self._failure: Optional[tuple] = None  # (errors.Call, the PodmanError it raised) of the last call
         self.error_handler: Any = None  # set by errors.install
         self.shown_failure: Optional[BaseException] = None  # a failure whose display already said it all
 
@@ -230,6 +234,8 @@ class PodmanMagics(Magics):
     @magic_arguments()
     @_common
     @argument("--no-trunc", action="store_true", help="Show full image ids.")
+    @argument("--wide", action="store_true", help="Every column: also dangling, arch, os, shared and virtual "
+              "size, digest, labels.")
     @_quiet("Only the image ids.")
     @argument("--sort", help="Sort by this column (newest first by default).")
     @_filter("dangling=true, label=k or label=k=v, reference=PATTERN, before=IMAGE, since=IMAGE.")
@@ -238,7 +244,8 @@ class PodmanMagics(Magics):
               help="Every Podman connection, asked in parallel, with a connection column.")
     @operation
     def images(self, args):
-        """List images as a DataFrame, one row per tag.
+        """List images as a DataFrame, one row per tag: repository, tag, image_id, created, size,
+        containers (and dangling when some image is); ``--wide`` for every column.
 
         ``--connection a,b`` or ``--all-connections``: one DataFrame with a ``connection`` column; a
         service that does not answer is a note, not a failure.
@@ -250,15 +257,15 @@ class PodmanMagics(Magics):
             names = [c.name for c in list_connections()]
             if not names:
                 raise UsageError("Podman has no connections (`podman system connection add`)")
-        elif len(names) < 2:
-            rows = self.manager.list_attrs(all=args.all, filters=_filters(args.filter))
-            return _tables().images_frame(rows, no_trunc=args.no_trunc, sort=args.sort, quiet=args.quiet)
         filters = _filters(args.filter)
         tables = _tables()
+        why = "no images" + (" match " + " ".join(f"--filter {f}" for f in args.filter) if args.filter else "")
+        shape = dict(no_trunc=args.no_trunc, sort=args.sort, quiet=args.quiet, wide=args.wide, why_empty=why)
+        if not args.all_connections and len(names) < 2:
+            return tables.images_frame(self.manager.list_attrs(all=args.all, filters=filters), **shape)
 
         def frame(name: str):
-            rows = self.client_for(name).images.list_attrs(all=args.all, filters=filters)
-            return tables.images_frame(rows, no_trunc=args.no_trunc, sort=args.sort, quiet=args.quiet)
+            return tables.images_frame(self.client_for(name).images.list_attrs(all=args.all, filters=filters), **shape)
 
         frames, failures = _ask_each(names, frame)
         notes = [f"connection {name!r} did not answer: {error}" for name, error in failures.items()]
@@ -307,7 +314,12 @@ class PodmanMagics(Magics):
         """
         found = self.manager.search(args.term, limit=args.limit, filters=_filters(args.filter),
                                    listTags=args.list_tags or None, tls_verify=_tls(args))
-        return _tables().search_frame(found)
+        why = f"no image matches {args.term!r}"
+        if not found and not _names_registry(args.term) and \
+                not (self.client.info().get("registries") or {}).get("search"):
+            why = ("no search registries are configured: name one, e.g. "
+                   f"`%image_search quay.io/{args.term}`")
+        return _tables().search_frame(found, list_tags=args.list_tags, why_empty=why)
 
     @line_magic
     @magic_arguments()
@@ -337,7 +349,7 @@ class PodmanMagics(Magics):
     @argument("reference", help="Image to pull, e.g. quay.io/podman/hello:latest.")
     @operation
     def image_pull(self, args):
-        """Pull an image with live progress; returns the Image (a list with --all-tags).
+        """Pull an image with live progress; returns the Image (a DataFrame as %images' with --all-tags).
 
         Example: ``img = %image_pull 127.0.0.1:5000/team/env:latest --creds alice``
         """
@@ -345,9 +357,10 @@ class PodmanMagics(Magics):
         kwargs = {"auth_config": auth, "platform": args.platform, "tls_verify": _tls(args)}
         if args.policy:
             kwargs["policy"] = args.policy
-        return self._with_progress("pull", args.reference, args.quiet, lambda progress: self.manager.pull(
+        pulled = self._with_progress("pull", args.reference, args.quiet, lambda progress: self.manager.pull(
             args.reference, all_tags=args.all_tags, progress=progress,
             **{k: v for k, v in kwargs.items() if v is not None}))
+        return self._images_result(pulled) if args.all_tags else pulled
 
     @line_magic
     @magic_arguments()
@@ -439,14 +452,16 @@ class PodmanMagics(Magics):
     @argument("images", nargs="+", help="Images to remove.")
     @operation
     def image_rm(self, args):
-        """Remove images; returns what was untagged and deleted.
+        """Remove images; returns a DataFrame of what went, in %images' columns and ``removed``
+        ("deleted", or "untagged" when the image keeps other names).
 
         Example: ``%image_rm localhost/old:1 localhost/old:2``
         """
+        before = self.manager.list_attrs(all=True)
         report = []
         for name in args.images:
             report.extend(self.manager.remove(name, force=args.force or None))
-        return [entry for entry in report if "ExitCode" not in entry]
+        return _tables().removed_frame(before, report)
 
     @line_magic
     @magic_arguments()
@@ -462,14 +477,18 @@ class PodmanMagics(Magics):
         """
         filters = _filters(args.filter)
         if args.dry_run:
-            doomed = [image.attrs for image in self.manager.prune_candidates(all=args.all, filters=filters)]
-            frame = _tables().images_frame(doomed)
-            freed = sum(int(attrs.get("Size") or 0) for attrs in doomed)
-            print(f"Would remove {len(doomed)} image(s), freeing {human_size(freed)}.")
-            return frame
-        result = self.manager.prune(all=args.all, filters=filters)
-        print(f"Removed {len(result['ImagesDeleted'])} image(s), freed {human_size(result['SpaceReclaimed'])}.")
-        return result
+            gone = [image.attrs for image in self.manager.prune_candidates(all=args.all, filters=filters)]
+        else:
+            before = self.manager.list_attrs(all=True)
+            deleted = {entry["Deleted"] for entry in self.manager.prune(all=args.all, filters=filters)["ImagesDeleted"]}
+            gone = [attrs for attrs in before if attrs.get("Id") in deleted]
+        why = ("nothing to prune: every image is in use" if args.all else
+               "nothing to prune: no dangling images (--all also removes tagged images no container uses)")
+        frame = _tables().images_frame(gone, why_empty=why.replace(":", "".join(
+            f" with --filter {f}" for f in args.filter or []) + ":", 1))
+        if len(frame):
+            print(_tables().removal_summary(frame, "Would remove" if args.dry_run else "Removed"))
+        return frame
 
     @line_magic
     @magic_arguments()
@@ -518,11 +537,12 @@ class PodmanMagics(Magics):
     @argument("path", help="A tarball made by %%image_save or podman save.")
     @operation
     def image_load(self, args):
-        """Load images from a tarball; returns them.
+        """Load images from a tarball; returns the Image (a DataFrame as %images' when there are several).
 
         Example: ``%image_load myenv.tar``
         """
-        return list(self.manager.load(file_path=os.path.expanduser(args.path)))
+        loaded = list(self.manager.load(file_path=os.path.expanduser(args.path)))
+        return loaded[0] if len(loaded) == 1 else self._images_result(loaded)
 
     @line_magic
     @magic_arguments()
@@ -546,8 +566,9 @@ class PodmanMagics(Magics):
     @argument("what", nargs="?", choices=["connections"], help="connections: a DataFrame of Podman's connections.")
     @operation
     def podman(self, args):
-        """Which Podman service the magics use (connection, address, version); ``--url`` or ``--connection``
-        switches to another; ``%podman connections`` lists Podman's connections and whether they answer.
+        """Which Podman service the magics use (connection, address, version: a dict shown as one sentence);
+        ``--url`` or ``--connection`` switches to another; ``%podman connections`` lists Podman's connections
+        and whether they answer.
 
         Example: ``%podman --connection podman-machine-default``
         """
@@ -561,14 +582,12 @@ class PodmanMagics(Magics):
         self._call_connection = None  # here --connection switches the notebook, it is not for one call
         try:
             client = self.client
-            info = {"connection": client.connection, "base_url": client.base_url,
-                    "podman": client.api.podman_version, "api": client.version().get("ApiVersion")}
+            info = _tables().ServiceFacts(connection=client.connection, base_url=client.base_url,
+                                          podman=client.api.podman_version, api=client.version().get("ApiVersion"))
         except PodmanError:
             if args.url or args.connection:  # an address that does not answer leaves the magics where they were
                 self.base_url, self.connection = previous
             raise
-        named = f" (connection {info['connection']!r})" if info["connection"] else ""
-        print(f"Podman {info['podman']} at {info['base_url']}{named}")
         return info
 
     def _connections(self):
@@ -582,6 +601,11 @@ class PodmanMagics(Magics):
                     "answers": c.name in versions, "version": versions.get(c.name) or str(failures.get(c.name, ""))}
                    for c in found]
         return _tables().connections_frame(records)
+
+    def _images_result(self, images: List[Any]) -> Any:
+        """Several images as %images shows them (the listing's rows for their ids)."""
+        ids = {bare_id(image.id) for image in images}
+        return _tables().images_frame([row for row in self.manager.list_attrs(all=True) if bare_id(row.get("Id")) in ids])
 
     def _creds(self, creds: Optional[str]) -> Optional[Dict[str, str]]:
         """``--creds`` as an auth_config (asking for the password when only USER is given)."""
@@ -597,9 +621,22 @@ class PodmanMagics(Magics):
             self.secrets.add(password)
             scrub_history(self.shell, password)
 
+    def failed_call(self, error: BaseException) -> Optional["errors.Call"]:
+        """The magic call (``%image_pull`` with its arguments and cell) that raised ``error``, if one of these did."""
+        return self._failure[0] if self._failure is not None and self._failure[1] is error else None
+
     def failed_operation(self, error: BaseException) -> Optional[str]:
         """The magic (``%image_pull``) that raised ``error``, if one of these magics did."""
-        return self._failure[0] if self._failure is not None and self._failure[1] is error else None
+        call = self.failed_call(error)
+        return call.magic if call else None
+
+
+def _names_registry(term: str) -> bool:
+    """Whether a search term names its registry (``quay.io/busybox``); a short name needs search registries."""
+    try:
+        return bool(parse_reference(term).domain)
+    except InvalidArgument:  # not a plain name (a pattern...): do not claim that search registries are missing
+        return True
 
 
 def _ask_each(names: List[str], ask: Callable[[str], Any]) -> "tuple[Dict[str, Any], Dict[str, PodmanError]]":

@@ -1,61 +1,186 @@
-"""pandas DataFrames from the libpod API's image lists, history and search results.
+"""Results as people read them: pandas DataFrames from the libpod API's image lists, history and search.
 
-:func:`images_frame`, :func:`history_frame` and :func:`search_frame` shape the service's dicts
-into typed columns (``created`` is ``datetime64[ns, UTC]``, ``size`` is ``int64`` bytes).
-They return a :class:`SizeFrame`: a DataFrame whose HTML and text reprs show byte columns as
-"1.2 MB" and missing repository/tag as ``<none>`` while the data itself stays raw. Slicing,
-sorting and filtering keep the subclass; ``pd.DataFrame(frame)`` gives a plain one.
+:func:`images_frame`, :func:`removed_frame`, :func:`history_frame` and :func:`search_frame` shape the
+service's dicts into typed columns (``created`` is ``datetime64[ns, UTC]``, ``size`` is ``int64``
+bytes). They return a :class:`ReadableFrame`: a DataFrame whose HTML and text reprs show ages
+("3 minutes ago"), sizes ("2.1 MB"), ``<none>`` for a missing repository/tag, text left-aligned and
+never wrapped, while the data itself stays raw. Slicing, sorting and filtering keep the subclass;
+``pd.DataFrame(frame)`` gives a plain one. An empty result says why in one line.
 Note that ``frame.size`` is pandas' element count: use ``frame["size"]`` for the column.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Mapping, Optional, Sequence
+import html
+import shutil
+import uuid
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import pandas as pd
 
 from ..domain.references import bare_id, parse_reference
 from ..errors import InvalidArgument
-from .units import human_size
+from .units import human_age, human_size
 
-__all__ = ["human_size", "SizeFrame", "images_frame", "history_frame",
-           "search_frame", "IMAGE_COLUMNS", "HISTORY_COLUMNS", "SEARCH_COLUMNS"]
+__all__ = ["human_size", "ReadableFrame", "images_frame", "removed_frame",
+           "history_frame", "search_frame", "removal_summary", "ServiceFacts", "IMAGE_COLUMNS", "WIDE_IMAGE_COLUMNS", "HISTORY_COLUMNS",
+           "SEARCH_COLUMNS"]
 
-IMAGE_COLUMNS = ("repository", "tag", "image_id", "created", "size", "shared_size",
-                 "virtual_size", "containers", "dangling", "digest", "labels")
+# Every column of every table, and how it is shown, is decided here.
+IMAGE_COLUMNS = ("repository", "tag", "image_id", "created", "size", "containers")  # what people scan
+WIDE_IMAGE_COLUMNS = IMAGE_COLUMNS + ("dangling", "arch", "os", "shared_size", "virtual_size", "digest",
+                                      "labels")
 HISTORY_COLUMNS = ("id", "created", "created_by", "size", "comment")
 SEARCH_COLUMNS = ("name", "description", "stars", "official", "automated", "index", "tag")
+_SHOWN_SEARCH = ("name", "description", "stars", "official", "automated")
+_SHOWN_TAGS = ("name", "tag")
+_IMAGE_DTYPES = {"size": "int64", "shared_size": "int64", "virtual_size": "int64", "containers": "int64",
+                 "dangling": "bool"}
 SIZE_COLUMNS = frozenset({"size", "shared_size", "virtual_size"})
+AGE_COLUMNS = frozenset({"created"})
 NONE_COLUMNS = frozenset({"repository", "tag"})
+RIGHT_ALIGNED = SIZE_COLUMNS | {"containers", "stars"}
+KEEP_END = frozenset({"repository", "name"})  # shortened in the middle when the window is narrow
+SHRINK_TO = 16
+SHRINK_FIRST = frozenset({"comment", "labels", "digest", "description"})  # what says least gives way first
+# JupyterLab at 1280 px with its file browser open leaves ~830 px to an output: ~110 characters of
+# its table font (7.5 px each, measured in chromium) once each cell's padding (two characters) is counted.
+HTML_WIDTH = 106
+CUT_AT = {"created_by": 45, "description": 45, "comment": 30, "labels": 40}  # characters, unless no_trunc
 _NONE_TAG = "<none>:<none>"
+_NOP = "/bin/sh -c #(nop) "
 
 
-class SizeFrame(pd.DataFrame):
-    """A DataFrame that shows byte columns human-readable and missing repository/tag as <none>.
+class ReadableFrame(pd.DataFrame):
+    """A DataFrame shown as people read it: ages, human sizes, ``<none>``, left-aligned unwrapped text.
 
     Only the reprs change; values, dtypes and every pandas operation are a plain DataFrame's.
+    ``attrs["why_empty"]`` (set when the frame was made empty) is what an empty frame shows;
+    ``attrs["no_trunc"]`` shows long text whole.
     """
 
     @property
     def _constructor(self):
-        return SizeFrame
+        return ReadableFrame
 
     def _display_frame(self) -> pd.DataFrame:
-        """A plain copy with byte columns as text and missing repository/tag as <none>."""
+        """A plain copy with every shaped column as the text it is shown as."""
         frame = pd.DataFrame(self)
+        now = pd.Timestamp.now(tz="UTC")
+        cut = not self.attrs.get("no_trunc")
         for column in frame.columns:
-            if column in SIZE_COLUMNS and pd.api.types.is_numeric_dtype(frame[column]):
-                frame[column] = pd.Series([human_size(v) for v in frame[column]],
-                                          index=frame.index, dtype=object)
+            values = frame[column]
+            if column in SIZE_COLUMNS and pd.api.types.is_numeric_dtype(values):
+                shown = [human_size(v) for v in values]
+            elif column in AGE_COLUMNS and pd.api.types.is_datetime64_any_dtype(values):
+                shown = [human_age((now - v).total_seconds()) if not pd.isna(v) else "" for v in values]
             elif column in NONE_COLUMNS:
-                frame[column] = frame[column].astype(object).where(frame[column].notna(), "<none>")
+                shown = ["<none>" if v is None or v is pd.NA or v != v else v for v in values]
+            elif column == "created_by":  # buildah's "/bin/sh -c #(nop) " before CMD, LABEL, COPY... says nothing
+                shown = [v[len(_NOP):].lstrip() if isinstance(v, str) and v.startswith(_NOP) else v for v in values]
+            elif column == "labels":
+                shown = [", ".join(f"{k}={v}" for k, v in (v or {}).items()) if isinstance(v, Mapping) else v
+                         for v in values]
+            else:
+                continue
+            frame[column] = pd.Series(shown, index=frame.index, dtype=object)
+        for column, limit in CUT_AT.items():
+            if cut and column in frame.columns:
+                frame[column] = frame[column].map(lambda v: _cut(v, limit))
         return frame
 
     def __repr__(self) -> str:
-        return repr(self._display_frame())
+        if len(self) == 0 and self.attrs.get("why_empty"):
+            return self.attrs["why_empty"]
+        frame = self._display_frame()
+        texts = {column: ["" if v is None else str(v) for v in frame[column]] for column in frame.columns}
+        widths = _fit({c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in frame.columns},
+                      len(str(len(frame) - 1)), _text_width() - 3)  # pandas' own margins
+        padded = {}
+        for column in frame.columns:
+            width = widths[column]
+            right = column in RIGHT_ALIGNED or pd.api.types.is_numeric_dtype(frame[column])
+            keep_end = column in KEEP_END
+
+            def pad(text: str) -> str:
+                text = _shorten(text, width, keep_end)
+                return text.rjust(width) if right else text.ljust(width)
+
+            padded[pad(str(column))] = pd.Series([pad(t) for t in texts[column]], index=frame.index, dtype=object)
+        if not padded:
+            return repr(frame)
+        with pd.option_context("display.max_colwidth", None):
+            return repr(pd.DataFrame(padded, index=frame.index))
 
     def _repr_html_(self) -> Optional[str]:
-        return self._display_frame()._repr_html_()
+        if len(self) == 0 and self.attrs.get("why_empty"):
+            return f"<p>{html.escape(self.attrs['why_empty'])}</p>"
+        frame = self._display_frame()
+        if not self.attrs.get("no_trunc"):  # the page's width is unknown here: fit what 1280 px leaves
+            texts = {c: ["" if v is None else str(v) for v in frame[c]] for c in frame.columns}
+            widths = _fit({c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in frame.columns},
+                          len(str(len(frame) - 1)), HTML_WIDTH)
+            for column in frame.columns:
+                frame[column] = [_shorten(t, widths[column], column in KEEP_END) if isinstance(v, str) else v
+                                 for t, v in zip(texts[column], frame[column])]
+        with pd.option_context("display.max_colwidth", None):
+            table = frame._repr_html_()
+        if table is None:
+            return None
+        right = [i for i, c in enumerate(frame.columns) if c in RIGHT_ALIGNED]
+        # a page's styles apply to every output on it: the column rules name this table alone
+        own = f"podman-nb-{uuid.uuid4().hex[:12]}"
+        rules = [f"table.dataframe.{own} th, table.dataframe.{own} td "
+                 "{text-align: left; white-space: nowrap; max-width: none;}"]
+        # child 1 of each row is the index; a data column j is child j + 2
+        rules += [f"table.dataframe.{own} tr > :nth-child({i + 2}) {{text-align: right;}}" for i in right]
+        style = "<style>" + " ".join(rules) + "</style>"
+        return style + table.replace('class="dataframe"', f'class="dataframe podman-nb-table {own}"', 1)
+
+
+def _text_width() -> int:
+    """The width pandas lays text out in: the terminal's when ``display.max_columns`` is 0 (pandas then
+    measures it, as in terminal IPython), else ``display.width``."""
+    if pd.get_option("display.max_columns") == 0:
+        return shutil.get_terminal_size().columns
+    return pd.get_option("display.width") or 80
+
+
+def _fit(widths: Dict[str, int], index_width: int, total: int) -> Dict[str, int]:
+    """Column widths that fit ``total`` characters: the widest text columns give way first, down to
+    SHRINK_TO characters (pandas puts two spaces before each column). When that cannot fit, the widths
+    stay whole and pandas lays the frame out as it does any other (a Jupyter kernel's 80 columns)."""
+    fitted = dict(widths)
+    over = index_width + sum(w + 2 for w in fitted.values()) - total
+    while over > 0:
+        shrinkable = [c for c in fitted if c not in RIGHT_ALIGNED and c not in ("image_id", "id", "created")
+                      and fitted[c] > SHRINK_TO]
+        if not shrinkable:
+            return dict(widths)
+        widest = max(shrinkable, key=lambda c: (c in SHRINK_FIRST, fitted[c]))
+        step = min(over, fitted[widest] - SHRINK_TO)
+        fitted[widest] -= step
+        over -= step
+    return fitted
+
+
+def _shorten(text: str, width: int, keep_end: bool) -> str:
+    """``text`` in ``width`` characters: cut at the end with "…", or (``keep_end``, for names whose
+    end says most) in the middle, keeping the registry and the last path components."""
+    if len(text) <= width:
+        return text
+    if keep_end:
+        head = width // 3
+        return text[:head] + "…" + text[len(text) - (width - head - 1):]
+    return text[:width - 1] + "…"
+
+
+def _cut(value: Any, limit: int) -> Any:
+    """Long text shown as its first ``limit`` characters and "…" (one line: newlines become spaces)."""
+    if not isinstance(value, str):
+        return value
+    text = " ".join(value.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _repository_tag(reference: Optional[str]) -> tuple:
@@ -98,21 +223,27 @@ def _image_id(value: Any, no_trunc: bool) -> Optional[str]:
     return hex_id[:12]
 
 
-def _frame(records: List[dict], columns: Iterable[str], dtypes: Mapping[str, str]) -> SizeFrame:
+def _frame(records: List[dict], columns: Iterable[str], dtypes: Mapping[str, str],
+           why_empty: Optional[str] = None, no_trunc: bool = False) -> ReadableFrame:
     columns = list(columns)
     data = {}
     for column in columns:
-        values = [record[column] for record in records]
+        values = [record.get(column) for record in records]
         if column == "created":
             data[column] = _utc(values)
         elif column in dtypes:
             data[column] = pd.Series(values, dtype=dtypes[column])
         else:
             data[column] = pd.Series(values, dtype=object)
-    return SizeFrame(data, columns=columns)
+    frame = ReadableFrame(data, columns=columns)
+    if why_empty and not records:
+        frame.attrs["why_empty"] = why_empty
+    if no_trunc:
+        frame.attrs["no_trunc"] = True
+    return frame
 
 
-def _sorted(frame: SizeFrame, sort: Optional[str], unsortable=("labels",)) -> SizeFrame:
+def _sorted(frame: ReadableFrame, sort: Optional[str], unsortable=("labels",)) -> ReadableFrame:
     if sort is None:
         return frame
     aliases = {"id": "image_id", "image": "image_id", "stars": "stars"}
@@ -131,25 +262,20 @@ def _sorted(frame: SizeFrame, sort: Optional[str], unsortable=("labels",)) -> Si
     return ordered.reset_index(drop=True)
 
 
-def images_frame(rows: List[Mapping[str, Any]], no_trunc: bool = False, sort: Optional[str] = None,
-                 quiet: bool = False) -> SizeFrame:
-    """One row per tag (an untagged image is one row with repository/tag None), newest first.
-
-    Columns: repository, tag, image_id (12 hex, or ``sha256:`` + 64 hex with ``no_trunc``),
-    created (datetime64[ns, UTC]), size/shared_size/virtual_size (int64 bytes), containers
-    (int64), dangling (bool), digest, labels (dict). ``sort`` names a column (``id`` means
-    image_id; ``-col`` reverses; ``created`` sorts newest first). ``quiet`` gives only the
-    ``image_id`` column, one row per image.
-    """
+def _image_records(rows: Iterable[Mapping[str, Any]], no_trunc: bool) -> List[Dict[str, Any]]:
+    """One record per tag (an untagged image: one record with repository/tag None), every wide column."""
     records = []
     for image in rows:
         tags = image.get("RepoTags")
         if tags is None and "RepoTags" not in image:
             tags = image.get("Names")
+        docker_untagged = _NONE_TAG in (tags or [])
         tags = [t for t in (tags or []) if t and t != _NONE_TAG]
+        # libpod sends Dangling only when true (omitempty): an untagged parent of another image
+        # (an intermediate build image) is not dangling. Docker-shaped rows say <none>:<none>.
         dangling = image.get("Dangling")
         if dangling is None:
-            dangling = not tags
+            dangling = docker_untagged and not tags
         base = {
             "image_id": _image_id(image.get("Id"), no_trunc),
             "created": image.get("Created"),
@@ -158,28 +284,72 @@ def images_frame(rows: List[Mapping[str, Any]], no_trunc: bool = False, sort: Op
             "virtual_size": _int(image.get("VirtualSize", image.get("Size"))),
             "containers": _int(image.get("Containers")),
             "dangling": bool(dangling),
+            "arch": image.get("Arch") or None,
+            "os": image.get("Os") or None,
             "digest": image.get("Digest") or None,
             "labels": dict(image.get("Labels") or {}),
         }
         for reference in tags or [None]:
             repository, tag = _repository_tag(reference)
             records.append({"repository": repository, "tag": tag, **base})
-    dtypes = {"size": "int64", "shared_size": "int64", "virtual_size": "int64",
-              "containers": "int64", "dangling": "bool"}
-    frame = _frame(records, IMAGE_COLUMNS, dtypes)
-    if len(frame):
-        frame = frame.sort_values("created", ascending=False, kind="mergesort",
-                                  na_position="last").reset_index(drop=True)
-    frame = _sorted(frame, sort)
+    return records
+
+
+def _image_columns(records: List[Dict[str, Any]], wide: bool) -> List[str]:
+    """The columns a listing shows: those people scan, dangling where some image is, every one with ``wide``
+    (arch and os where the service gives them: Podman 5 does, 4 does not)."""
+    if wide:
+        return [c for c in WIDE_IMAGE_COLUMNS
+                if c not in ("arch", "os") or any(record[c] for record in records)]
+    columns = list(IMAGE_COLUMNS)
+    if any(record["dangling"] for record in records):
+        columns.append("dangling")
+    return columns
+
+
+def images_frame(rows: List[Mapping[str, Any]], no_trunc: bool = False, sort: Optional[str] = None,
+                 quiet: bool = False, wide: bool = False, why_empty: str = "no images") -> ReadableFrame:
+    """One row per tag (an untagged image is one row with repository/tag None), newest first.
+
+    Columns: repository, tag, image_id (12 hex, or ``sha256:`` + 64 hex with ``no_trunc``), created
+    (datetime64[ns, UTC]), size (int64 bytes), containers (int64), and dangling (bool) when some image
+    is. ``wide`` adds every other column: dangling, arch and os (Podman 5), shared_size and
+    virtual_size (int64 bytes), digest, labels (dict). ``sort`` names a column (``id`` means image_id;
+    ``-col`` reverses; ``created`` sorts newest first). ``quiet`` gives only the ``image_id`` column,
+    one row per image. ``why_empty`` is what an empty result shows.
+    """
+    records = _image_records(rows, no_trunc)
+    frame = _sorted(_sorted(_frame(records, WIDE_IMAGE_COLUMNS, _IMAGE_DTYPES, why_empty, no_trunc), "created"), sort)
     if quiet:
-        frame = frame[["image_id"]].drop_duplicates().reset_index(drop=True)
-    return frame
+        return frame[["image_id"]].drop_duplicates().reset_index(drop=True)
+    return frame[_image_columns(records, wide)]
 
 
-def history_frame(history: List[Mapping[str, Any]], no_trunc: bool = False) -> SizeFrame:
+def removed_frame(before: List[Mapping[str, Any]], report: List[Mapping[str, Any]],
+                  why_empty: str = "nothing was removed") -> ReadableFrame:
+    """What a removal did, in ``%images``' columns and a last one, ``removed``: "deleted" or "untagged".
+
+    ``before`` is the listing (``all=True``) taken before the removal; ``report`` the service's
+    ``{"Deleted": id}`` / ``{"Untagged": reference}`` entries.
+    """
+    deleted = {_image_id(entry["Deleted"], False) for entry in report if entry.get("Deleted")}
+    untagged = {entry["Untagged"] for entry in report if entry.get("Untagged")}
+    records = []
+    for record in _image_records(before, no_trunc=False):
+        reference = f"{record['repository']}:{record['tag']}" if record["repository"] else None
+        if record["image_id"] in deleted:
+            records.append({**record, "removed": "deleted"})
+        elif reference in untagged:
+            records.append({**record, "removed": "untagged"})
+    frame = _sorted(_frame(records, WIDE_IMAGE_COLUMNS + ("removed",), _IMAGE_DTYPES, why_empty), "created")
+    return frame[_image_columns(records, wide=False) + ["removed"]]
+
+
+def history_frame(history: List[Mapping[str, Any]], no_trunc: bool = False) -> ReadableFrame:
     """An image's layers, newest first as the service lists them: id, created, created_by, size, comment.
 
-    ``id`` is 12 hex unless ``no_trunc`` (``<missing>`` stays as the service says it).
+    ``id`` is 12 hex unless ``no_trunc`` (``<missing>`` stays as the service says it); created_by
+    is kept whole and shown cut to one short line unless ``no_trunc``.
     """
     records = []
     for entry in history:
@@ -191,7 +361,7 @@ def history_frame(history: List[Mapping[str, Any]], no_trunc: bool = False) -> S
             "size": _int(entry.get("Size", entry.get("size"))),
             "comment": entry.get("Comment", entry.get("comment")) or "",
         })
-    return _frame(records, HISTORY_COLUMNS, {"size": "int64"})
+    return _frame(records, HISTORY_COLUMNS, {"size": "int64"}, "no history", no_trunc)
 
 
 def _flag(value: Any) -> bool:
@@ -201,8 +371,11 @@ def _flag(value: Any) -> bool:
     return bool(value)
 
 
-def search_frame(results: List[Mapping[str, Any]], sort: Optional[str] = None) -> SizeFrame:
-    """Registry search results: name, description, stars (int64), official, automated (bool), index, tag."""
+def search_frame(results: List[Mapping[str, Any]], sort: Optional[str] = None, list_tags: bool = False,
+                 why_empty: str = "no image found") -> ReadableFrame:
+    """Registry search results: name, description, stars (int64), official, automated (bool); with
+    ``list_tags``, name and tag. (``index`` and, without ``list_tags``, ``tag`` are in the data
+    the service sends but say nothing the name does not.)"""
     records = []
     for item in results:
         records.append({
@@ -214,9 +387,37 @@ def search_frame(results: List[Mapping[str, Any]], sort: Optional[str] = None) -
             "index": item.get("Index", item.get("index")) or None,
             "tag": item.get("Tag", item.get("tag")) or None,
         })
-    frame = _frame(records, SEARCH_COLUMNS,
-                   {"stars": "int64", "official": "bool", "automated": "bool"})
-    return _sorted(frame, sort)
+    frame = _frame(records, SEARCH_COLUMNS, {"stars": "int64", "official": "bool", "automated": "bool"},
+                   why_empty)
+    frame = _sorted(frame, sort)
+    return frame[list(_SHOWN_TAGS if list_tags else _SHOWN_SEARCH)]
+
+
+def removal_summary(frame: pd.DataFrame, verb: str) -> str:
+    """``"Would remove 2 images, freeing 6.26 MB: 1 dangling, 1 intermediate (...)"`` for a prune's
+    frame: each image counted once, in the terms ``%images`` uses."""
+    images = frame.drop_duplicates("image_id")
+    count = len(images)
+    untagged = images["repository"].isna()
+    dangling = images["dangling"] if "dangling" in images else pd.Series(False, index=images.index)
+    kinds = [(int(dangling.sum()), "dangling"),
+             (int((untagged & ~dangling).sum()), "intermediate (untagged parents that %images hides "
+                                                  "and %images -a lists)"),
+             (int((~untagged).sum()), "tagged")]
+    named = [f"{n} {kind}" for n, kind in kinds if n]
+    text = f"{verb} {count} image{'' if count == 1 else 's'}, freeing {human_size(int(images['size'].sum()))}"
+    return text + (f": {', '.join(named)}." if named else ".")
+
+
+class ServiceFacts(dict):
+    """``%podman``'s answer: a dict (connection, base_url, podman, api) shown once, as one sentence."""
+
+    def __repr__(self) -> str:
+        named = f" (connection {self['connection']!r})" if self.get("connection") else ""
+        return f"Podman {self.get('podman')} at {self.get('base_url')}{named}"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
 
 
 def by_connection(frames: Mapping[str, pd.DataFrame], notes: Sequence[str] = ()) -> pd.DataFrame:
@@ -226,7 +427,7 @@ def by_connection(frames: Mapping[str, pd.DataFrame], notes: Sequence[str] = ())
     if parts:
         frame = pd.concat(parts, ignore_index=True)
     else:
-        frame = SizeFrame(columns=list(IMAGE_COLUMNS) + ["connection"])
+        frame = ReadableFrame(columns=list(IMAGE_COLUMNS) + ["connection"])
     frame = frame[["connection"] + [c for c in frame.columns if c != "connection"]]
     frame.attrs["notes"] = list(notes)
     return frame

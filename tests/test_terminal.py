@@ -1,0 +1,102 @@
+"""The tables in a real terminal: IPython in a 120-column tmux window, where pandas measures the width itself.
+
+The point is the layout people see: the columns they scan (repository, tag, image id, created, size,
+containers) all on screen, nothing hidden behind "...", no line wider than the window.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDTH = 120
+
+
+class Terminal:
+    """An IPython session in a detached tmux window of WIDTH columns."""
+
+    def __init__(self, env: dict, cwd: Path):
+        self.name = f"pnb-{uuid.uuid4().hex[:8]}"
+        self.prompts = 0
+        # its own tmux server (-L): a shared one carries its first client's environment (COLUMNS=80...)
+        self.tmux = ["tmux", "-L", self.name, "-f", "/dev/null"]
+        subprocess.run([*self.tmux, "new-session", "-d", "-s", self.name, "-x", str(WIDTH), "-y", "60",
+                        "-c", str(cwd), "env", "-u", "COLUMNS", "-u", "LINES", *[f"{k}={v}" for k, v in env.items()],
+                        sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor",
+                        "--no-confirm-exit", "--HistoryManager.enabled=False"], check=True)
+        self._wait_prompt()
+
+    def screen(self) -> str:
+        return subprocess.run([*self.tmux, "capture-pane", "-t", self.name, "-p", "-S", "-500"], check=True,
+                              capture_output=True, text=True).stdout
+
+    def _wait_prompt(self, timeout: float = 60) -> None:
+        self.prompts += 1
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(re.findall(r"^In \[\d+\]:", self.screen(), re.M)) >= self.prompts:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"no IPython prompt after {timeout}s:\n{self.screen()}")
+
+    def run(self, line: str) -> str:
+        """Type ``line``; the screen text between its prompt and the next one."""
+        before = self.screen()
+        subprocess.run([*self.tmux, "send-keys", "-t", self.name, "-l", line], check=True)
+        subprocess.run([*self.tmux, "send-keys", "-t", self.name, "Enter"], check=True)
+        self._wait_prompt()
+        after = self.screen()
+        start = after.rindex(line[:40], 0, len(after) - 1) if line[:40] in after else len(before)
+        return after[start:].split("\nIn [")[0]
+
+    def close(self) -> None:
+        subprocess.run([*self.tmux, "kill-server"], check=False, capture_output=True)
+
+
+@pytest.fixture
+def terminal(podman_service, tmp_path):
+    if not shutil.which("tmux"):
+        pytest.fail("tmux is missing: run scripts/install-deps")
+    env = {k: v for k, v in podman_service.env.items()}
+    env.update({"PYTHONPATH": os.environ.get("PYTHONPATH", str(ROOT)), "TERM": "xterm", "HOME": str(tmp_path),
+                "IPYTHONDIR": str(tmp_path / "ipython")})
+    term = Terminal(env, tmp_path)
+    try:
+        term.run("%load_ext podman_nb")
+        term.run(f"%config PodmanMagics.base_url = {podman_service.base_url!r}")
+        yield term
+    finally:
+        term.close()
+
+
+def test_listings_fit_120_columns_with_the_scanned_columns(terminal, podman_service, base_image):
+    long_names = [f"registry.example.com:5000/data-science/project-{i}/environment:2026.11.{i}" for i in range(3)]
+    for name in long_names:
+        podman_service.cli("tag", base_image.local, name)
+    try:
+        shown = terminal.run("%images")
+        lines = [line for line in shown.splitlines()[1:] if line.strip()]
+        header = next(line for line in lines if "repository" in line)
+        for column in ("repository", "tag", "image_id", "created", "size", "containers"):
+            assert column in header, shown
+        assert "..." not in shown, shown
+        assert max(len(line) for line in lines) <= WIDTH, shown
+        for name in long_names:
+            # a name too long for the window keeps its registry and its last components
+            repository, tag = name.rsplit(":", 1)
+            row = next(line for line in lines if repository[-22:] in line)
+            assert re.search(rf"registry\.ex\S*…\S*{re.escape(repository[-22:])}\s+{re.escape(tag)}\s+[0-9a-f]{{12}}\s+"
+                             r"(\d+|an?|about an?|less than a) \w+ ago\s+\d[\d.]* [kMG]?B\s+\d+", row), row
+        # the history: ids, ages, the command cut to one line, sizes, within the window
+        shown = terminal.run(f"%image_history {base_image.local}")
+        lines = [line for line in shown.splitlines()[1:] if line.strip()]
+        assert "created_by" in lines[1] and "..." not in shown, shown
+        assert max(len(line) for line in lines) <= WIDTH, shown
+    finally:
+        podman_service.cli("rmi", *long_names, check=False)
