@@ -151,15 +151,13 @@ def _rewritten(error: BaseException, call: Optional[Call]) -> Optional[str]:
     return None
 
 
-def describe(error: BaseException, creds_given: bool = False, operation: Optional[str] = None,
-             call: Optional[Call] = None) -> str:
+def describe(error: BaseException, creds_given: bool = False, call: Optional[Call] = None) -> str:
     """``"%image_pull: Image not found: ... (hint: ...)"`` in one line, without a traceback.
 
     ``creds_given``: the operation sent credentials, so "unauthorized" means they were wrong;
-    ``operation``: the magic that failed (``%image_pull``), said first; ``call``: that magic with its
-    arguments and cell, for the sentences that name them.
+    ``call``: the magic that failed (said first), with its arguments and cell for the sentences that name them.
     """
-    operation = operation or (call.magic if call else None)
+    operation = call.magic if call else None
     text = _rewritten(error, call)
     if text is not None:
         return (f"{operation}: " if operation else "") + text

@@ -625,11 +625,6 @@ class PodmanMagics(Magics):
         """The magic call (``%image_pull`` with its arguments and cell) that raised ``error``, if one of these did."""
         return self._failure[0] if self._failure is not None and self._failure[1] is error else None
 
-    def failed_operation(self, error: BaseException) -> Optional[str]:
-        """The magic (``%image_pull``) that raised ``error``, if one of these magics did."""
-        call = self.failed_call(error)
-        return call.magic if call else None
-
 
 def _names_registry(term: str) -> bool:
     """Whether a search term names its registry (``quay.io/busybox``); a short name needs search registries."""
