@@ -509,3 +509,40 @@ def test_dial_stdio_when_the_server_refuses_socket_forwarding(home, podman_servi
         assert not sshd_module.ssh_pids(server.port)
     finally:
         server.stop()
+
+
+def test_forwarding_survives_interrupts_and_dies_with_the_process_group(home, sshd, podman_service):
+    """As Jupyter treats a kernel: SIGINT to its process group (a cell interrupt) keeps the forwarding;
+    SIGKILL to the group (a kernel that would not stop) takes the ssh process along, no atexit needed."""
+    script = textwrap.dedent(f"""
+        import signal, sys
+        import podman_nb
+        signal.signal(signal.SIGINT, lambda *_: print("interrupted", flush=True))
+        client = podman_nb.PodmanClient(base_url={sshd.uri(podman_service.socket_path)!r}, identity={str(sshd.key)!r})
+        client.ping()
+        print(client.api.tunnel.pid, flush=True)
+        sys.stdin.readline()
+        client.ping()
+        print(client.api.tunnel.pid, flush=True)
+        signal.pause()
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             start_new_session=True,
+                             env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(podman_nb.__file__))))
+    try:
+        first = int(child.stdout.readline())
+        os.killpg(child.pid, signal.SIGINT)
+        assert child.stdout.readline().strip() == "interrupted"
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert int(child.stdout.readline()) == first and sshd_module.alive(first)
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait(10)
+        deadline = time.monotonic() + 5
+        while sshd_module.alive(first) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not sshd_module.alive(first)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()

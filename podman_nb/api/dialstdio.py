@@ -11,7 +11,7 @@ import os
 import socket
 import subprocess
 import threading
-from typing import List, Set
+from typing import Any, List, Set
 
 
 class DialStdioRelay:
@@ -39,8 +39,8 @@ class DialStdioRelay:
             threading.Thread(target=self._relay, args=(connection,), daemon=True).start()
 
     def _relay(self, connection: socket.socket) -> None:
-        process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, start_new_session=True, bufsize=0)
+        process = spawn(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                        bufsize=0)
         with self._lock:
             self.processes.add(process)
 
@@ -84,6 +84,13 @@ class DialStdioRelay:
             processes, self.processes = list(self.processes), set()
         for process in processes:
             stop_process(process)
+
+
+def spawn(command: List[str], **kwargs: Any) -> subprocess.Popen:
+    """Start ``command`` in our process group, so that a kernel's group kill (even SIGKILL) takes it along,
+    but deaf to SIGINT, so that a cell interrupt or Ctrl-C does not drop it: ``sh`` ignores SIGINT and
+    execs the command (same pid), and ssh keeps a SIGINT it finds ignored."""
+    return subprocess.Popen(["/bin/sh", "-c", 'trap "" INT; exec "$@"', "sh", *command], **kwargs)
 
 
 def stop_process(process: subprocess.Popen) -> None:

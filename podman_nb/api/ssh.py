@@ -3,7 +3,8 @@
 Using the user's own ``ssh`` keeps ``~/.ssh/config``, the agent and known_hosts working as in their shell.
 Host keys are checked (a new host is trusted on first contact, a changed key is refused) except for
 ``podman machine`` connections, which podman does not check either. The process is started on first
-use, restarted when it has died, and stopped at ``close()`` and at exit. Failures come back within
+use, restarted when it has died, and stopped at ``close()``, at exit, and with our process group (a
+kernel killed by Jupyter takes it along; an interrupt does not stop it). Failures come back within
 about ``CONNECT_TIMEOUT`` seconds as ServiceUnavailable naming the host and the reason. A server that
 refuses socket forwarding is reached through ``podman system dial-stdio`` instead (dialstdio.py).
 """
@@ -23,7 +24,7 @@ from typing import List, Optional
 from urllib.parse import unquote, urlparse
 
 from ..errors import ServiceUnavailable
-from .dialstdio import DialStdioRelay, stop_process
+from .dialstdio import DialStdioRelay, spawn, stop_process
 
 CONNECT_TIMEOUT = 8  # seconds ssh may take to reach the host (its ConnectTimeout)
 
@@ -154,8 +155,7 @@ class SSHTunnel:
         _tunnels.add(self)
         errors_path = os.path.join(self.directory, "ssh.err")
         with open(errors_path, "wb") as errors:
-            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=errors, start_new_session=True)
+            self.process = spawn(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
         deadline = time.monotonic() + CONNECT_TIMEOUT + 5
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
