@@ -20,6 +20,7 @@ import uuid
 import pytest
 
 import podman_nb
+import reliability
 import sshd as sshd_module
 from podman_nb import errors
 from podman_nb.api import service as service_module
@@ -267,7 +268,8 @@ def test_pull_byte_progress_then_ssh_killed_mid_pull(home, sshd, podman_service,
         first = client.api.tunnel.pid
 
         def kill_on_first_event(event, done=[]):
-            if not done and isinstance(event, events.LayerProgress):  # a line the service sent through ssh
+            # a byte count the service sent through ssh: the layer is still downloading, the stream open
+            if not done and isinstance(event, events.LayerProgress) and event.current:
                 done.append(event)
                 os.kill(first, signal.SIGKILL)
 
@@ -278,6 +280,8 @@ def test_pull_byte_progress_then_ssh_killed_mid_pull(home, sshd, podman_service,
         assert "broke" in str(info.value) and sshd.uri(podman_service.socket_path) in str(info.value)
         assert client.ping()  # reconnects
         assert client.api.tunnel.pid != first and sshd_module.alive(client.api.tunnel.pid)
+        os.kill(client.api.tunnel.pid, signal.SIGKILL)  # and between two calls, the next one not waiting for it
+        assert client.images.list()
         second = client.api.tunnel.pid
     assert not sshd_module.alive(second)
     with podman_nb.PodmanClient(base_url=podman_service.base_url) as local:
@@ -448,7 +452,6 @@ def test_scp_to_another_service_through_a_named_connection(podman_service, regis
     """The source service (the other Podman) copies an image to the test service through its own named
     connection 'dest' (written by its own `podman system connection add`), over the loopback sshd."""
     import services
-    from IPython.core.interactiveshell import InteractiveShell
 
     which = "5" if podman_service.which == "4" else "4"
     workdir = tmp_path_factory.mktemp(f"scp-source{which}-")
@@ -475,21 +478,16 @@ def test_scp_to_another_service_through_a_named_connection(podman_service, regis
             arrived = client.images.get(name)
             assert arrived.id == base.id
             client.images.remove(arrived.id, force=True)
-        shell = get_ipython_shell(InteractiveShell)
-        shell.run_line_magic("config", f"PodmanMagics.base_url = {source.base_url!r}")
-        shell.run_line_magic("image_scp", f"{name} dest::")
+        with reliability.ipython_shell() as shell:  # cleared after: test_magics makes its own singleton
+            shell.run_line_magic("load_ext", "podman_nb")
+            shell.run_line_magic("config", f"PodmanMagics.base_url = {source.base_url!r}")
+            shell.run_line_magic("image_scp", f"{name} dest::")
         with podman_nb.PodmanClient(base_url=podman_service.base_url) as client:
             assert client.images.get(name).id == base.id
             client.images.remove(base.id, force=True)
     finally:
         source.close()
 
-
-def get_ipython_shell(InteractiveShell):
-    from IPython import get_ipython
-    shell = get_ipython() or InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "podman_nb")
-    return shell
 
 
 def test_dial_stdio_when_the_server_refuses_socket_forwarding(home, podman_service, base_image, tmp_path):

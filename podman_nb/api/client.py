@@ -152,12 +152,28 @@ class APIClient:
         if self.tunnel is not None:
             self.tunnel.close()
 
+    def _ensure_tunnel(self) -> None:
+        """(Re)start the ssh forwarding (ServiceUnavailable saying why it cannot); after a restart the
+        pooled connections, which went through the dead process, are dropped."""
+        before = self.tunnel.pid
+        self.tunnel.ensure()
+        if before is not None and self.tunnel.pid != before:
+            self._session.close()
+
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         where = self.target.label
         if self.tunnel is not None:
-            self.tunnel.ensure()  # (re)starts the forwarding; raises ServiceUnavailable saying why it cannot
+            self._ensure_tunnel()
         try:
-            return self._session.request(method, url, **kwargs)
+            try:
+                return self._session.request(method, url, **kwargs)
+            except requests.exceptions.ConnectionError:
+                # the forwarding died just before: what was sent reached no service, so start it again, once
+                data = kwargs.get("data")
+                if self.tunnel is None or not isinstance(data, (type(None), bytes, str)) or not self.tunnel.ended():
+                    raise
+                self._ensure_tunnel()
+                return self._session.request(method, url, **kwargs)
         except requests.exceptions.ConnectTimeout as error:
             raise ServiceUnavailable(f"The Podman service at {where} did not accept a connection "
                                      f"within {kwargs.get('timeout')} s", [self.base_url]) from error

@@ -145,6 +145,17 @@ class SSHTunnel:
                                      f"{self.host} failed: {done.stderr.strip()[-300:] or 'no output'}", [self.uri])
         return path[len("unix://"):] if path.startswith("unix://") else path
 
+    def ended(self, wait: float = 0.5) -> bool:
+        """Whether the forwarding process has exited (waiting up to ``wait`` s for one that is dying)."""
+        process = self.process
+        if process is None or self.relay is not None:
+            return self.relay is None
+        try:
+            process.wait(timeout=wait)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
     def _start(self) -> None:
         if self.remote_path is None:
             self.remote_path = self.remote_socket()
