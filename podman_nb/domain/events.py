@@ -173,23 +173,28 @@ def read(lines: Iterable[Any], progress: Optional[Callable[[Event], None]] = Non
     and push raise APIError, build raises BuildError).
     """
     held = ""
-    for line in lines:
-        if not isinstance(line, Mapping):
-            continue
-        found: Tuple[Event, ...] = ()
-        reading: Mapping[str, Any] = line
-        if "stream" in line:
-            complete, newline, held = (held + str(line["stream"] or "")).rpartition("\n")
-            reading = {**line, "stream": complete + newline}
-        elif held:  # another kind of line: the held text was a whole line after all
-            found, held = tuple(event_from_line({"stream": held})), ""
-        found += tuple(event_from_line(reading))
-        _offer(found, progress)
-        yield line, found
-    if held:
-        found = tuple(event_from_line({"stream": held}))
-        _offer(found, progress)
-        yield None, found
+    try:
+        for line in lines:
+            if not isinstance(line, Mapping):
+                continue
+            found: Tuple[Event, ...] = ()
+            reading: Mapping[str, Any] = line
+            if "stream" in line:
+                complete, newline, held = (held + str(line["stream"] or "")).rpartition("\n")
+                reading = {**line, "stream": complete + newline}
+            elif held:  # another kind of line: the held text was a whole line after all
+                found, held = tuple(event_from_line({"stream": held})), ""
+            found += tuple(event_from_line(reading))
+            _offer(found, progress)
+            yield line, found
+        if held:
+            found = tuple(event_from_line({"stream": held}))
+            _offer(found, progress)
+            yield None, found
+    finally:  # an interrupt raised by progress() must not leave the response open until GC
+        close = getattr(lines, "close", None)
+        if close is not None:
+            close()
 
 
 def _offer(found: Tuple[Event, ...], progress: Optional[Callable[[Event], None]]) -> None:
