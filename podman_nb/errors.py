@@ -37,8 +37,11 @@ class APIError(PodmanError, HTTPError):
     """The service answered with an error, or (the subclasses below) did not answer.
 
     ``status_code`` is the HTTP status (or ``None`` for an error line inside a stream
-    that began with 200, and when no answer came); ``explanation`` is the service's own message.
+    that began with 200, and when no answer came); ``explanation`` is the service's own message; ``hint``, when set,
+    says what to do (it overrides the notebook's guess from the message's words).
     """
+
+    hint: Optional[str] = None
 
     def __init__(self, message: str, response: Any = None, explanation: Optional[str] = None,
                  status_code: Optional[int] = None):
@@ -79,6 +82,11 @@ class NotFound(APIError):
 
 class ImageNotFound(NotFound):
     """The service has no such image."""
+
+
+class NotSupported(PodmanError):
+    """This service's Podman version cannot do what was asked, so nothing was sent; the message says which
+    version can."""
 
 
 class BuildError(PodmanError):

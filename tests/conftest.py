@@ -53,6 +53,12 @@ def podman_service(request, registries, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def podman_major(podman_service):
+    """The service's major version (3, 4, 5, ...): tests assert where versions differ, they do not skip."""
+    return int(podman_service.version.split(".")[0])
+
+
+@pytest.fixture(scope="session")
 def base_image(podman_service, registries):
     """services.BaseImage: .local (localhost/podman-nb/busybox:latest), .secure and .plain registry names, .id."""
     return services.build_base_image(podman_service, registries)

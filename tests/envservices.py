@@ -69,7 +69,7 @@ def python_base_image(service: "services.PodmanService", managed: bool = False) 
     if not inside.exists():
         os.link(tar, inside) if os.stat(tar).st_dev == os.stat(service.workdir).st_dev else shutil.copy(tar, inside)
     if service.cli("image", "exists", PYTHON_BASE, check=False).returncode != 0:
-        service.cli("import", "--change", 'CMD ["python3"]', inside, PYTHON_BASE)
+        service.import_image(inside, PYTHON_BASE, changes=('CMD ["python3"]',))
     if managed and service.cli("image", "exists", MANAGED_BASE, check=False).returncode != 0:
         context = service.workdir / "managed-context"
         context.mkdir(exist_ok=True)

@@ -236,7 +236,7 @@ def _wait(driver, js, timeout, what):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; page recorded {state}; screenshot {shot}")
 
 
-def test_progress_widgets_render_in_jupyterlab(lab, browser, layered_image, registries):
+def test_progress_widgets_render_in_jupyterlab(lab, browser, layered_image, registries, podman_major):
     browser.get(f"{lab['url']}/lab/tree/progress.ipynb?token={lab['token']}")
     _wait(browser, "return !!(window.jupyterapp && window.jupyterapp.shell.currentWidget"
                    " && window.jupyterapp.shell.currentWidget.content"
@@ -279,9 +279,13 @@ def test_progress_widgets_render_in_jupyterlab(lab, browser, layered_image, regi
     assert "Traceback" not in page
     assert rec["bars"] >= 2, rec  # the pull's overall bar (and its layers) and the build's step bar
     assert rec["maxWidth"] >= 100 and rec["fullBars"] >= 1, rec
-    total = re.search(r"steps: (\d+)/\1", " ".join(rec["summaries"]))
-    assert total, rec
-    assert f"STEP {total.group(1)}/{total.group(1)}" in rec["steps"], rec  # the step bar got to the end
+    if podman_major == 3:  # no total from Podman 3: the bar names the step, the summary counts them
+        total = re.search(r"steps: (\d+) ", " ".join(rec["summaries"]))
+        assert total and f"STEP {total.group(1)}" in rec["steps"], rec
+    else:
+        total = re.search(r"steps: (\d+)/\1", " ".join(rec["summaries"]))
+        assert total, rec
+        assert f"STEP {total.group(1)}/{total.group(1)}" in rec["steps"], rec  # the step bar got to the end
     pulled = [s for s in rec["summaries"] if "Pulled" in s]
     built = [s for s in rec["summaries"] if "Built" in s]
     assert pulled and layered_image in pulled[0], rec

@@ -558,3 +558,29 @@ def test_empty_results_say_why_in_one_line(ip, capsys):
     run(ip, f"p = %image_prune --dry-run --filter label=nothing={label}")
     assert repr(ip.user_ns["p"]).startswith("nothing to prune")
     assert "Empty DataFrame" not in capsys.readouterr().out
+
+
+def test_pull_all_tags_from_a_registry_registries_conf_does_not_mark_insecure(ip, podman_service, base_image,
+                                                                              tmp_path, capsys):
+    """--no-tls-verify with --all-tags: every Podman tested (3.0.1 to 5.8.6) still lists the tags over TLS, so
+    the error's hint says to mark the registry insecure in registries.conf (not to use --no-tls-verify again);
+    one tag at a time works."""
+    import services
+
+    unlisted = services.Registry(tmp_path / "unlisted", tls=False)
+    repo = unlisted.image(f"magics/{unique('ins')}")
+    try:
+        run(ip, f"%image_tag {base_image.local} {repo}:1")
+        run(ip, f"%image_push --quiet --no-tls-verify {repo}:1")
+        run(ip, f"%image_rm {repo}:1")
+        capsys.readouterr()
+        run(ip, f"%image_pull --quiet --all-tags --no-tls-verify {repo}", ok=False)
+        last = capsys.readouterr().out.strip().splitlines()[-1]
+        assert "http response to https client" in last.lower()
+        assert last.endswith("(hint: Podman ignores tls_verify=False when it lists the tags of an all-tags pull: "
+                             "mark the registry insecure = true in registries.conf, or pull the tags one by one)"), last
+        run(ip, f"one = %image_pull --quiet --no-tls-verify {repo}:1")
+        assert f"{repo}:1" in ip.user_ns["one"].tags
+    finally:
+        unlisted.stop()
+        podman_service.remove_images(f"{repo}:1")

@@ -124,7 +124,7 @@ def env(podman_service, registries, base_image):
     return notebook_env(podman_service, registries, base_image)
 
 
-def test_quickstart(env, podman_service, registries, base_image, tmp_path):
+def test_quickstart(env, podman_service, podman_major, registries, base_image, tmp_path):
     nb = run_notebook("quickstart.ipynb", env, tmp_path)
     reg = registries.plain.host
 
@@ -141,11 +141,12 @@ def test_quickstart(env, podman_service, registries, base_image, tmp_path):
     assert_clean_progress(build)
     summary = text(build)
     assert "Built localhost/quickstart/hello:latest" in summary
-    assert re.search(r"steps: (\d+)/\1", summary), summary
+    assert re.search(r"steps: \d+  " if podman_major == 3 else r"steps: (\d+)/\1", summary), summary  # 3: no total
     assert result(build)["text/plain"] == "<Image: 'localhost/quickstart/hello:latest'>"
     built = text(cell(nb, "built"))
     assert "['localhost/quickstart/hello:latest']" in built
-    assert "the last: Successfully tagged localhost/quickstart/hello:latest" in built
+    # Podman 3 writes no "Successfully tagged" line: its log ends with the short image id
+    assert ("the last: --> " if podman_major == 3 else "the last: Successfully tagged localhost/quickstart/hello:latest") in built
 
     pull = cell(nb, "pull")
     assert_clean_progress(pull)
@@ -179,15 +180,19 @@ def test_quickstart(env, podman_service, registries, base_image, tmp_path):
     assert any(r["repository"] == "localhost/podman-nb/busybox" for r in after)
 
 
-def test_environment_setup(env, tmp_path):
+def test_environment_setup(env, podman_major, tmp_path):
     nb = run_notebook("environment-setup.ipynb", env, tmp_path)
 
     build = cell(nb, "build")
     assert_clean_progress(build)
     first = text(build)
     assert "Built localhost/analysis-env:1.0" in first
-    steps = re.search(r"steps: (\d+)/(\d+)", first)
-    assert steps and steps.group(1) == steps.group(2) and int(steps.group(2)) >= 7, first
+    if podman_major == 3:  # Podman 3 does not say how many steps there are
+        steps = re.search(r"steps: (\d+)  ", first)
+        assert steps and int(steps.group(1)) >= 7, first
+    else:
+        steps = re.search(r"steps: (\d+)/(\d+)", first)
+        assert steps and steps.group(1) == steps.group(2) and int(steps.group(2)) >= 7, first
     assert "['localhost/analysis-env:1.0']" in result(cell(nb, "built"))["text/plain"]
 
     labels = result(cell(nb, "labels"))["text/plain"]
@@ -199,10 +204,12 @@ def test_environment_setup(env, tmp_path):
     # shown without buildah's "/bin/sh -c #(nop) " prefix
     assert sum(line.startswith("COPY ") for line in history) >= 3, history  # 2 here, 1 in the base
     assert any("PROJECT_VERSION=1.0" in line and "/app/VERSION" in line for line in history), history
-    assert any("LABEL" in line and '"team"="data-science"' in line for line in history)  # one LABEL each on 4, one for both on 5
+    # one LABEL each on 4, one for both on 5; Podman 3 sets build labels without a history entry
+    assert any("LABEL" in line and '"team"="data-science"' in line for line in history) == (podman_major != 3), history
 
     log = text(cell(nb, "log"))
-    assert re.search(r"\d+ lines saved to ", log) and "Successfully tagged localhost/analysis-env:1.0" in log
+    assert re.search(r"\d+ lines saved to ", log)
+    assert ("STEP " if podman_major == 3 else "Successfully tagged localhost/analysis-env:1.0") in log  # 3: no such line
 
     rebuild = cell(nb, "rebuild")
     assert_clean_progress(rebuild)
@@ -260,7 +267,7 @@ def test_exploring_images(env, tmp_path):
     assert re.search(r"Removed [1-9]\d* images?, freeing ", cleanup), cleanup
 
 
-def test_project_environment(env, podman_service, tmp_path):
+def test_project_environment(env, podman_service, podman_major, tmp_path):
     """%image_env end to end, with the pip index (and its token) given as a user gives it: PIP_INDEX_URL."""
     import envservices
 
@@ -268,6 +275,11 @@ def test_project_environment(env, podman_service, tmp_path):
     try:
         env.update(PODMAN_NB_PYTHON_BASE=envservices.python_base_image(podman_service), PIP_INDEX_URL=index.url,
                    PIP_TRUSTED_HOST="127.0.0.1")
+        if podman_major == 3:  # the pip index goes in as a build secret, which Podman 3 would silently drop
+            with pytest.raises(nbclient.exceptions.CellExecutionError,
+                               match="ignores build secrets .* build with Podman 4 or later"):
+                run_notebook("project-environment.ipynb", env, tmp_path)
+            return
         nb = run_notebook("project-environment.ipynb", env, tmp_path)
     finally:
         index.stop()

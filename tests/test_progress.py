@@ -568,3 +568,17 @@ def test_failure_reason_drops_the_step_podman_repeats():
     assert failure_reason('building at STEP "RUNN ": Build error: Unknown instruction: "RUNN"', "RUNN echo") == \
         'Build error: Unknown instruction: "RUNN"'
     assert failure_reason("no such image") == "no such image"
+
+
+def test_build_steps_without_a_total_podman3():
+    """Podman 3 writes "STEP 1: FROM ..." with no total: the display names the step and leaves the bar empty."""
+    stream = [{"stream": "STEP 1: FROM localhost/base\n"}, {"stream": "STEP 2: RUN make\n"}, {"stream": "made\n"}]
+    steps = [e for e in events(stream) if isinstance(e, Step)]
+    assert [(s.number, s.total, s.instruction) for s in steps] == [(1, None, "FROM localhost/base"), (2, None, "RUN make")]
+    display = WidgetsDisplay("build", "img", show=False, update_interval=0)
+    for event in events(stream):
+        display.update(event)
+    assert display.bar.description == "STEP 2" and display.bar.value == 0
+    assert list(display.progress.tail) == ["STEP 1: FROM localhost/base", "STEP 2: RUN make", "made"]
+    summary = display.close()
+    assert ("steps", "2") in summary.facts()

@@ -3,6 +3,7 @@ import re
 import ssl
 import urllib.error
 import urllib.request
+import uuid
 
 import pytest
 
@@ -22,7 +23,9 @@ def test_base_image_exists_and_runs(podman_service, base_image):
     assert base_image.local == "localhost/podman-nb/busybox:latest"
     status, _, _ = podman_service.request("GET", f"/v4.0.0/libpod/images/{base_image.local}/exists")
     assert status == 204
-    out = podman_service.cli("run", "--rm", base_image.local, "echo", "hello-from-busybox").stdout
+    name = f"pnb-run-{uuid.uuid4().hex[:8]}"  # no --rm: Podman 3's remote run --rm can lose the exit code
+    out = podman_service.cli("run", "--name", name, base_image.local, "echo", "hello-from-busybox").stdout
+    podman_service.cli("rm", name)
     assert "hello-from-busybox" in out
 
 

@@ -11,12 +11,23 @@ import requests_unixsocket
 import urllib3.exceptions
 
 from ..errors import APIError, InvalidArgument, NotFound, ServiceUnavailable, StreamTimeout
+from .features import Features
 from .params import clean_params
 from .service import START_HINT, Target, find_service
 from .ssh import SSHTunnel
 from .stream import json_stream
 
 DEFAULT_TIMEOUT = 60.0
+# How the service says an image, tag or repository is missing when it does not answer 404: Podman 3 answers a
+# push of a missing image 400 "no such image", any Podman a compat pull of a missing tag 500 "manifest unknown".
+_NOT_FOUND_WORDS = ("manifest unknown", "not found", "name unknown", "does not exist", "image not known",
+                    "no such image")
+
+
+def says_not_found(message: Any) -> bool:
+    """Whether the service's message means that what was asked for does not exist."""
+    lowered = str(message or "").lower()
+    return any(word in lowered for word in _NOT_FOUND_WORDS)
 
 
 class _UnixAdapter(requests_unixsocket.UnixAdapter):
@@ -88,6 +99,11 @@ class APIClient:
             if "podman" in str(component.get("Name", "")).lower():
                 return str(component.get("Version") or versions.get("Version"))
         return str(versions.get("Version"))
+
+    @property
+    def features(self) -> Features:
+        """What this service's Podman can do (from ``/version``, read once)."""
+        return Features(self.podman_version)
 
     @property
     def libpod_prefix(self) -> str:
@@ -232,5 +248,5 @@ def error_from_response(response: requests.Response, not_found: Type[NotFound] =
     request = response.request
     where = f" from {request.method} {request.path_url.split('?', 1)[0]}" if request is not None else ""
     message = f"{response.status_code} {response.reason or ''}".strip() + where
-    cls = not_found if response.status_code == 404 else APIError
+    cls = not_found if response.status_code == 404 or says_not_found(explanation) else APIError
     return cls(message, response=response, explanation=explanation, status_code=response.status_code)

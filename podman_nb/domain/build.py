@@ -15,7 +15,7 @@ import threading
 from typing import Any, Dict, Iterator, Mapping, Set, Tuple
 
 from ..api.client import quote_name
-from ..errors import BuildError, InvalidArgument, PodmanError
+from ..errors import BuildError, InvalidArgument, NotSupported, PodmanError
 from . import events
 from .build_context import make_build_context
 from .buildlog import BuildLog
@@ -103,10 +103,12 @@ def build_params(kwargs: Mapping[str, Any]) -> Dict[str, Any]:
         params["pullpolicy"] = kwargs["pullpolicy"]
     tags = kwargs.get("tag")
     params["t"] = [tags] if isinstance(tags, str) else list(tags or []) or None
-    for key, value in (("buildargs", _json_param(kwargs, "buildargs", dict)),
-                       ("labels", _json_param(kwargs, "labels", dict))):
-        if value is not None:
-            params[key] = json.dumps({str(k): str(v) for k, v in value.items()})
+    buildargs = _json_param(kwargs, "buildargs", dict)
+    if buildargs:
+        params["buildargs"] = json.dumps({str(k): str(v) for k, v in buildargs.items()})
+    labels = _json_param(kwargs, "labels", dict)
+    if labels:  # a list of "k=v": Podman 3 reads only that form, later ones both
+        params["labels"] = json.dumps([f"{k}={v}" for k, v in labels.items()])
     cache_from = kwargs.get("cache_from")
     if cache_from is not None:
         params["cachefrom"] = json.dumps([cache_from] if isinstance(cache_from, str) else list(cache_from))
@@ -144,6 +146,7 @@ class BuildMixin:
             raise InvalidArgument("build(fileobj=...) needs a file object (wrap text in io.StringIO, "
                                   "bytes in io.BytesIO), not a " + type(kwargs["fileobj"]).__name__)
         params = build_params(kwargs)
+        self._refuse_unhonoured(kwargs)
         body, dockerfile, encoding = make_build_context(
             path=kwargs.get("path"), fileobj=kwargs.get("fileobj"), dockerfile=kwargs.get("dockerfile"),
             custom_context=kwargs.get("custom_context", False), encoding=kwargs.get("encoding"),
@@ -172,6 +175,23 @@ class BuildMixin:
         if kwargs.get("progress") is not None:
             kwargs["progress"](events.Result(image.id, tuple(image.tags)))
         return image, log
+
+    def _refuse_unhonoured(self, kwargs: Mapping[str, Any]) -> None:
+        """Refuse isolation this Podman would silently not give: a build looser than asked is no success."""
+        features = self.client.features
+        if kwargs.get("network_mode") not in (None, "host") and not features.build_honours_network_mode:
+            raise NotSupported(f"Podman {features.version} ignores network_mode={kwargs['network_mode']!r} in "
+                               "builds (RUN steps would use the host network): build with Podman 4 or later, "
+                               "or leave network_mode out")
+        if kwargs.get("secrets") and not features.build_mounts_secrets:
+            raise NotSupported(f"Podman {features.version} ignores build secrets (a RUN --mount=type=secret "
+                               "would find no file): build with Podman 4 or later")
+        limits = kwargs.get("container_limits") or {}
+        asked = [key for key in ("memory", "memswap") if limits.get(key)]
+        if asked and not features.build_honours_memory_limit:
+            raise NotSupported(f"Podman {features.version} ignores container_limits {' and '.join(asked)} in "
+                               "builds (RUN steps would get no memory limit): build with Podman 4 or later, "
+                               "or leave them out")
 
     def _build_containers(self) -> Set[str]:
         """Ids of the service's build (buildah working) containers right now; empty if it cannot say."""

@@ -30,7 +30,7 @@ class LogText:
 
     def line(self, event: Event) -> Optional[str]:
         if isinstance(event, Step):
-            return f"STEP {event.number}/{event.total}: {event.instruction}"
+            return event.heading
         if isinstance(event, LogLine):
             return event.text
         if isinstance(event, Status):

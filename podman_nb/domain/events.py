@@ -46,11 +46,17 @@ class Status:
 
 @dataclass(frozen=True)
 class Step:
-    """A build began step ``number`` of ``total``."""
+    """A build began step ``number`` of ``total`` (``None``: Podman 3 does not say how many)."""
 
     number: int
-    total: int
+    total: Optional[int]
     instruction: str
+
+    @property
+    def heading(self) -> str:
+        """``STEP 2/3: RUN make`` as Podman writes it (``STEP 2: RUN make`` when it gives no total)."""
+        counted = f"{self.number}/{self.total}" if self.total else str(self.number)
+        return f"STEP {counted}: {self.instruction}"
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,7 @@ LAYER_DONE_STATES = frozenset(
      "Copied blob", "Skipped blob"}
 )
 
-_STEP = re.compile(r"^STEP (\d+)/(\d+): ?(.*)$")
+_STEP = re.compile(r"^STEP (\d+)(?:/(\d+))?: ?(.*)$")  # Podman 3: "STEP 1: FROM ...", no total
 _COPY_BLOB = re.compile(r"^(Copying|Writing) (blob|config) (?:sha256:)?([0-9a-f]+)")
 _IMAGE_ID = re.compile(r"^[0-9a-f]{64}$")  # a build's last line (and its only one with quiet=True)
 _SKIP_BLOB = re.compile(r"already exists|skipped", re.IGNORECASE)
@@ -122,7 +128,7 @@ def _text_events(text: str) -> Iterator[Event]:
             continue
         step = _STEP.match(line)
         if step:
-            yield Step(int(step.group(1)), int(step.group(2)), step.group(3))
+            yield Step(int(step.group(1)), int(step.group(2)) if step.group(2) else None, step.group(3))
             continue
         yield LogLine(line)
 
@@ -149,11 +155,11 @@ def event_from_line(line: Mapping[str, Any]) -> Iterator[Event]:
     if isinstance(aux, dict) and aux.get("ID"):
         yield Result(str(aux["ID"]))
     images = line.get("images")
-    if images and line.get("id"):
-        yield Result(str(line["id"]), tuple(images))
-    names = line.get("Names")  # a load's answer
-    if names:
-        yield Result("", tuple(str(name) for name in names))
+    if images:  # {"id": ..., "images": [...]}; Podman 3 sends {"images": [...]}, then {"id": ...} alone
+        yield Result(str(line.get("id") or images[-1]), tuple(images))
+    names = tuple(str(name) for name in line.get("Names") or [] if name)  # a load's answer
+    if names:  # Podman 3 answers a file that is no image archive with {"Names": [""]}
+        yield Result("", names)
 
 
 def events(lines: Iterable[Mapping[str, Any]]) -> Iterator[Event]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import re
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Union
 
-from ..api.client import APIClient, quote_name
+from ..api.client import APIClient, quote_name, says_not_found
 from ..api.params import encode_auth, encode_filters, filter_values
 from ..api.registry import inspect_distribution, layer_sizes, registry_is_insecure
-from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, NotFound, PodmanError
+from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, NotFound, NotSupported, PodmanError
 from . import events
 from .build import BuildMixin
 from .images import Image
@@ -22,7 +23,8 @@ from .references import bare_id, join_reference, registry_location, split_refere
 from .registry_data import RegistryData
 
 Progress = Optional[Callable[[events.Event], None]]
-_NOT_FOUND_WORDS = ("manifest unknown", "not found", "name unknown", "does not exist", "image not known")
+_TLS_WORDS = re.compile(r"https client|x509|certificate", re.IGNORECASE)
+NO_PUSH_PROGRESS = "Podman {version} reports nothing until a push is over: waiting for it to finish"
 
 
 def split_platform(platform: Optional[str]) -> Dict[str, str]:
@@ -84,8 +86,8 @@ class ImagesManager(BuildMixin):
             filters["reference"] = kwargs["name"]
         later: builtins.list[str] = []
         labels = filter_values("label", filters.get("label"))
-        if len(labels) > 1 and not self._podman5_or_later():
-            # Podman 4 matches nothing when given two label filters (5 ANDs them): send one, check the rest here.
+        if len(labels) > 1 and not self.client.features.list_ands_label_filters:
+            # Podman 3 and 4 match nothing when given two label filters: send one, check the rest here.
             filters["label"], later = labels[:1], labels[1:]
         response = self.client.get("/images/json", params={"all": kwargs.get("all"),
                                                            "filters": encode_filters(filters)})
@@ -137,13 +139,15 @@ class ImagesManager(BuildMixin):
         body = response.json()
         report: builtins.list[Dict[str, Union[str, int]]] = []
         for key in ("Deleted", "Untagged", "Errors"):
-            report.extend({key: item} for item in body.get(key) or [])
+            report.extend({key: item} for item in body.get(key) or [] if item)  # Podman 3: an untag "Deleted" ''
         report.append({"ExitCode": body.get("ExitCode", 0)})
         return report
 
     def prune(self, all: Optional[bool] = False, external: Optional[bool] = False,  # noqa: A002
               filters: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
         """Delete unused images: dangling ones, or with ``all=True`` every one no container uses."""
+        if not self.client.features.prune_honours_filters:
+            return self._prune_one_by_one(all, filters)
         response = self.client.post("/images/prune", params={"all": all, "external": external,
                                                              "filters": encode_filters(filters)})
         deleted, errors, reclaimed = [], [], 0
@@ -156,6 +160,30 @@ class ImagesManager(BuildMixin):
         if errors:
             raise APIError("prune could not delete every image", explanation="; ".join(errors))
         return {"ImagesDeleted": deleted, "SpaceReclaimed": reclaimed}
+
+    def _prune_one_by_one(self, all: Optional[bool], filters: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+        """Podman 3's prune ignores label filters (asked for one label, it deletes every dangling image) and
+        prunes one round: delete what :meth:`prune_candidates` names, children before parents, one by one."""
+        doomed = self.prune_candidates(all=bool(all), filters=filters)
+        sizes = {bare_id(image.id): image.attrs.get("Size") or 0 for image in self.list(all=True)}
+        deleted: builtins.list[str] = []
+        errors: builtins.list[str] = []
+        for image in doomed:
+            if bare_id(image.id) in deleted:
+                continue
+            try:
+                response = self.client.delete(f"/images/{quote_name(bare_id(image.id))}", not_found=ImageNotFound)
+            except ImageNotFound:  # listed a moment ago: deleted with a child removed before it
+                deleted.append(bare_id(image.id))
+                continue
+            except APIError as error:
+                errors.append(str(error.explanation or error))
+                continue
+            deleted.extend(bare_id(gone) for gone in response.json().get("Deleted") or [] if gone)
+        if errors:
+            raise APIError("prune could not delete every image", explanation="; ".join(errors))
+        return {"ImagesDeleted": [{"Deleted": key, "Untagged": ""} for key in deleted],
+                "SpaceReclaimed": sum(sizes.get(key, 0) for key in deleted)}
 
     def prune_candidates(self, all: bool = False, filters: Optional[Mapping[str, Any]] = None,  # noqa: A002
                          ) -> builtins.list[Image]:
@@ -227,10 +255,16 @@ class ImagesManager(BuildMixin):
                 handle.close()
         names = [name for _, found in self._checked_lines(response, None, lines=iter([response.json() or {}]))
                  for event in found if isinstance(event, events.Result) for name in event.references]
+        if not names:  # Podman 3 answers a file that is no image archive with 200 {"Names": [""]}
+            raise APIError("load: this is not an image archive (the service found no image in it); "
+                           "use a tarball made by Image.save() or podman save", response=response)
         return (self.get(name) for name in names)
 
     def scp(self, source: str, dest: Optional[str] = None, quiet: Optional[bool] = False) -> str:
-        """Copy an image between Podman connections (the service runs ``podman image scp``)."""
+        """Copy an image between Podman connections (the service runs ``podman image scp``; Podman 4 or later)."""
+        features = self.client.features
+        if not features.has_image_scp:
+            raise NotSupported(f"scp needs Podman 4 or later; this service runs Podman {features.version}")
         response = self.client.post(f"/images/scp/{quote_name(source)}",
                                     params={"destination": dest, "quiet": quiet})
         return response.json()
@@ -241,8 +275,8 @@ class ImagesManager(BuildMixin):
         ``stream``/``decode`` (a generator of the service's lines), ``progress`` (a callable given each event).
 
         Byte progress comes from Podman 5's ``compatMode`` or, on Podman 4, from the Docker-compatible
-        endpoint when ``tls_verify``, ``policy`` and ``all_tags`` are left alone; otherwise layers
-        report their state only.
+        endpoint when ``tls_verify``, ``policy`` and ``all_tags`` are left alone; otherwise (and always
+        on Podman 3) layers report their state only.
         """
         if all_tags:
             reference, _, _ = split_reference(repository)
@@ -258,9 +292,12 @@ class ImagesManager(BuildMixin):
         # registries.conf alone and has no policy or all-tags, so an explicit tls_verify, a policy or
         # all_tags keep the libpod endpoint (whose lines have layer states but no bytes).
         # tls_verify=False for a registry registries.conf already marks insecure changes nothing there.
+        # Podman 3's Docker-compatible pull says nothing until it is over: there the libpod endpoint is used.
+        features = self.client.features
         docker_lines = bool(kwargs.get("compatMode", True)) and not all_tags
-        libpod_compat = docker_lines and self._podman5_or_later()  # Podman 5's libpod pull has compatMode
-        use_compat = (docker_lines and not libpod_compat and policy == "always"
+        libpod_compat = docker_lines and features.libpod_pull_has_compat_mode
+        use_compat = (docker_lines and not libpod_compat and features.compat_pull_streams_progress
+                      and policy == "always"
                       and (tls_verify is None or (tls_verify is False and _marked_insecure(reference))))
         if kwargs.get("progress") is not None and not all_tags:
             # the image's layers and sizes, for a display: the libpod lines carry no bytes, and the
@@ -274,9 +311,16 @@ class ImagesManager(BuildMixin):
             params = {"reference": reference, "allTags": all_tags or None, "policy": policy,
                       "tlsVerify": tls_verify, "compatMode": libpod_compat or None,
                       "quiet": False, **platform}
-            response = self.client.post("/images/pull", params=params, headers=headers, stream=True,
-                                        not_found=ImageNotFound)
+            try:
+                response = self.client.post("/images/pull", params=params, headers=headers, stream=True,
+                                            not_found=ImageNotFound)
+            except APIError as error:
+                if all_tags and tls_verify is False:
+                    _all_tags_tls_hint(error)
+                raise
         lines = self._checked_lines(response, kwargs.get("progress"), not_found=ImageNotFound, reference=reference)
+        if all_tags and tls_verify is False:
+            lines = _all_tags_tls_hinted(lines)
         if kwargs.get("stream"):
             return _encoded(lines, kwargs.get("decode"))
         images: builtins.list[str] = []
@@ -292,7 +336,8 @@ class ImagesManager(BuildMixin):
 
     def push(self, repository: str, tag: Optional[str] = None, **kwargs: Any) -> Union[str, Iterator[Any]]:
         """Push an image. Keyword args: ``auth_config``, ``destination``, ``format``, ``tls_verify``/``tlsVerify``,
-        ``compress``, ``stream``/``decode``, ``progress``. Returns the service's real progress lines.
+        ``compress``, ``stream``/``decode``, ``progress``. Returns the service's real progress lines
+        (none on Podman 3, which answers only when the push is over: ``progress`` is told so first).
         """
         reference = join_reference(repository, tag) if tag else repository
         split_reference(reference)
@@ -300,6 +345,9 @@ class ImagesManager(BuildMixin):
         if destination:
             split_reference(destination)
         auth = encode_auth(kwargs.get("auth_config"))
+        features = self.client.features
+        if kwargs.get("progress") is not None and not features.push_streams_progress:
+            kwargs["progress"](events.Status(NO_PUSH_PROGRESS.format(version=features.version)))
         params = {"destination": destination, "tlsVerify": kwargs.get("tls_verify", kwargs.get("tlsVerify")),
                   "format": kwargs.get("format"), "compress": kwargs.get("compress"), "quiet": False}
         response = self.client.post(f"/images/{quote_name(reference)}/push", params=params,
@@ -326,11 +374,6 @@ class ImagesManager(BuildMixin):
             kwargs["progress"](events.LayerSizes(tuple((bare_id(digest)[:12], size) for digest, size in sizes)))
 
     # Streams -------------------------------------------------------------------------------
-    def _podman5_or_later(self) -> bool:
-        """Podman 5 and later: the libpod pull has ``compatMode`` (Docker-style byte progress), and a
-        list filter with several labels ANDs them."""
-        return not self.client.podman_version.startswith(("1.", "2.", "3.", "4."))
-
     def _checked_lines(self, response: Any, progress: Progress, not_found: type = APIError,
                        reference: str = "", lines: Optional[Iterator[Any]] = None) -> Iterator[Any]:
         """Decoded lines of a stream (or the given ``lines`` of its answer), each with its events, which
@@ -344,9 +387,26 @@ class ImagesManager(BuildMixin):
             yield line, found
 
 
+def _all_tags_tls_hint(error: APIError) -> None:
+    """Podman (3.0.1 to 5.8.6 alike) lists an all-tags pull's tags with registries.conf's TLS settings,
+    whatever tlsVerify says: hint at what works, not at the --no-tls-verify that was already given."""
+    if _TLS_WORDS.search(str(error)):
+        error.hint = ("Podman ignores tls_verify=False when it lists the tags of an all-tags pull: "
+                      "mark the registry insecure = true in registries.conf, or pull the tags one by one")
+
+
+def _all_tags_tls_hinted(lines: Iterator[Any]) -> Iterator[Any]:
+    """The lines, with the hint added to an error line's APIError (Podman 5.8 reports the failure there)."""
+    try:
+        yield from lines
+    except APIError as error:
+        _all_tags_tls_hint(error)
+        raise
+
+
 def _stream_error(message: str, response: Any, not_found: type, reference: str) -> APIError:
     """The exception for an error line: ``not_found`` when the message says so, else APIError."""
-    cls = not_found if any(w in message.lower() for w in _NOT_FOUND_WORDS) else APIError
+    cls = not_found if says_not_found(message) else APIError
     if reference and reference not in message:
         message = f"{reference}: {message}"
     return cls(message, response=response, explanation=None,

@@ -165,7 +165,7 @@ class PullProgress(_Timed):
             self.status.append(event.message if isinstance(event, Status) else event.text)
             return True
         if isinstance(event, Step):
-            self.status.append(f"STEP {event.number}/{event.total}: {event.instruction}")
+            self.status.append(event.heading)
             return True
         return self._apply_common(event)
 
@@ -242,7 +242,8 @@ class BuildProgress(_Timed):  # pylint: disable=too-many-instance-attributes
         """Fold one event in; True when something visible changed."""
         self.events += 1
         if isinstance(event, Step):
-            self.step, self.steps_total, self.instruction = event.number, event.total, event.instruction
+            # Podman 3 gives no total: steps_total stays 0
+            self.step, self.steps_total, self.instruction = event.number, event.total or 0, event.instruction
             self.step_started = self._clock()
             self.step_lines.clear()
         elif isinstance(event, LogLine):

@@ -173,7 +173,7 @@ def describe(error: BaseException, creds_given: bool = False, call: Optional[Cal
     else:
         text = f"{type(error).__name__}: {error}"
     text = " ".join(text.split())
-    hint = "" if isinstance(error, ServiceUnavailable) else hint_for(text, creds_given)
+    hint = "" if isinstance(error, ServiceUnavailable) else getattr(error, "hint", None) or hint_for(text, creds_given)
     return (f"{operation}: " if operation else "") + (f"{text} (hint: {hint})" if hint else text)
 
 

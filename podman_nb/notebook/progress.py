@@ -104,7 +104,7 @@ class Summary:  # pylint: disable=too-many-instance-attributes
         """``STEP 3/5: RUN make`` for a build that stopped inside a step, else ``""``."""
         if self.kind != "build" or self.ok or not self.step:
             return ""
-        return f"STEP {self.step}/{self.steps_total}: {self.instruction}"
+        return Step(self.step, self.steps_total or None, self.instruction).heading
 
     @property
     def reason(self) -> str:
@@ -136,6 +136,8 @@ class Summary:  # pylint: disable=too-many-instance-attributes
         if self.steps_total is not None:
             if self.steps_total and self.ok:
                 facts.append(("steps", f"{self.steps_total}/{self.steps_total}"))
+            elif not self.steps_total and self.step:  # Podman 3 does not say how many steps there are
+                facts.append(("steps", str(self.step)))
             facts.append(("cache hits", str(self.cache_hits)))
         if self.layer_count:
             done = f"{self.layers_done}/{self.layer_count}"
@@ -409,6 +411,8 @@ class WidgetsDisplay(ProgressDisplay):
             # the bar counts finished steps: the running one is not done until the next begins
             self.bar.value = min(p.step if p.done and not p.error else p.step - 1, p.steps_total)
             self.bar.description = f"STEP {p.step}/{p.steps_total}"
+        elif p.step:  # Podman 3 gives no total: name the step, leave the bar empty rather than guess
+            self.bar.description = f"STEP {p.step}"
         running = "" if p.done else f' <span class="podman-nb-elapsed">running {_ticking(p.step_elapsed)}</span>'
         hits = f" &middot; cache hits: {p.cache_hits}" if p.cache_hits else ""
         self.label.value = (literal(p.instruction) if p.instruction else "") + running + hits
