@@ -84,9 +84,9 @@ class ImageNotFound(NotFound):
     """The service has no such image."""
 
 
-class NotSupported(PodmanError):
+class NotSupported(APIError):
     """This service's Podman version cannot do what was asked, so nothing was sent; the message says which
-    version can."""
+    version can. An APIError, as the service's own refusal would be (and as podman-py code catches it)."""
 
 
 class BuildError(PodmanError):
