@@ -55,7 +55,7 @@ def _interrupt_when_building(client, podman_service, before, stop):
         time.sleep(0.1)
 
 
-def test_notebook_in_a_kernel(podman_service, registries, base_image, tmp_path):
+def test_notebook_in_a_kernel(podman_service, podman_major, registries, base_image, tmp_path):
     secure = registries.secure
     tag = f"localhost/kernel/{uuid.uuid4().hex[:8]}:1"
     marker = uuid.uuid4().hex
@@ -122,7 +122,8 @@ def test_notebook_in_a_kernel(podman_service, registries, base_image, tmp_path):
                 stop.set()
         client.set_widgets_metadata()
 
-    assert set(failures) == {"interrupt", "wrong", "error", "fail_run", "fail_copy", "fail_typo"}, (
+    typo = set() if podman_major == 3 else {"fail_typo"}  # Podman 3 skips an unknown instruction: no failure
+    assert set(failures) == {"interrupt", "wrong", "error", "fail_run", "fail_copy"} | typo, (
         {k: str(v)[-500:] for k, v in failures.items()}, _outputs(cells["interrupt"]))
     # nothing left behind on the service by failed or interrupted builds (podman build's --force-rm)
     assert _containers(podman_service) == containers_before
@@ -131,14 +132,16 @@ def test_notebook_in_a_kernel(podman_service, registries, base_image, tmp_path):
     assert len(errors) == 1 and errors[0]["traceback"] == ["KeyboardInterrupt"], errors
     # a failed build: its summary names the step and the line that says why
     failed = _texts(cells["fail_run"])
-    assert "failed at STEP 2/2: RUN echo about-to-fail && cat /does/not/exist" in failed, _outputs(cells["fail_run"])
+    step = "STEP 2" if podman_major == 3 else "STEP 2/2"  # Podman 3 gives no total
+    assert f"failed at {step}: RUN echo about-to-fail && cat /does/not/exist" in failed, _outputs(cells["fail_run"])
     assert "about-to-fail" in failed and "can't open '/does/not/exist'" in failed
     # shown once: the summary, no second (red) error line; the cell failed all the same (nbclient raised)
-    for name in ("fail_run", "fail_copy", "fail_typo"):
+    for name in ["fail_run", "fail_copy", *typo]:
         outputs = _outputs(cells[name])
         assert [o["output_type"] for o in outputs] == ["display_data"], outputs
         assert "failed" in outputs[0]["data"]["text/plain"] and "podman-nb-summary" in outputs[0]["data"]["text/html"]
-    assert "COPY missing.txt /missing.txt" in _texts(cells["fail_copy"]) and "RUNN" in _texts(cells["fail_typo"])
+    assert "COPY missing.txt /missing.txt" in _texts(cells["fail_copy"])
+    assert not typo or "RUNN" in _texts(cells["fail_typo"])
     # the failure is sys.last_value (IPython's convention, %debug and %tb), its build_log every line
     assert _texts(cells["fail_last"]).split() == ["BuildError", "True", "True"], _outputs(cells["fail_last"])
 

@@ -20,14 +20,15 @@ from .references import bare_id
 
 __all__ = ["LayerState", "PullProgress", "BuildProgress", "short_id", "failure_reason"]
 
-# Podman's build error repeats the step ('building at STEP "RUN x": while running runtime: exit status 1')
-# (the instruction is quoted as it is, inner quotes too)
-_STEP_PREFIX = re.compile(r'^building at STEP ".*?": (?:while running runtime: )?')
+# Podman's build error repeats the step ('building at STEP "RUN x": while running runtime: exit status 1';
+# Podman 3: 'error building at STEP "RUN x": exit status 1') (the instruction is quoted as it is, inner quotes too)
+_STEP_PREFIX = re.compile(r'^(?:error )?building at STEP ".*?": (?:while running runtime: )?')
 
 
 def failure_reason(message: str, instruction: str = "") -> str:
     """A build error without the step it names (the display names the step itself): ``exit status 1``."""
     text = str(message).strip()
+    text = text[len("error "):] if text.startswith("error building at STEP ") else text  # Podman 3
     prefix = f'building at STEP "{instruction}": '
     if instruction and text.startswith(prefix):
         text = text[len(prefix):]
