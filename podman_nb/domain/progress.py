@@ -249,7 +249,8 @@ class BuildProgress(_Timed):  # pylint: disable=too-many-instance-attributes
             self.step_lines.clear()
         elif isinstance(event, LogLine):
             self.cache_hits += event.cache_hit
-            if not event.text.startswith(("--> ", "COMMIT ")):  # Podman's own lines, not the step's
+            # Podman's own lines, not the step's (Podman 3 adds "subprocess exited with status N", twice)
+            if not event.text.startswith(("--> ", "COMMIT ", "subprocess exited with status ")):
                 self.step_lines.append(event.text)
         changed = self._apply_common(event)
         text = self._text.line(event)
