@@ -25,7 +25,7 @@ import sshd as sshd_module
 from podman_nb import errors
 from podman_nb.api import service as service_module
 from podman_nb.domain import events
-from test_images_manager import ThrottledProxy, slow_secure_registry  # noqa: F401 (a fixture)
+from test_images_manager import ThrottledProxy, pushed_behind_slow_proxy, slow_secure_registry  # noqa: F401 (a fixture)
 
 IN_TIME = 10  # seconds: every failure to reach a service must be said within this
 
@@ -250,15 +250,8 @@ def test_pull_byte_progress_then_ssh_killed_mid_pull(home, sshd, podman_service,
                                                       slow_secure_registry):  # noqa: F811
     """A slow pull through ssh shows byte progress; killing ssh in the middle of the next is a clear error,
     and the call after that reconnects."""
-    s = registries.secure
-    auth = {"username": s.username, "password": s.password}
-    name = f"{s.host}/podman-nb/ssh-large{uuid.uuid4().hex[:8]}:latest"
     with podman_nb.PodmanClient(base_url=sshd.uri(podman_service.socket_path), identity=str(sshd.key)) as client:
-        client.images.build(fileobj=io.StringIO(f"FROM {base_image.local}\nRUN dd if=/dev/urandom of=/blob bs=1M count=60\n"),
-                            tag=name)
-        client.images.push(name, auth_config=auth)
-        client.images.remove(name, force=True)
-        slow = name.replace(s.host, slow_secure_registry.host)
+        slow, auth = pushed_behind_slow_proxy(client, base_image, registries, slow_secure_registry, 60, "ssh-large")
         got = []
         image = client.images.pull(slow, auth_config=auth, progress=got.append)
         with_bytes = [e for e in got if isinstance(e, events.LayerProgress) and e.current and e.total]
@@ -285,11 +278,10 @@ def test_pull_byte_progress_then_ssh_killed_mid_pull(home, sshd, podman_service,
         second = client.api.tunnel.pid
     assert not sshd_module.alive(second)
     with podman_nb.PodmanClient(base_url=podman_service.base_url) as local:
-        for leftover in (slow, name):
-            try:
-                local.images.remove(leftover, force=True)
-            except errors.ImageNotFound:
-                pass
+        try:
+            local.images.remove(slow, force=True)
+        except errors.ImageNotFound:
+            pass
 
 
 def test_interrupted_stream_and_close_leave_no_ssh(home, sshd, podman_service, base_image):

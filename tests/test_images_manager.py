@@ -420,6 +420,19 @@ def slow_secure_registry(registries, podman_service):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def pushed_behind_slow_proxy(client, base_image, registries, slow_registry, megabytes, prefix="large"):
+    """An image with a MEGABYTES random layer, built, pushed to the secure registry and removed from the service:
+    returns its name behind the slow proxy and the registry's auth_config, ready for a pull that takes seconds."""
+    s = registries.secure
+    auth = {"username": s.username, "password": s.password}
+    name = f"{s.host}/podman-nb/{unique(prefix)}:latest"
+    client.images.build(fileobj=io.StringIO(f"FROM {base_image.local}\n"
+                                            f"RUN dd if=/dev/urandom of=/blob bs=1M count={megabytes}\n"), tag=name)
+    client.images.push(name, auth_config=auth)
+    client.images.remove(name, force=True)
+    return name.replace(s.host, slow_registry.host), auth
+
+
 def test_pull_byte_progress(client, base_image, registries, slow_secure_registry, podman_service, podman_major):
     """A layer that takes seconds to download reports its bytes (compat endpoint on 4, compatMode on 5);
     Podman 3 reports layer states only (its compat endpoint says nothing until the end, so libpod's is used).
@@ -427,14 +440,7 @@ def test_pull_byte_progress(client, base_image, registries, slow_secure_registry
     Podman reports layer bytes about once a second, so a layer that downloads faster (30 MiB, even
     300 MB, from a loopback registry does) only ever reports "Pulling fs layer" and "Download complete".
     """
-    s = registries.secure
-    auth = {"username": s.username, "password": s.password}
-    name = f"{s.host}/podman-nb/{unique('large')}:latest"
-    client.images.build(fileobj=io.StringIO(f"FROM {base_image.local}\nRUN dd if=/dev/urandom of=/blob bs=1M count=60\n"),
-                        tag=name)
-    client.images.push(name, auth_config=auth)
-    client.images.remove(name, force=True)
-    slow = name.replace(s.host, slow_secure_registry.host)
+    slow, auth = pushed_behind_slow_proxy(client, base_image, registries, slow_secure_registry, 60)
     got = []
     image = client.images.pull(slow, auth_config=auth, progress=got.append)
     try:

@@ -8,7 +8,7 @@ import pytest
 
 from podman_nb.domain import events
 from podman_nb.notebook.progress import make_display
-from test_images_manager import slow_secure_registry  # noqa: F401  (a fixture)
+from test_images_manager import pushed_behind_slow_proxy, slow_secure_registry  # noqa: F401  (a fixture)
 
 
 def _drop(client, *names):
@@ -63,14 +63,7 @@ def test_which_pulls_report_bytes(client, base_image, registries, slow_secure_re
                                   options):
     """Podman 5 (compatMode) reports bytes for every option; Podman 4 only on the Docker-compatible
     endpoint (no policy, no tls_verify for a registry not marked insecure: this proxy's port is not)."""
-    s = registries.secure
-    auth = {"username": s.username, "password": s.password}
-    name = f"{s.host}/podman-nb/{uuid.uuid4().hex[:8]}-bytes:latest"
-    client.images.build(fileobj=io.StringIO(f"FROM {base_image.local}\nRUN head -c 40000000 /dev/urandom > /blob\n"),
-                        tag=name)
-    client.images.push(name, auth_config=auth)
-    client.images.remove(name, force=True)
-    slow = name.replace(s.host, slow_secure_registry.host)
+    slow, auth = pushed_behind_slow_proxy(client, base_image, registries, slow_secure_registry, 38, "bytes")
     got = []
     image = client.images.pull(slow, auth_config=auth, progress=got.append, **options)
     try:
