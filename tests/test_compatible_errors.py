@@ -81,6 +81,9 @@ CASES = [
     ("Image.remove", "ImageNotFound", lambda w: w.gone.remove()),
     ("Image.save", "APIError", lambda w: list(w.gone.save())),
     ("Image.save", "InvalidArgument", lambda w: w.image.save(named="localhost/podman-nb/not-its-tag:1")),
+    ("RegistryData.has_platform", "InvalidArgument",
+     lambda w: w.images.get_registry_data(w.base_image.plain).has_platform("linux/amd64/v8/extra")),
+    ("RegistryData.has_platform", "InvalidArgument", lambda w: w.images.get_registry_data(w.base_image.plain).has_platform(42)),
     ("Image.tag", "ImageNotFound", lambda w: w.gone.tag("localhost/podman-nb/tagged", "1")),
     ("Image.tag", "APIError", lambda w: w.image.tag("Not A Valid/Name", "x")),
 ]

@@ -19,22 +19,13 @@ from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, 
 from . import events
 from .build import BuildMixin
 from .images import Image
+from .platforms import split_platform
 from .references import bare_id, join_reference, registry_location, split_reference
 from .registry_data import RegistryData
 
 Progress = Optional[Callable[[events.Event], None]]
 _TLS_WORDS = re.compile(r"https client|x509|certificate", re.IGNORECASE)
 NO_PUSH_PROGRESS = "Podman {version} reports nothing until a push is over: waiting for it to finish"
-
-
-def split_platform(platform: Optional[str]) -> Dict[str, str]:
-    """``"linux/arm64/v8"`` -> ``{"OS": "linux", "Arch": "arm64", "Variant": "v8"}``."""
-    if not platform:
-        return {}
-    parts = platform.split("/") if isinstance(platform, str) else []
-    if not 1 <= len(parts) <= 3 or not all(p and p.replace("_", "").replace("-", "").isalnum() for p in parts):
-        raise InvalidArgument(f"{platform!r} is not a platform; use OS[/ARCH[/VARIANT]], e.g. linux/amd64")
-    return dict(zip(("OS", "Arch", "Variant"), parts))
 
 
 class ImagesManager(BuildMixin):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Union
 
+from ..errors import InvalidArgument
+from .platforms import split_platform
 from .references import parse_reference
 
 if TYPE_CHECKING:
@@ -45,12 +47,17 @@ class RegistryData:
         return self.manager.pull(str(reference), platform=platform)
 
     def has_platform(self, platform: Union[str, Mapping[str, Any]]) -> bool:
-        """Whether the registry offers ``platform`` ("os/arch[/variant]" or a dict with os/architecture)."""
-        if isinstance(platform, str):
-            parts = platform.split("/")
-            wanted = dict(zip(("os", "architecture", "variant"), parts))
-        else:
-            wanted = {k: v for k, v in dict(platform).items() if v}
+        """Whether the registry offers ``platform`` ("os/arch[/variant]" or a dict with os/architecture).
+
+        Raises InvalidArgument for anything else, as podman-py does."""
+        if isinstance(platform, str) and platform:
+            keys = {"OS": "os", "Arch": "architecture", "Variant": "variant"}
+            wanted = {keys[k]: v for k, v in split_platform(platform).items()}
+        elif isinstance(platform, Mapping):
+            wanted = {k: v for k, v in platform.items() if v}
+        else:  # as podman-py: InvalidArgument for what is not a platform
+            raise InvalidArgument(f"{platform!r} is not a platform; use OS/ARCH[/VARIANT] or a dict with os and "
+                                  "architecture, e.g. 'linux/amd64'")
         for offered in self.platforms:
             if all(offered.get(key) == value for key, value in wanted.items()):
                 return True
