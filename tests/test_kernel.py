@@ -140,8 +140,12 @@ def test_notebook_in_a_kernel(podman_service, podman_major, registries, base_ima
         outputs = _outputs(cells[name])
         assert [o["output_type"] for o in outputs] == ["display_data"], outputs
         assert "failed" in outputs[0]["data"]["text/plain"] and "podman-nb-summary" in outputs[0]["data"]["text/html"]
+    # the summary says the cause as the one-line message would: what is wrong and what to do
     assert "COPY missing.txt /missing.txt" in _texts(cells["fail_copy"])
-    assert not typo or "RUNN" in _texts(cells["fail_typo"])
+    assert "COPY cannot find missing.txt: the build context is empty unless --context is given" in _texts(
+        cells["fail_copy"]), _outputs(cells["fail_copy"])
+    assert not typo or "unknown instruction RUNN at line 2 of the Containerfile (hint: did you mean RUN?)" in _texts(
+        cells["fail_typo"]), _outputs(cells["fail_typo"])
     # the failure is sys.last_value (IPython's convention, %debug and %tb), its build_log every line
     assert _texts(cells["fail_last"]).split() == ["BuildError", "True", "True"], _outputs(cells["fail_last"])
 

@@ -97,7 +97,7 @@ def _unknown_instruction(match: re.Match, call: Optional[Call]) -> str:
                 break
     close = difflib.get_close_matches(word.upper(), INSTRUCTIONS, n=1)
     hint = f"did you mean {close[0]}?" if close else "instructions are " + ", ".join(INSTRUCTIONS)
-    return f"Build failed: unknown instruction {word}{where} of the Containerfile (hint: {hint})"
+    return f"unknown instruction {word}{where} of the Containerfile (hint: {hint})"
 
 
 def _copy_missing(match: re.Match, call: Optional[Call]) -> str:
@@ -105,9 +105,9 @@ def _copy_missing(match: re.Match, call: Optional[Call]) -> str:
     step = (match.group("step") or "COPY").split()[0]
     context = getattr(call.args, "context", None) if call else None
     if context:
-        return (f"Build failed: {step} cannot find {path} in the build context {context} "
+        return (f"{step} cannot find {path} in the build context {context} "
                 f"(hint: {step} paths are relative to the --context folder)")
-    text = f"Build failed: {step} cannot find {path}: the build context is empty unless --context is given"
+    text = f"{step} cannot find {path}: the build context is empty unless --context is given"
     if os.path.exists(path):
         return text + f", and {path} is in the notebook's folder (hint: add --context .)"
     return text + " (hint: add --context DIR, the folder that holds it)"
@@ -139,7 +139,11 @@ _REWRITES: Sequence = (
 )
 
 
-def _rewritten(error: BaseException, call: Optional[Call]) -> Optional[str]:
+def rewritten(error: BaseException, call: Optional[Call]) -> Optional[str]:
+    """The sentence ``_REWRITES`` makes of the service's text, without the magic's name, or None.
+
+    A build's display shows it as the failure's reason, :func:`describe` as the one-line message.
+    """
     service_text = str(getattr(error, "explanation", None) or getattr(error, "msg", None) or error)
     for kind, pattern, sentence, *magics in _REWRITES:
         if magics and (call is None or call.name not in magics):
@@ -158,9 +162,9 @@ def describe(error: BaseException, creds_given: bool = False, call: Optional[Cal
     ``call``: the magic that failed (said first), with its arguments and cell for the sentences that name them.
     """
     operation = call.magic if call else None
-    text = _rewritten(error, call)
+    text = rewritten(error, call)
     if text is not None:
-        return (f"{operation}: " if operation else "") + text
+        return (f"{operation}: " if operation else "") + ("Build failed: " if isinstance(error, BuildError) else "") + text
     if isinstance(error, BuildError):
         text = f"Build failed: {error.msg}"
     elif isinstance(error, ServiceUnavailable):  # before APIError, which it also is (as in podman-py)

@@ -84,11 +84,12 @@ def operation(function: Callable) -> Callable:
             # argparse keeps its options in a private list; IPython's magic_arguments offers no other way
             options = [o for action in magic.parser._actions for o in action.option_strings if o.startswith("--")]
             raise UsageError(mask(errors.usage_message(name, options, str(error)), self.secrets)) from None
+        self._call = errors.Call(name, args, cell)  # for the messages: the display's and the one line
         try:
             self._call_connection = getattr(args, "connection", None)  # this call's --connection, if any
             return function(self, args, cell) if cell is not None else function(self, args)
         except PodmanError as error:
-            self._failure = (errors.Call(name, args, cell), error)  # for the message
+            self._failure = (self._call, error)
             raise
         except errors.Interrupted:
             raise
@@ -115,7 +116,6 @@ def _common(function: Callable) -> Callable:
 def _build_options(function: Callable) -> Callable:
     """The options %%image_build and %image_env share (read by _build_kwargs)."""
     for args, kwargs in reversed((
-            (("-q", "--quiet"), dict(action="store_true", help="No progress display.")),
             (("--no-layers",), dict(action="store_true", help="Do not cache intermediate layers.")),
             (("--squash",), dict(action="store_true", help="Squash the new layers into one.")),
             (("--platform",), dict(help="Target platform, e.g. linux/amd64.")),
@@ -125,7 +125,7 @@ def _build_options(function: Callable) -> Callable:
             (("--build-arg",), dict(action="append", metavar="KEY=VALUE", help="Build argument; repeatable.")),
             (("-t", "--tag"), dict(action="append", metavar="TAG", help="Name for the image; repeatable.")))):
         function = argument(*args, **kwargs)(function)
-    return function
+    return _quiet()(function)
 
 
 def _build_kwargs(args: Any) -> Dict[str, Any]:
@@ -175,6 +175,7 @@ class PodmanMagics(Magics):
         self._call_connection: Optional[str] = None
         self.secrets: set = set()  # passwords seen this session, masked in any error shown
         self.creds_given = False  # whether the running (or last) operation sent credentials
+        self._call: Optional[errors.Call] = None  # the running (or last) magic call
         self._failure: Optional[tuple] = None  # (errors.Call, the PodmanError it raised) of the last call
         self.error_handler: Any = None  # set by errors.install
         self.shown_failure: Optional[BaseException] = None  # a failure whose display already said it all
@@ -220,14 +221,15 @@ class PodmanMagics(Magics):
         """Run ``call(progress)`` under a live display, leaving its summary behind."""
         shown = make_display(kind, title, mode="none" if quiet else self.progress,
                              update_interval=self.update_interval, log_tail=self.log_tail)
-        try:
-            with shown:
-                result = call(shown.update)
-        except BuildError as error:
-            if shown.mode != "none":  # its summary names the step and the cause: no second message
-                self.shown_failure = error
-            raise
-        return result
+        with shown:
+            try:
+                return call(shown.update)
+            except BuildError as error:
+                # the summary names the step and says the cause in the words the one-line message would use
+                shown.close(error=errors.rewritten(error, self._call) or str(error))
+                if shown.mode != "none":  # ... so no second message
+                    self.shown_failure = error
+                raise
 
     # Listing -------------------------------------------------------------------------------
     @line_magic
@@ -373,7 +375,7 @@ class PodmanMagics(Magics):
     @argument("destination", nargs="?", help="Where to push it (default: the reference itself).")
     @operation
     def image_push(self, args):
-        """Push an image to a registry with live progress; returns the service's progress lines.
+        """Push an image to a registry with live progress; the summary says what was pushed (nothing is returned).
 
         Example: ``%image_push localhost/myenv:latest 127.0.0.1:5000/team/myenv:latest --creds alice``
         """
@@ -552,11 +554,16 @@ class PodmanMagics(Magics):
     @argument("destination", nargs="?", help="Destination connection (and image name).")
     @operation
     def image_scp(self, args):
-        """Copy an image to another Podman connection (the service runs podman image scp).
+        """Copy an image to another Podman connection (the service runs podman image scp); says what
+        arrived where, once (nothing is returned).
 
         Example: ``%image_scp localhost/myenv:latest otherhost::``
         """
-        return self.manager.scp(args.source, args.destination, quiet=args.quiet)
+        answer = self.manager.scp(args.source, args.destination, quiet=args.quiet)
+        arrived = answer.get("Id") if isinstance(answer, dict) else None
+        print(f"Copied {args.source} to {args.destination or 'the default connection'}"
+              + (f" (there as {arrived})" if arrived and arrived != args.source else ""))
+        return None
 
     # Connection ----------------------------------------------------------------------------
     @line_magic
