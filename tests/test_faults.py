@@ -495,6 +495,44 @@ def test_interrupt_during_build_leaves_no_build_container(own):
                      f"{build_containers(own) - before} still there {time.monotonic() - interrupted_at:.0f} s later")
 
 
+def test_interrupted_build_stops_only_its_own_container(own):
+    """Two builds from one base at once (as from two kernels): interrupting one removes its container and
+    leaves the other's, which goes on to build its image."""
+    ensure_up(own)
+    c = own.client
+    before = build_containers(own)
+    other_started, ours_started = threading.Event(), threading.Event()
+
+    def ours_progress(event):
+        if "ours-started" in repr(event):
+            ours_started.set()
+        if other_started.is_set():
+            raise KeyboardInterrupt
+
+    def other_progress(event):
+        if "other-started" in repr(event):
+            other_started.set()
+    fault("interrupt")
+    ours = Worker(lambda: c.images.build(  # prints a line a second: the interrupt comes on the first after
+        fileobj=cf(f"FROM {own.base}\nRUN echo ours-started; while true; do echo tick; sleep 0.5; done\n"),
+        layers=False, nocache=True, progress=ours_progress))
+    assert wait_for(ours_started.is_set, timeout=30), "the first build never began its RUN step"
+    ours_containers = build_containers(own) - before
+    tag = f"localhost/faults/concurrent:{int(time.time() * 1000)}"
+    other = Worker(lambda: c.images.build(
+        fileobj=cf(f"FROM {own.base}\nRUN echo other-started; sleep 4; echo other-done\n"), tag=tag,
+        layers=False, nocache=True, progress=other_progress))
+    _, error = ours.finish()
+    assert isinstance(error, KeyboardInterrupt), repr(error)
+    assert wait_for(lambda: not build_containers(own) & ours_containers, timeout=15, interval=0.5), (
+        "the interrupted build's container is still there")
+    built, other_error = other.finish()
+    assert other_error is None, f"the other build was stopped with the interrupted one: {other_error!r}"
+    image, log = built
+    assert tag in image.tags and any("other-done" in line for line in log.text)
+    c.images.remove(tag)
+
+
 def test_async_interrupt_during_save_and_load(own, tmp_path):
     ensure_up(own)
     c = own.client

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
+import logging
 import signal
 import threading
-from typing import Any, Dict, Iterator, Mapping, Set, Tuple
+import warnings
+from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
 
 from ..api.client import quote_name
 from ..errors import BuildError, InvalidArgument, NotSupported, PodmanError
-from . import events
+from . import build_containers, events
 from .build_context import make_build_context
 from .buildlog import BuildLog
 
-_WORKING_CONTAINER = re.compile(r"-working-container(-\d+)?$")  # buildah's names for build containers
+_logger = logging.getLogger(__name__)
 
 # Keyword -> query parameter, for values sent as they are.
 _PLAIN = {"nocache": "nocache", "pull": "pull", "quiet": "q", "rm": "rm",
@@ -156,14 +157,15 @@ class BuildMixin:
         if encoding:
             headers["Content-Encoding"] = encoding
         timeout = kwargs.get("timeout")
-        before = self._build_containers()
+        containers = build_containers.BuildContainers(lambda: build_containers.on_service(self.client),
+                                                      self._image_id)
         try:
             response = self.client.post("/build", params=params, data=body, headers=headers, stream=True,
                                         timeout=(self.client.timeout, float(timeout)) if timeout else None)
         finally:
             body.close()
         log = BuildLog()  # the one log of this build: returned, kept on the Image, carried by BuildError
-        lines = self._build_lines(response, kwargs.get("progress"), log, before)
+        lines = self._build_lines(response, kwargs.get("progress"), log, containers)
         if kwargs.get("stream"):
             decode = kwargs.get("decode")
             return (line if decode else json.dumps(line).encode() + b"\n" for line, _ in lines if line is not None)
@@ -193,26 +195,27 @@ class BuildMixin:
                                "builds (RUN steps would get no memory limit): build with Podman 4 or later, "
                                "or leave them out")
 
-    def _build_containers(self) -> Set[str]:
-        """Ids of the service's build (buildah working) containers right now; empty if it cannot say."""
+    def _image_id(self, reference: str) -> Optional[str]:
+        """The id of the local image ``reference`` names, or None."""
         try:
-            found = self.client.get("/containers/json", params={"all": True, "external": True}).json()
+            return str(self.client.get(f"/images/{quote_name(reference)}/json").json().get("Id") or "") or None
         except PodmanError:
-            return set()
-        return {c.get("Id") for c in found or []
-                if any(_WORKING_CONTAINER.search(str(name)) for name in c.get("Names") or [])}
+            return None
 
-    def _stop_abandoned_build(self, before: Set[str]) -> None:
-        """Podman goes on building after its client has gone: remove the build containers that this
-        build started (those that appeared since it began), which stops it."""
-        for container in self._build_containers() - before:
-            try:
-                self.client.delete(f"/containers/{quote_name(container)}", params={"force": True})
-            except PodmanError:
-                pass
+    def _stop_abandoned_build(self, containers: "build_containers.BuildContainers") -> None:
+        """Podman goes on building after its client has gone: remove this build's containers, which
+        stops it, and no other build's (see build_containers)."""
+        ours, unsure = containers.own(build_containers.on_service(self.client))
+        build_containers.remove(self.client, ours)
+        if unsure:
+            message = ("the abandoned build may go on on the service: its container could not be told from "
+                       f"another build's ({', '.join(sorted(c[:12] for c in unsure))}); "
+                       "`podman ps --external` lists them, `podman rm -f ID` stops one")
+            _logger.warning(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
 
-    def _build_lines(self, response: Any, progress: Any, log: BuildLog, before: Set[str],
-                     ) -> Iterator[Tuple[Dict[str, Any], Any]]:
+    def _build_lines(self, response: Any, progress: Any, log: BuildLog,
+                     containers: "build_containers.BuildContainers") -> Iterator[Tuple[Dict[str, Any], Any]]:
         """Each decoded line with the image id it reports (if any); an error line raises BuildError.
 
         When the caller stops reading early (an interrupt, a stream timeout, a closed generator),
@@ -220,7 +223,7 @@ class BuildMixin:
         """
         finished = False
         try:
-            yield from self._build_lines_until_end(response, progress, log)
+            yield from self._build_lines_until_end(response, progress, log, containers)
             finished = True
         except BuildError:
             finished = True  # the service ended the build itself
@@ -228,13 +231,15 @@ class BuildMixin:
         finally:
             if not finished:
                 with interrupts_held():  # a second Ctrl-C must not leave the build half-stopped
-                    self._stop_abandoned_build(before)
+                    self._stop_abandoned_build(containers)
 
     def _build_lines_until_end(self, response: Any, progress: Any, log: BuildLog,
+                               containers: "build_containers.BuildContainers",
                                ) -> Iterator[Tuple[Dict[str, Any], Any]]:
         image_id = None
         for line, found in events.read(self.client.stream_json(response), progress):
             log.add(line, found)
+            containers.follow(found)
             error = events.first_error(found)
             if error is not None:
                 raise BuildError(error.message.strip(), log)

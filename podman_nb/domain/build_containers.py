@@ -1,0 +1,102 @@
+"""Which build (buildah "working") containers on the service are this build's: what stopping an
+abandoned build removes, and nothing else.
+
+Podman goes on building after its client has gone; removing the build's container stops it. But the
+service names no container in the build's stream, and lists a build container with nothing a client
+could set on it (only its id, names, image, creation time), while other builds (another kernel, the
+CLI) may be running from the same base at the same time. So a container counts as this build's when it appeared after this build was sent and either
+
+* was the one new build container when this build's second step began (the first step, ``FROM``,
+  had made it by then: one new container at that moment is this build's beyond doubt), or
+* started from an image only this build's stream names: a cached layer (a cache hit starts a new
+  container from it) or a later stage's base, and no other new container started from the same one.
+
+Anything else new (another build from the same base, or one that began in the same instant as this
+one) is left alone: removing another build's container is worse than leaving ours, and the caller
+says which containers it left.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
+
+from ..api.client import quote_name
+from ..errors import PodmanError
+from .events import Event, LogLine, Step
+
+_WORKING_CONTAINER = re.compile(r"-working-container(-\d+)?$")  # buildah's names for build containers
+_LAYER_ID = re.compile(r"^--> (?:Using cache )?([0-9a-f]{11,64})$")  # a committed or cached layer
+
+
+class BuildContainers:
+    """Follows one build's stream and tells, when the build is abandoned, which containers are its own.
+
+    ``list_containers`` returns the service's build containers as ``{id: image id}``
+    (:func:`on_service`); ``image_id`` resolves a ``FROM`` reference to an image id (None: unknown).
+    """
+
+    def __init__(self, list_containers: Callable[[], Dict[str, str]],
+                 image_id: Callable[[str], Optional[str]]):
+        self._list = list_containers
+        self._image_id = image_id
+        self.before: Set[str] = set(list_containers())  # there before this build was sent
+        self.first: Optional[str] = None  # this build's first container, once its second step began
+        self._second_step = False
+        self._bases: List[str] = []  # the FROM references, in order
+        self._layers: Set[str] = set()  # layer ids the stream named (committed or cached)
+
+    def follow(self, found: Iterable[Event]) -> None:
+        """Read one stream line's events (the build's own words about its steps and layers)."""
+        for event in found:
+            if isinstance(event, Step):
+                words = event.instruction.split()
+                if len(words) > 1 and words[0].upper() == "FROM":
+                    self._bases.append(words[1])
+                if event.number >= 2 and not self._second_step:
+                    self._second_step = True
+                    new = set(self._list()) - self.before
+                    self.first = next(iter(new)) if len(new) == 1 else None
+            elif isinstance(event, LogLine):
+                match = _LAYER_ID.match(event.text)
+                if match:
+                    self._layers.add(match.group(1))
+
+    def own(self, now: Dict[str, str]) -> Tuple[Set[str], Set[str]]:
+        """``(ours, unsure)`` among the build containers ``now`` on the service: those that are this
+        build's beyond doubt, and those that may be (or may be another build's), left alone."""
+        first_base = self._image_id(self._bases[0]) if self._bases else None
+        later_bases = {self._image_id(base) for base in self._bases[1:]} - {None}
+        ours: Set[str] = set()
+        unsure: Set[str] = set()
+        for cid, image in now.items():
+            if cid in self.before:
+                continue
+            if cid == self.first or image in later_bases or any(image.startswith(l) for l in self._layers):
+                ours.add(cid)
+            elif self.first is None and first_base and image == first_base:
+                unsure.add(cid)  # interrupted before its second step: its container or another build's
+        for cid in list(ours - {self.first}):  # two builds at the same point: which is ours cannot be told
+            if any(now[other] == now[cid] for other in now if other != cid and other not in self.before):
+                ours.discard(cid)
+                unsure.add(cid)
+        return ours, unsure
+
+
+def on_service(client: Any) -> Dict[str, str]:
+    """The service's build (buildah working) containers as ``{id: image id}``; empty if it cannot say."""
+    try:
+        found = client.get("/containers/json", params={"all": True, "external": True}).json()
+    except PodmanError:
+        return {}
+    return {str(c.get("Id")): str(c.get("ImageID") or "") for c in found or []
+            if any(_WORKING_CONTAINER.search(str(name)) for name in c.get("Names") or [])}
+
+
+def remove(client: Any, containers: Iterable[str]) -> None:
+    """Force-remove these containers (which stops the build running in them)."""
+    for container in containers:
+        try:
+            client.delete(f"/containers/{quote_name(container)}", params={"force": True})
+        except PodmanError:
+            pass
