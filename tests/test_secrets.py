@@ -187,7 +187,10 @@ def test_magic_usage_errors_keep_no_password(shell, registries, everything_logge
     cells = [f"%image_pull {dest} --creds :{reg.password}",
              f"%image_pull --creds {reg.username}:{reg.password}",
              f"%image_pull {dest} --creds {reg.username}:{reg.password} --policy bogus",
-             f"%image_push --creds={reg.username}:{reg.password}"]
+             f"%image_push --creds={reg.username}:{reg.password}",
+             # argparse takes abbreviations: --cred is --creds to it, so it must be to the scrubbing too
+             f"%image_pull {dest} --cred {reg.username}:{reg.password} --policy bogus",
+             f"%image_push --cr={reg.username}:{reg.password}"]
     run_cells_and_scan(shell, scanner, magics, cells, everything_logged)
     assert_no_leaks(scanner, before)
 

@@ -12,7 +12,8 @@ MASK = "********"
 
 
 def creds_passwords(line: str) -> List[str]:
-    """The passwords a magic's line gives to ``--creds USER:PASS`` (or ``--creds=USER:PASS``).
+    """The passwords a magic's line gives to ``--creds USER:PASS`` (or ``--creds=USER:PASS``, or any
+    abbreviation argparse would also take: ``--cred``, ``--cr=``).
 
     Read from the raw line before the arguments are parsed, so a line that fails to parse is scrubbed too.
     """
@@ -22,8 +23,11 @@ def creds_passwords(line: str) -> List[str]:
         words = line.split()
     passwords = []
     for index, word in enumerate(words):
-        value = word[len("--creds="):] if word.startswith("--creds=") else (
-            words[index + 1] if word == "--creds" and index + 1 < len(words) else None)
+        option, equals, value = word.partition("=")
+        if not (len(option) > 2 and "--creds".startswith(option)):
+            continue
+        if not equals:
+            value = words[index + 1] if index + 1 < len(words) else ""
         if value and _split(value)[2]:
             passwords.append(_split(value)[2])
     return passwords
