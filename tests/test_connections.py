@@ -7,6 +7,7 @@ is the system OpenSSH client behind a wrapper whose config keeps known_hosts in 
 import io
 import json
 import re
+import contextlib
 import os
 import shutil
 import signal
@@ -136,6 +137,11 @@ def test_default_connection_over_ssh_list_build_pull_push(connections, podman_se
         out = client.images.push(base_image.local, destination=f"{s.host}/podman-nb/ssh-push:v1",
                                  auth_config={"username": s.username, "password": s.password}, progress=pushed.append)
         assert "Writing manifest" in out and [e for e in pushed if isinstance(e, events.LayerProgress)]
+        # registry data: the service has no endpoint for it, so this machine asks, and a failure says so
+        assert client.images.get_registry_data(base_image.plain, tls_verify=False).id.startswith("sha256:")
+        with pytest.raises(errors.ImageNotFound) as missing:
+            client.images.get_registry_data(f"{registries.plain.host}/podman-nb/nope:1", tls_verify=False)
+        assert "asked from this machine, not by the remote Podman service" in missing.value.hint, missing.value
         assert client.api.tunnel.pid == pid  # one forwarding process served it all
     assert not sshd_module.alive(pid)
 
@@ -473,7 +479,10 @@ def test_scp_to_another_service_through_a_named_connection(podman_service, regis
         with reliability.ipython_shell() as shell:  # cleared after: test_magics makes its own singleton
             shell.run_line_magic("load_ext", "podman_nb")
             shell.run_line_magic("config", f"PodmanMagics.base_url = {source.base_url!r}")
-            shell.run_line_magic("image_scp", f"{name} dest::")
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                answer = shell.run_line_magic("image_scp", f"{name} dest::")
+            assert answer is None and out.getvalue().startswith(f"Copied {name} to dest::"), out.getvalue()
         with podman_nb.PodmanClient(base_url=podman_service.base_url) as client:
             assert client.images.get(name).id == base.id
             client.images.remove(base.id, force=True)

@@ -79,6 +79,12 @@ class APIClient:
         self._versions: Optional[Dict[str, Any]] = None
         self._lock = threading.Lock()
 
+    @property
+    def is_local(self) -> bool:
+        """Whether the service runs on this machine (a unix socket here), so that this machine's
+        registries.conf, certificates and logins are the ones it reads too."""
+        return self.base_url.startswith("unix://")
+
     def __repr__(self) -> str:
         named = f", connection={self.connection!r}" if self.connection else ""
         return f"APIClient(base_url={self.base_url!r}{named})"

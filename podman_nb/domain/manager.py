@@ -106,8 +106,15 @@ class ImagesManager(BuildMixin):
                 if "not supported" not in str(error.explanation or "").lower():
                     raise
                 self._distribution_unsupported = True
-        attrs = inspect_distribution(registry_location(name), auth_config=auth_config, tls_verify=tls_verify,
-                                     timeout=self.client.timeout)
+        try:
+            attrs = inspect_distribution(registry_location(name), auth_config=auth_config, tls_verify=tls_verify,
+                                         timeout=self.client.timeout)
+        except APIError as error:
+            if not self.client.is_local and not error.hint:
+                error.hint = ("the registry was asked from this machine, not by the remote Podman service (which "
+                              "has no endpoint for it), so this machine's registries.conf, certificates and "
+                              "logins applied, not the service's")
+            raise
         return RegistryData(name, attrs, self)
 
     def search(self, term: str, **kwargs: Any) -> builtins.list[Dict[str, Any]]:
@@ -289,7 +296,8 @@ class ImagesManager(BuildMixin):
         libpod_compat = docker_lines and features.libpod_pull_has_compat_mode
         use_compat = (docker_lines and not libpod_compat and features.compat_pull_streams_progress
                       and policy == "always"
-                      and (tls_verify is None or (tls_verify is False and _marked_insecure(reference))))
+                      and (tls_verify is None
+                           or (tls_verify is False and self.client.is_local and _marked_insecure(reference))))
         if kwargs.get("progress") is not None and not all_tags:
             # the image's layers and sizes, for a display: the libpod lines carry no bytes, and the
             # Docker-style ones only for a layer that takes seconds (and count the config blob too)
@@ -405,7 +413,8 @@ def _stream_error(message: str, response: Any, not_found: type, reference: str) 
 
 
 def _marked_insecure(reference: str) -> bool:
-    """Whether registries.conf marks the reference's registry insecure (as the service reads it when local)."""
+    """Whether this machine's registries.conf marks the reference's registry insecure (what a local
+    service reads; a remote one reads its own, so this is asked for local services only)."""
     try:
         host, path, _ = registry_location(reference)
     except ValueError:
