@@ -384,9 +384,10 @@ def from_interpreter(python: Optional[str] = None, base: Optional[str] = None,
     found = interpreter_distributions(python)
     version = found["python"]
     chosen_base = _choose_base(version, base, f"the interpreter {python or sys.executable}")
-    pins, skipped = [], []
+    pins, skipped, tools = [], [], []
     for name, dist_version, direct_url in sorted(found["distributions"], key=lambda d: d[0].lower()):
         if re.sub(r"[-_.]+", "-", name).lower() in _FREEZE_SKIP:
+            tools.append(f"{name} {dist_version}")
             continue
         why = _unreproducible(direct_url)
         if why:
@@ -401,7 +402,10 @@ def from_interpreter(python: Optional[str] = None, base: Optional[str] = None,
                         f"and are not in the image: {'; '.join(skipped)}.")
     secret = pip_config(environ)
     lines = [f"# podman_nb.environment: Python {version} of {python or sys.executable}, "
-             f"{len(pins)} distributions pinned", f"FROM {chosen_base}", _check_step(version)]
+             f"{len(pins)} distributions pinned"]
+    if tools:  # said, not dropped silently
+        lines.append(f"# left to the base's own, as `pip freeze` does: {', '.join(tools)}")
+    lines += [f"FROM {chosen_base}", _check_step(version)]
     if secret:
         lines.insert(1, "# pip index settings (PIP_INDEX_URL, ...) come in as the build secret 'pipconf', "
                         "never stored in the image")
@@ -428,7 +432,8 @@ _KNOWN_FAILURES = (
 def explain(error: BuildError) -> Optional[str]:
     """One sentence for an environment build's failure (None when it is not one of the known ones)."""
     log = error.build_log
-    lines = log.text if hasattr(log, "text") else "\n".join(  # our BuildLog's text, line by line
+    # our BuildLog's text; else podman-py's ImagesManager was given, whose build_log is the service's dicts
+    lines = log.text if hasattr(log, "text") else "\n".join(
         str(line.get("stream", "")) if isinstance(line, dict) else str(line) for line in log).splitlines()
     mark, matches = None, {}
     for line in lines:
