@@ -59,12 +59,17 @@ const look = () => {
     const text = el.textContent.trim();
     if (!rec.summaries.includes(text)) rec.summaries.push(text);
   });
-  // maths typeset anywhere in the notebook (MathJax 2/3, KaTeX, MathML)
-  const maths = document.querySelectorAll('.jp-Notebook mjx-container, .jp-Notebook .MathJax, .jp-Notebook .katex, .jp-Notebook math');
+  // maths typeset in any output (MathJax 2/3, KaTeX, MathML); the Markdown cell's $x^2$ proves the typesetter runs
+  const MATHS = 'mjx-container, .MathJax, .katex, math';
+  const maths = [...document.querySelectorAll('.jp-OutputArea-output')].flatMap(el => [...el.querySelectorAll(MATHS)]);
   rec.maths = Math.max(rec.maths, maths.length);
-  const progress = [...document.querySelectorAll('.jp-OutputArea-output')].map(el => el.textContent)
-    .filter(text => text.includes('Building ' + BUILT_NAME) && text.includes('RUN sleep 2'));
-  if (progress.length && !rec.silent.includes(progress[0])) rec.silent.push(progress[0]);
+  rec.markdownMaths = Math.max(rec.markdownMaths || 0,
+    [...document.querySelectorAll('.jp-MarkdownCell')].flatMap(el => [...el.querySelectorAll(MATHS)]).length);
+  // the running step's timer while the silent step (RUN sleep 2) is the one running
+  document.querySelectorAll('.podman-nb-elapsed').forEach(el => {
+    if (el.parentElement && el.parentElement.textContent.includes('RUN sleep 2') && !rec.silent.includes(el.textContent))
+      rec.silent.push(el.textContent);
+  });
   // the live log while the 300-line step sleeps: is its last line inside the visible part of its box?
   for (const el of document.querySelectorAll('.jp-OutputArea-output *')) {
     if (el.closest('.podman-nb-summary') || el.children.length > 1) continue;
@@ -108,7 +113,7 @@ def _free_port():
 
 
 def _notebook(path: Path):
-    from nbformat.v4 import new_code_cell, new_notebook
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
     cells = [
         new_code_cell("import os\nBASE_URL = os.environ['PODMAN_NB_BASE_URL']\n"
@@ -125,6 +130,7 @@ def _notebook(path: Path):
         new_code_cell(f"%%image_build -t {FAILING} --build-arg BASE={{BASE}}\n"
                       "ARG BASE\nFROM $BASE\nRUN echo fine\n"
                       "RUN echo \"about to fail $(seq 1 3)\"; cat /does/not/exist\n"),
+        new_markdown_cell("Maths here, and only here: $x^2$"),  # the typesetter runs (a positive control)
     ]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -267,6 +273,8 @@ def test_progress_widgets_render_in_jupyterlab(lab, browser, layered_image, regi
     browser.execute_script("document.querySelectorAll('.jp-Cell')[3].scrollIntoView()")
     time.sleep(0.3)
     browser.save_screenshot(str(SCREENSHOTS / "jupyterlab-build-failed.png"))
+    browser.execute_script("document.querySelectorAll('.jp-Cell')[4].scrollIntoView()")
+    _wait(browser, "return window.__pnb.markdownMaths >= 1", 30, "the Markdown cell's maths to be typeset")
     rec = browser.execute_script("return window.__pnb")
     page = browser.find_element("css selector", ".jp-Notebook").text
     outputs = browser.execute_script(
@@ -299,13 +307,13 @@ def test_progress_widgets_render_in_jupyterlab(lab, browser, layered_image, regi
     assert f"Pulled {layered_image}" in page and f"Built {BUILT}" in page
     assert live.stat().st_size > 10000
 
-    # everything appears literally: no maths anywhere, the shell's $(...) as typed
-    assert rec["maths"] == 0, rec
-    assert "$(seq 1 3)" in page
+    # everything appears literally: no maths in any output (where the Markdown cell's is typeset), $(...) as typed
+    assert rec["markdownMaths"] >= 1 and rec["maths"] == 0, rec
+    assert "$(seq 1 3)" in " ".join(o["visible"] for o in outputs[2] + outputs[3])
     # the live log stuck to its bottom while the step slept after its 300 lines
     assert rec["logAtBottom"] == rec["logChecks"] >= 3, rec
-    # the silent step's timer moved (the page changed with no event from the build)
-    assert len(rec["silent"]) >= 6, rec["silent"]
+    # the silent step's timer moved while that step ran (no event from the build meanwhile)
+    assert len(rec["silent"]) >= 5 and all(t.startswith("running ") for t in rec["silent"]), rec["silent"]
     # after success the log stays in the page (collapsed), its last lines included
     built_text = " ".join(o["text"] for o in outputs[2])
     assert "line 300" in built_text and "line 300" not in " ".join(o["visible"] for o in outputs[2])
@@ -335,7 +343,7 @@ return out;
 
 def test_tables_read_in_jupyterlab(lab, browser, podman_service, base_image):
     """%images, %image_history and a prune preview at 1280 px: one line per row, text left, sizes right."""
-    from nbformat.v4 import new_code_cell, new_notebook
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
     names = [f"registry.example.com:5000/data-science/project-{i}/environment:2026.11.{i}" for i in range(2)]
     for name in names:

@@ -100,3 +100,35 @@ def test_listings_fit_120_columns_with_the_scanned_columns(terminal, podman_serv
         assert max(len(line) for line in lines) <= WIDTH, shown
     finally:
         podman_service.cli("rmi", *long_names, check=False)
+
+
+def test_ctrl_c_during_a_build_ends_with_the_summary_and_one_line(terminal, podman_service, base_image):
+    """Ctrl-C in a terminal IPython while a build runs: the interrupted summary, then ``KeyboardInterrupt``
+    alone (none of the urllib3/socket frames it came through), the build stopped on the service."""
+    def containers():
+        status, _, body = podman_service.request("GET", "/v4.0.0/libpod/containers/json?all=true&external=true")
+        assert status == 200, body
+        return {c["Id"] for c in __import__("json").loads(body) or []}
+    before = containers()
+    marker = uuid.uuid4().hex[:12]
+    line = (f"get_ipython().run_cell_magic('image_build', '-t localhost/terminal/interrupted:1', "
+            f"'FROM {base_image.local}\\nRUN echo {marker}-started; sleep 60\\n')")
+    start = len(terminal.screen())
+    subprocess.run([*terminal.tmux, "send-keys", "-t", terminal.name, "-l", line], check=True)
+    subprocess.run([*terminal.tmux, "send-keys", "-t", terminal.name, "Enter"], check=True)
+    deadline = time.monotonic() + 60
+    while f"{marker}-started\n" not in terminal.screen()[start:] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    subprocess.run([*terminal.tmux, "send-keys", "-t", terminal.name, "C-c"], check=True)
+    terminal._wait_prompt()
+    shown = terminal.screen()
+    shown = shown[shown.index(f"{marker}-started\n"):].split("\nIn [")[0]
+    lines = [text for text in shown.splitlines() if text.strip()]
+    assert "interrupted at STEP 2/2" in shown, shown
+    assert lines[-1] == "KeyboardInterrupt" and "Traceback" not in shown and "urllib3" not in shown, shown
+    assert len(lines) <= 5, shown  # the step's line, the summary (headline, facts), the one line
+    deadline = time.monotonic() + 15
+    while containers() - before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not containers() - before, "the interrupted build's container is still on the service"
