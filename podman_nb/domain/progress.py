@@ -22,6 +22,7 @@ __all__ = ["LayerState", "PullProgress", "BuildProgress", "short_id", "failure_r
 
 # Podman's build error repeats the step ('building at STEP "RUN x": while running runtime: exit status 1';
 # Podman 3: 'error building at STEP "RUN x": exit status 1') (the instruction is quoted as it is, inner quotes too)
+_SERVICE_LOG = re.compile(r'^time="[^"]*" level=\w+ msg=')  # the service's own log lines, in a build's stream
 _STEP_PREFIX = re.compile(r'^(?:error )?building at STEP ".*?": (?:while running runtime: )?')
 
 
@@ -249,8 +250,10 @@ class BuildProgress(_Timed):  # pylint: disable=too-many-instance-attributes
             self.step_lines.clear()
         elif isinstance(event, LogLine):
             self.cache_hits += event.cache_hit
-            # Podman's own lines, not the step's (Podman 3 adds "subprocess exited with status N", twice)
-            if not event.text.startswith(("--> ", "COMMIT ", "subprocess exited with status ")):
+            # Podman's own lines, not the step's (Podman 3 adds "subprocess exited with status N", twice;
+            # Podman 4 logs an unknown instruction as 'time="..." level=error msg="...&imagebuilder.Step{...}"')
+            if not (event.text.startswith(("--> ", "COMMIT ", "subprocess exited with status "))
+                    or _SERVICE_LOG.match(event.text)):
                 self.step_lines.append(event.text)
         changed = self._apply_common(event)
         text = self._text.line(event)
