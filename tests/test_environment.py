@@ -295,9 +295,12 @@ def test_freeze_a_venv(tmp_path, podman_service, python_base, pip_index, built):
     subprocess.run([str(venv / "bin/pip"), "install", "-q", "--no-build-isolation", "--no-index", "-e", str(local)],
                    check=True, env=clean)
     folder = tmp_path / "folderpkg"  # installed from a local folder, not editable: no index has it either
-    folder.mkdir()
-    (folder / "setup.py").write_text("from setuptools import setup\nsetup(name='folderpkg', version='0.2', py_modules=[])\n")
-    subprocess.run([str(venv / "bin/pip"), "install", "-q", "--no-build-isolation", "--no-index", str(folder)],
+    (folder / "folderpkg").mkdir(parents=True)
+    (folder / "folderpkg" / "__init__.py").write_text('"""A local package."""\n__version__ = "0.2"\n')
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["flit_core>=3.2,<4"]\nbuild-backend = "flit_core.buildapi"\n\n'
+        '[project]\nname = "folderpkg"\ndynamic = ["version", "description"]\n')
+    subprocess.run([str(venv / "bin/pip"), "install", "-q", "--index-url", pip_index.url, str(folder)],
                    check=True, env=clean)
     env = environment.from_interpreter(python=str(venv / "bin/python"), base=python_base)
     assert env.python == "3.11"  # Debian bookworm's python3, the venv's
