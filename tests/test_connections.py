@@ -245,6 +245,34 @@ def test_from_env_uses_docker_host_only_when_it_is_podman(connections, podman_se
         assert client.connection == "local"
 
 
+def test_docker_engine_is_said_to_be_not_podman():
+    """What a Docker Engine answers to GET /version (its shape, from a loopback stand-in: no dockerd here)."""
+    import http.server
+
+    class Docker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            body = json.dumps({"Platform": {"Name": "Docker Engine - Community"}, "Version": "27.1.1",
+                               "ApiVersion": "1.46", "Components": [{"Name": "Engine", "Version": "27.1.1"},
+                                                                    {"Name": "containerd", "Version": "1.7.19"}]})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Docker)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(errors.ServiceUnavailable) as info:
+            podman_nb.PodmanClient(base_url=f"tcp://127.0.0.1:{server.server_address[1]}").version()
+        assert "is not Podman (it says Engine 27.1.1); podman_nb needs Podman's API" in str(info.value), info.value
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_not_podman(registries):
     with pytest.raises(errors.ServiceUnavailable) as info:
         podman_nb.PodmanClient(base_url=f"tcp://{registries.plain.host}").version()
