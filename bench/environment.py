@@ -108,9 +108,11 @@ def bench_environment(env: Any, res: Any, reps: int, Row: Any, interleaved: Any,
 
 def repo2docker_note() -> List[str]:
     return [
-        "jupyter-repo2docker is not beside it: it was not run here. It builds through the Docker engine API "
-        "(docker-py against DOCKER_HOST) and this machine cannot run a Docker engine. The only route would be "
-        "Podman's Docker-compatible socket, where its support is partial; and its images start from "
-        "docker.io/library/buildpack-deps (Ubuntu) and install Python with micromamba from conda-forge, neither "
-        "of which this machine can reach (only PyPI, Debian and npm). That last point was not tried: it is what "
-        "repo2docker's Python buildpack does, not a measured failure. No figure is given rather than a guessed one."]
+        "jupyter-repo2docker is not beside it. Tried with jupyter-repo2docker 2026.4.0 from PyPI, DOCKER_HOST at "
+        "this Podman 4.3.1 service's socket and the same project: it stops before building, with `RuntimeError: "
+        "The buildx plugin must be installed: Command '['podman', 'buildx', 'version']' returned non-zero exit "
+        "status 125` (repo2docker now builds through the container CLI's `buildx build` and picks `podman` when "
+        "DOCKER_HOST names a Podman socket; Podman 4.3's CLI has no `buildx version`). Not tried: the Podman 5 "
+        "CLI; past that, its images start from docker.io/library/buildpack-deps and install Python with "
+        "micromamba from conda-forge, which this machine cannot reach (only PyPI, Debian and npm). No figure is "
+        "given rather than a guessed one."]
