@@ -329,13 +329,13 @@ def test_build_containers_tells_its_own_from_another_builds():
     from podman_nb.domain.build_containers import BuildContainers
     on_service = {"old": "base"}
     found = BuildContainers(lambda: dict(on_service), {"localhost/b:1": "base", "localhost/c:1": "cbase"}.get)
-    found.follow([events.Step(1, 3, "FROM localhost/b:1")])
+    found.see(events.Step(1, 3, "FROM localhost/b:1"))
     on_service["mine"] = "base"
-    found.follow([events.Step(2, 3, "RUN sleep 9")])
+    found.see(events.Step(2, 3, "RUN sleep 9"))
     on_service["theirs"] = "base"  # another build from the same base, begun after our second step
     assert found.own(dict(on_service)) == ({"mine"}, set())
     # a cache hit starts a new container from the cached layer: ours, unless another starts from it too
-    found.follow([events.LogLine("--> Using cache " + "ab" * 32)])
+    found.see(events.LogLine("--> Using cache " + "ab" * 32))
     on_service["cached"] = "ab" * 32
     assert found.own(dict(on_service)) == ({"mine", "cached"}, set())
     on_service["cached-too"] = "ab" * 32
@@ -347,9 +347,9 @@ def test_build_containers_leaves_what_it_cannot_tell():
     from podman_nb.domain.build_containers import BuildContainers
     on_service = {}
     found = BuildContainers(lambda: dict(on_service), {"localhost/b:1": "base"}.get)
-    found.follow([events.Step(1, 2, "FROM localhost/b:1 AS build")])
+    found.see(events.Step(1, 2, "FROM localhost/b:1 AS build"))
     on_service.update({"a": "base"})
     assert found.own(dict(on_service)) == (set(), {"a"})  # before step 2: maybe another build's
     on_service.update({"b": "base"})
-    found.follow([events.Step(2, 2, "RUN true")])
+    found.see(events.Step(2, 2, "RUN true"))
     assert found.first is None and found.own(dict(on_service)) == (set(), {"a", "b"})

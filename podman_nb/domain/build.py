@@ -237,9 +237,8 @@ class BuildMixin:
                                containers: "build_containers.BuildContainers",
                                ) -> Iterator[Tuple[Dict[str, Any], Any]]:
         image_id = None
-        for line, found in events.read(self.client.stream_json(response), progress):
+        for line, found in events.read(self.client.stream_json(response), containers.watching(progress)):
             log.add(line, found)
-            containers.follow(found)
             error = events.first_error(found)
             if error is not None:
                 raise BuildError(error.message.strip(), log)

@@ -46,21 +46,29 @@ class BuildContainers:
         self._bases: List[str] = []  # the FROM references, in order
         self._layers: Set[str] = set()  # layer ids the stream named (committed or cached)
 
-    def follow(self, found: Iterable[Event]) -> None:
-        """Read one stream line's events (the build's own words about its steps and layers)."""
-        for event in found:
-            if isinstance(event, Step):
-                words = event.instruction.split()
-                if len(words) > 1 and words[0].upper() == "FROM":
-                    self._bases.append(words[1])
-                if event.number >= 2 and not self._second_step:
-                    self._second_step = True
-                    new = set(self._list()) - self.before
-                    self.first = next(iter(new)) if len(new) == 1 else None
-            elif isinstance(event, LogLine):
-                match = _LAYER_ID.match(event.text)
-                if match:
-                    self._layers.add(match.group(1))
+    def watching(self, progress: Optional[Callable[[Event], None]]) -> Callable[[Event], None]:
+        """``progress`` that first reads each event here: this sees a step even when ``progress``
+        raises on it (an interrupt from the display)."""
+        def offered(event: Event) -> None:
+            self.see(event)
+            if progress is not None:
+                progress(event)
+        return offered
+
+    def see(self, event: Event) -> None:
+        """Read one event of the build's stream (its own words about its steps and layers)."""
+        if isinstance(event, Step):
+            words = event.instruction.split()
+            if len(words) > 1 and words[0].upper() == "FROM":
+                self._bases.append(words[1])
+            if event.number >= 2 and not self._second_step:
+                self._second_step = True
+                new = set(self._list()) - self.before
+                self.first = next(iter(new)) if len(new) == 1 else None
+        elif isinstance(event, LogLine):
+            match = _LAYER_ID.match(event.text)
+            if match:
+                self._layers.add(match.group(1))
 
     def own(self, now: Dict[str, str]) -> Tuple[Set[str], Set[str]]:
         """``(ours, unsure)`` among the build containers ``now`` on the service: those that are this
