@@ -26,6 +26,9 @@ def test_failures_read_as_one_sentence_with_a_hint(podman_service, base_image, t
                  f"%config PodmanMagics.base_url = {podman_service.base_url!r}\n"
                  "%config PodmanMagics.progress = 'none'",
         "missing": f"%image_inspect {missing}",
+        # the one line is the cell's; the exception stays whole for %debug and %tb
+        "last": "import sys\nprint(type(sys.last_value).__name__, hasattr(sys.last_value, '_render_traceback_'))",
+        "tb": "%tb",
         "typo": f"%%image_build -t localhost/messages/typo:1\nFROM {base_image.local}\nRUN true\nRUNN echo hi\n",
         "scp": f"%image_scp {base_image.local} other::",
         "copy": f"%%image_build -t localhost/messages/copy:1\nFROM {base_image.local}\nCOPY requirements.txt /app/\n",
@@ -48,6 +51,10 @@ def test_failures_read_as_one_sentence_with_a_hint(podman_service, base_image, t
                 failed.add(name)
     assert failed == {"missing", "typo", "scp", "copy", "filter", "option", "traceback"}, \
         {name: _text(cell) for name, cell in cells.items()}
+
+    assert _text(cells["last"]).split() == ["ImageNotFound", "False"], _text(cells["last"])
+    full = _errors(cells["tb"])
+    assert len(full) == 1 and len(full[0]["traceback"]) > 1 and "image_inspect" in "".join(full[0]["traceback"]), full
 
     lines = {}
     for name in ("missing", "typo", "scp", "copy", "filter"):

@@ -98,6 +98,13 @@ def test_listings_fit_120_columns_with_the_scanned_columns(terminal, podman_serv
         lines = [line for line in shown.splitlines()[1:] if line.strip()]
         assert "created_by" in lines[1] and "..." not in shown, shown
         assert max(len(line) for line in lines) <= WIDTH, shown
+        # a search of a registry: name, description, stars, official, automated, within the window
+        shown = terminal.run(f"%image_search {base_image.plain.rsplit(':', 1)[0]} --no-tls-verify")
+        lines = [line for line in shown.splitlines()[1:] if line.strip()]
+        header = next(line for line in lines if "name" in line)
+        assert header.split() == ["name", "description", "stars", "official", "automated"], shown
+        assert any(base_image.plain.rsplit(":", 1)[0] in line for line in lines), shown
+        assert "..." not in shown and max(len(line) for line in lines) <= WIDTH, shown
     finally:
         podman_service.cli("rmi", *long_names, check=False)
 

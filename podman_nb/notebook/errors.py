@@ -22,7 +22,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, List, Optional, Sequence
 
 from ..errors import APIError, BuildError, ImageNotFound, PodmanError, ServiceUnavailable, StreamTimeout
 from .secrets import mask
@@ -201,17 +201,14 @@ class _Handler:
 
     def show(self, etype: type, value: BaseException, tb: Any, tb_offset: Optional[int]):
         magics, shell = self.magics, self.shell
-        sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb  # as showtraceback does: %debug, %tb
-        if sys.version_info >= (3, 12):
-            sys.last_exc = value
         if isinstance(value, Interrupted):  # the display's summary said "interrupted": one line
-            shell._showtraceback(KeyboardInterrupt, value, ["KeyboardInterrupt"])  # pylint: disable=protected-access
-            return ["KeyboardInterrupt"]
+            return _show(shell, KeyboardInterrupt, value, tb, ["KeyboardInterrupt"])
         if value is magics.shown_failure and not magics.show_tracebacks:
             # the display's summary is the one message (the failing step, its last lines, the reason, the
             # log); the cell still fails: the kernel's reply says "error", so nbconvert and papermill stop
             magics.shown_failure = None
             _mask_exception(value, magics.secrets)
+            _keep_last(etype, value, tb)
             return []
         if magics.show_tracebacks:
             stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
@@ -219,12 +216,29 @@ class _Handler:
             stb = [describe(value, creds_given=magics.creds_given, call=magics.failed_call(value))]
         stb = [mask(line, magics.secrets) for line in stb]
         _mask_exception(value, magics.secrets)
-        # Private API, on purpose: IPython only calls a custom handler, showing is the handler's job, and
-        # _showtraceback(etype, value, stb) is the one call that shows *our* lines and, in a kernel, sends
-        # them as the cell's 'error' output and keeps them for the execute reply (so nbconvert and papermill
-        # stop on it). The public showtraceback() formats a traceback of its own instead.
-        shell._showtraceback(etype, value, stb)  # pylint: disable=protected-access
-        return stb
+        return _show(shell, etype, value, tb, stb)
+
+
+def _show(shell: Any, etype: type, value: BaseException, tb: Any, stb: List[str]) -> List[str]:
+    """Show ``stb`` through IPython's public ``showtraceback``: an exception's ``_render_traceback_`` is
+    IPython's documented way for it to give its own lines, which a kernel then sends as the cell's error
+    output (and keeps for the execute reply, so nbconvert and papermill stop on it). It also sets
+    ``sys.last_*`` (``%debug``, ``%tb``) and honours ``%pdb``. Taken off again after: ``%tb`` later shows
+    the full traceback."""
+    value._render_traceback_ = lambda: stb  # type: ignore[attr-defined]
+    try:
+        shell.showtraceback((etype, value, tb))
+    finally:
+        del value._render_traceback_  # type: ignore[attr-defined]
+    _keep_last(etype, value, tb)
+    return stb
+
+
+def _keep_last(etype: type, value: BaseException, tb: Any) -> None:
+    """``sys.last_type``/``last_value``/``last_traceback`` (and 3.12's ``last_exc``), as showtraceback keeps them."""
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb
+    if sys.version_info >= (3, 12):
+        sys.last_exc = value
 
 
 def install(shell: Any, magics: Any) -> None:
