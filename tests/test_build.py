@@ -353,3 +353,14 @@ def test_build_containers_leaves_what_it_cannot_tell():
     on_service.update({"b": "base"})
     found.see(events.Step(2, 2, "RUN true"))
     assert found.first is None and found.own(dict(on_service)) == (set(), {"a", "b"})
+
+
+def test_build_containers_unknown_base_leaves_new_containers_unsure():
+    """A base it cannot resolve (an ARG in FROM, say) and no second step: every new container is unsure,
+    so the caller says so rather than leaving the build running in silence."""
+    from podman_nb.domain.build_containers import BuildContainers
+    on_service = {"old": "x"}
+    found = BuildContainers(lambda: dict(on_service), lambda reference: None)
+    found.see(events.Step(1, 2, "FROM $BASE"))
+    on_service["new"] = "base"
+    assert found.own(dict(on_service)) == (set(), {"new"})

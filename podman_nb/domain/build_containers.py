@@ -4,7 +4,8 @@ abandoned build removes, and nothing else.
 Podman goes on building after its client has gone; removing the build's container stops it. But the
 service names no container in the build's stream, and lists a build container with nothing a client
 could set on it (only its id, names, image, creation time), while other builds (another kernel, the
-CLI) may be running from the same base at the same time. So a container counts as this build's when it appeared after this build was sent and either
+CLI) may be running from the same base at the same time. So a container counts as this build's when
+it appeared after this build was sent and either
 
 * was the one new build container when this build's second step began (the first step, ``FROM``,
   had made it by then: one new container at that moment is this build's beyond doubt), or
@@ -80,10 +81,10 @@ class BuildContainers:
         for cid, image in now.items():
             if cid in self.before:
                 continue
-            if cid == self.first or image in later_bases or any(image.startswith(l) for l in self._layers):
+            if cid == self.first or image in later_bases or any(image.startswith(layer) for layer in self._layers):
                 ours.add(cid)
-            elif self.first is None and first_base and image == first_base:
-                unsure.add(cid)  # interrupted before its second step: its container or another build's
+            elif self.first is None and (first_base is None or image == first_base):
+                unsure.add(cid)  # before its second step (or several began at once): its container or another's
         for cid in list(ours - {self.first}):  # two builds at the same point: which is ours cannot be told
             if any(now[other] == now[cid] for other in now if other != cid and other not in self.before):
                 ours.discard(cid)
