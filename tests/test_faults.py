@@ -513,7 +513,7 @@ def test_interrupted_build_stops_only_its_own_container(own):
         if "other-started" in repr(event):
             other_started.set()
     fault("interrupt")
-    ours = Worker(lambda: c.images.build(  # prints a line a second: the interrupt comes on the first after
+    ours = Worker(lambda: c.images.build(  # a line every 0.5 s: the interrupt comes with the first one after
         fileobj=cf(f"FROM {own.base}\nRUN echo ours-started; while true; do echo tick; sleep 0.5; done\n"),
         layers=False, nocache=True, progress=ours_progress))
     assert wait_for(ours_started.is_set, timeout=30), "the first build never began its RUN step"

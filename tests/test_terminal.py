@@ -3,6 +3,7 @@
 The point is the layout people see: the columns they scan (repository, tag, image id, created, size,
 containers) all on screen, nothing hidden behind "...", no line wider than the window.
 """
+import json
 import os
 import re
 import shutil
@@ -115,7 +116,7 @@ def test_ctrl_c_during_a_build_ends_with_the_summary_and_one_line(terminal, podm
     def containers():
         status, _, body = podman_service.request("GET", "/v4.0.0/libpod/containers/json?all=true&external=true")
         assert status == 200, body
-        return {c["Id"] for c in __import__("json").loads(body) or []}
+        return {c["Id"] for c in json.loads(body) or []}
     before = containers()
     marker = uuid.uuid4().hex[:12]
     line = (f"get_ipython().run_cell_magic('image_build', '-t localhost/terminal/interrupted:1', "
