@@ -417,3 +417,14 @@ def test_freeze_from_a_venv_kernel(tmp_path, monkeypatch, podman_service, client
     finally:
         if client.images.exists(tag):
             client.images.remove(tag, force=True)
+
+
+def test_freeze_lists_what_is_installed_not_the_working_folder(tmp_path, monkeypatch):
+    """A project's own metadata in the working folder (what `pip install -e .` leaves there) is not installed."""
+    info = tmp_path / "folderonly-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: folderonly\nVersion: 1.0\n")
+    monkeypatch.chdir(tmp_path)
+    frozen = environment.from_interpreter(base="docker.io/library/python:3.11-slim")
+    assert "folderonly" not in frozen.containerfile + "".join(frozen.warnings), frozen.containerfile
+    assert "distributions pinned" in frozen.containerfile.splitlines()[0]

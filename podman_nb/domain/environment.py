@@ -347,7 +347,10 @@ def interpreter_distributions(python: Optional[str] = None) -> Dict[str, Any]:
     of the interpreter ``python`` (default: this one), read by running it."""
     executable = python or sys.executable
     try:
-        done = subprocess.run([executable, "-c", _FREEZE_SCRIPT], capture_output=True, text=True, timeout=120)
+        # run from "/": "-c" puts the working folder on sys.path, and a project's own .egg-info there (what
+        # `pip install -e .` leaves) would be listed as if installed
+        done = subprocess.run([executable, "-c", _FREEZE_SCRIPT], capture_output=True, text=True, timeout=120,
+                              cwd=os.path.abspath(os.sep))
     except OSError as exc:
         raise InvalidArgument(f"cannot run the Python interpreter {executable}: {exc.strerror or exc}") from None
     if done.returncode != 0:
