@@ -876,6 +876,7 @@ def bench_streams(res: Results, build_lines: int, pull_layers: int, pull_updates
                      f"holds {kept / 1e6:.1f} MB for {build_lines:,} lines ({per_line:.0f} bytes per line).")
             del shown
             # the same stream with the whole path through ImagesManager._build_lines (manager log too)
+            from podman_nb.domain.build_containers import BuildContainers
             from podman_nb.domain.buildlog import BuildLog
             from podman_nb.domain.manager import ImagesManager
 
@@ -891,7 +892,8 @@ def bench_streams(res: Results, build_lines: int, pull_layers: int, pull_updates
             base_mem = tracemalloc.get_traced_memory()[0]
             shown = WidgetsDisplay("build", "synthetic", show=False)
             t0 = time.perf_counter()
-            for _line, _found in manager._build_lines(None, shown.update, BuildLog(), set()):
+            no_containers = BuildContainers(dict, lambda reference: None)  # a synthetic stream: no service to ask
+            for _line, _found in manager._build_lines(None, shown.update, BuildLog(), no_containers):
                 pass
             elapsed = time.perf_counter() - t0
             shown.close()
