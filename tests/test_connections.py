@@ -396,6 +396,7 @@ def test_magics_in_a_kernel_over_connections(connections, podman_service, other_
                 "_m = get_ipython().magics_manager.registry['PodmanMagics']",
         "where": "%podman",
         "connections": "c = %podman connections\nprint(c[['name', 'default', 'answers', 'version']].to_string())",
+        "columns": "print(list(c.columns))\nprint(c.set_index('name').loc['other', 'uri'])",
         "one_call": f"%image_pull --connection other --no-tls-verify {base_image.plain}\n"
                     "print('notebook still on', _m.client.connection)",
         "all": "df = %images --all-connections\nprint(sorted(set(df.connection)), list(df.columns[:2]))\n"
@@ -428,6 +429,8 @@ def test_magics_in_a_kernel_over_connections(connections, podman_service, other_
     rows = {words[1]: words[2:] for words in (line.split() for line in texts["connections"].splitlines()[1:])}
     assert rows["remote"][:3] == ["True", "True", podman_service.version], texts["connections"]
     assert rows["other"][:3] == ["False", "True", other_service.version], texts["connections"]
+    assert texts["columns"].splitlines() == [str(["name", "uri", "identity", "default", "answers", "version"]),
+                                             other_service.base_url], texts["columns"]
     assert "['local', 'other', 'remote', 'second'] ['connection', 'repository']" in texts["all"], texts["all"]
     assert "podman-nb/busybox" in texts["all"]
     assert "['other', 'remote']" in texts["pair"]
