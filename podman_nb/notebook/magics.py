@@ -68,7 +68,7 @@ def operation(function: Callable) -> Callable:
     def run(self: "PodmanMagics", line: str = "", cell: Optional[str] = None) -> Any:
         magic = getattr(self, function.__name__)
         name = ("%%" if cell is not None else "%") + function.__name__
-        self.creds_given, self._failure = False, None
+        self.creds_given, self._call, self._failed = False, None, None
         for password in creds_passwords(line):  # first: a line that fails to parse keeps none either
             self._remember_password(password)
         try:
@@ -89,7 +89,7 @@ def operation(function: Callable) -> Callable:
             self._call_connection = getattr(args, "connection", None)  # this call's --connection, if any
             return function(self, args, cell) if cell is not None else function(self, args)
         except PodmanError as error:
-            self._failure = (self._call, error)
+            self._failed = error
             raise
         except errors.Interrupted:
             raise
@@ -176,7 +176,7 @@ class PodmanMagics(Magics):
         self.secrets: set = set()  # passwords seen this session, masked in any error shown
         self.creds_given = False  # whether the running (or last) operation sent credentials
         self._call: Optional[errors.Call] = None  # the running (or last) magic call
-        self._failure: Optional[tuple] = None  # (errors.Call, the PodmanError it raised) of the last call
+        self._failed: Optional[BaseException] = None  # the PodmanError the last call raised, if any
         self.error_handler: Any = None  # set by errors.install
         self.shown_failure: Optional[BaseException] = None  # a failure whose display already said it all
 
@@ -630,7 +630,7 @@ class PodmanMagics(Magics):
 
     def failed_call(self, error: BaseException) -> Optional["errors.Call"]:
         """The magic call (``%image_pull`` with its arguments and cell) that raised ``error``, if one of these did."""
-        return self._failure[0] if self._failure is not None and self._failure[1] is error else None
+        return self._call if error is not None and error is self._failed else None
 
 
 def _names_registry(term: str) -> bool:
