@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any, Dict, Iterator, Mapping, Optional, Type
 from urllib.parse import quote
@@ -76,7 +77,9 @@ class APIClient:
             self._root = "http+unix://" + quote(socket_path, safe="")
         else:
             self._root = self.base_url
+        self._socket_path = socket_path
         self._versions: Optional[Dict[str, Any]] = None
+        self._versions_of: Any = None  # the socket file the kept /version came from (see _service_key)
         self._lock = threading.Lock()
 
     @property
@@ -91,12 +94,25 @@ class APIClient:
 
     # Versions -------------------------------------------------------------------------------
     def version(self) -> Dict[str, Any]:
-        """The service's ``/version`` document (read once, then kept)."""
+        """The service's ``/version`` document, kept until the service is another one: its socket file was
+        made anew (a restart, perhaps of another Podman) or a connection to it failed."""
         with self._lock:
-            if self._versions is None:
+            key = self._service_key()
+            if self._versions is None or key != self._versions_of:
                 response = self._send("GET", f"{self._root}/version", timeout=self.timeout)
-                self._versions = _podman_versions(response, self.target.label)
+                self._versions, self._versions_of = _podman_versions(response, self.target.label), key
             return self._versions
+
+    def _service_key(self) -> Any:
+        """What tells one service from the next on the same address: the socket file's inode and change time (an
+        inode number is reused when the file is made anew; None: unknown)."""
+        if self._socket_path is None or self.tunnel is not None:
+            return None
+        try:
+            stat = os.stat(self._socket_path)
+        except OSError:
+            return None
+        return stat.st_dev, stat.st_ino, stat.st_ctime_ns
 
     @property
     def podman_version(self) -> str:
@@ -203,6 +219,7 @@ class APIClient:
             raise StreamTimeout(f"The Podman service at {where} did not answer within "
                                 f"{kwargs.get('timeout')} s") from error
         except requests.exceptions.ConnectionError as error:
+            self._versions = None  # whatever answers next may be another Podman
             if self.tunnel is not None:
                 raise ServiceUnavailable(f"ssh to {self.tunnel.host} works but no Podman service answers at "
                                          f"{self.tunnel.remote_path} there ({where}); start it on that host with "
@@ -220,6 +237,7 @@ def _guarded(chunks: Iterator[bytes], client: APIClient) -> Iterator[bytes]:
         raise StreamTimeout(f"The Podman service at {client.base_url} sent nothing for "
                             f"{client.stream_timeout} s; the stream was closed") from error
     except (urllib3.exceptions.HTTPError, OSError, requests.exceptions.RequestException) as error:
+        client._versions = None  # whatever answers next may be another Podman
         raise ServiceUnavailable(f"The connection to the Podman service at {client.base_url} broke "
                                  "in the middle of the operation", [client.base_url]) from error
 
