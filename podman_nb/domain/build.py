@@ -20,6 +20,7 @@ from ..errors import BuildError, InvalidArgument, NotSupported, PodmanError
 from . import build_containers, events
 from .build_context import make_build_context
 from .buildlog import BuildLog
+from .storage import tells_full_storage
 
 _logger = logging.getLogger(__name__)
 
@@ -131,6 +132,7 @@ def build_params(kwargs: Mapping[str, Any]) -> Dict[str, Any]:
 class BuildMixin:
     """The ``build`` method of ImagesManager."""
 
+    @tells_full_storage
     def build(self, **kwargs: Any) -> Any:
         """Build an image from ``path`` (a context folder) or ``fileobj`` (a Containerfile, text or bytes).
 

@@ -20,6 +20,7 @@ from . import events
 from .build import BuildMixin
 from .images import Image
 from .platforms import split_platform
+from .storage import tells_full_storage
 from .references import bare_id, join_reference, registry_location, split_reference
 from .registry_data import RegistryData
 
@@ -267,6 +268,7 @@ class ImagesManager(BuildMixin):
                                     params={"destination": dest, "quiet": quiet})
         return response.json()
 
+    @tells_full_storage
     def pull(self, repository: str, tag: Optional[str] = None, all_tags: bool = False, **kwargs: Any,
              ) -> Union[Image, builtins.list[Image], Iterator[Any]]:
         """Pull an image. Keyword args: ``auth_config``, ``platform``, ``policy``, ``tls_verify``,

@@ -136,6 +136,7 @@ _REWRITES: Sequence = (
     (APIError, r'(?:unsupported|invalid) image filter "(?P<key>[^"]+)"', _unknown_filter),
     (APIError, r'strconv\.Atoi: parsing "[^"]*": invalid syntax|lookup (?P<host>\S+?)(?: on \S+)?: no such host',
      _scp_destination, "image_scp"),
+    (APIError, r"^The Podman storage .* is out of space: .*", lambda match, call: match.group(0)),  # domain/storage.py
 )
 
 
