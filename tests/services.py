@@ -167,8 +167,8 @@ class PodmanService:
         self._chroot_certs: list[Path] = []
         self._write_config(registries_conf, driver)
         self._proc: _Process | None = None
+        _cleanups.append(self)  # before start(): a service that fails to start may leave its storage mounted
         self.start()
-        _cleanups.append(self)
 
     def _write_config(self, registries_conf, driver) -> None:
         w = self.workdir

@@ -229,7 +229,7 @@ def test_push_tag_rm_registry_data(ip, registries, base_image, capsys):
     assert f"Pushed {target}" in out
     run(ip, f"gone = %image_rm {target}")
     gone = ip.user_ns["gone"]
-    assert list(gone.columns) == list(tables.IMAGE_COLUMNS) + ["removed"]
+    assert tuple(gone.columns) == tables.REMOVED_COLUMNS
     repository, tag = target.rsplit(":", 1)
     assert gone[["repository", "tag", "removed"]].values.tolist() == [[repository, tag, "untagged"]]
     assert HEX12.match(gone["image_id"][0])

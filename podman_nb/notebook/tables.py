@@ -24,13 +24,14 @@ from .units import human_age, human_size
 
 __all__ = ["human_size", "ReadableFrame", "images_frame", "removed_frame",
            "history_frame", "search_frame", "removal_summary", "ServiceFacts", "IMAGE_COLUMNS", "WIDE_IMAGE_COLUMNS", "HISTORY_COLUMNS",
-           "SEARCH_COLUMNS"]
+           "REMOVED_COLUMNS", "SEARCH_COLUMNS"]
 
 # Every column of every table, and how it is shown, is decided here.
 IMAGE_COLUMNS = ("repository", "tag", "image_id", "created", "size", "containers")  # what people scan
 WIDE_IMAGE_COLUMNS = IMAGE_COLUMNS + ("dangling", "arch", "os", "shared_size", "virtual_size", "digest",
                                       "labels")
 HISTORY_COLUMNS = ("id", "created", "created_by", "size", "comment")
+REMOVED_COLUMNS = ("repository", "tag", "image_id", "size", "removed")  # what went, and what it freed
 SEARCH_COLUMNS = ("name", "description", "stars", "official", "automated", "index", "tag")
 _SHOWN_SEARCH = ("name", "description", "stars", "official", "automated")
 _SHOWN_TAGS = ("name", "tag")
@@ -63,8 +64,8 @@ class ReadableFrame(pd.DataFrame):
     def _constructor(self):
         return ReadableFrame
 
-    def _display_frame(self) -> pd.DataFrame:
-        """A plain copy with every shaped column as the text it is shown as."""
+    def _display_frame(self, compact: bool = False) -> pd.DataFrame:
+        """A plain copy with every shaped column as the text it is shown as (``compact``: short ages)."""
         frame = pd.DataFrame(self)
         now = pd.Timestamp.now(tz="UTC")
         cut = not self.attrs.get("no_trunc")
@@ -73,7 +74,7 @@ class ReadableFrame(pd.DataFrame):
             if column in SIZE_COLUMNS and pd.api.types.is_numeric_dtype(values):
                 shown = [human_size(v) for v in values]
             elif column in AGE_COLUMNS and pd.api.types.is_datetime64_any_dtype(values):
-                shown = [human_age((now - v).total_seconds()) if not pd.isna(v) else "" for v in values]
+                shown = [human_age((now - v).total_seconds(), compact) if not pd.isna(v) else "" for v in values]
             elif column in NONE_COLUMNS:
                 shown = ["<none>" if v is None or v is pd.NA or v != v else v for v in values]
             elif column == "created_by":  # buildah's "/bin/sh -c #(nop) " before CMD, LABEL, COPY... says nothing
@@ -92,10 +93,14 @@ class ReadableFrame(pd.DataFrame):
     def __repr__(self) -> str:
         if len(self) == 0 and self.attrs.get("why_empty"):
             return self.attrs["why_empty"]
-        frame = self._display_frame()
-        texts = {column: ["" if v is None else str(v) for v in frame[column]] for column in frame.columns}
-        widths = _fit({c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in frame.columns},
-                      len(str(len(frame) - 1)), _text_width() - 3)  # pandas' own margins
+        for compact in (False, True):  # short ages when the window is too narrow for podman's
+            frame = self._display_frame(compact)
+            texts = {column: ["" if v is None else str(v) for v in frame[column]] for column in frame.columns}
+            natural = {c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in frame.columns}
+            widths = _fit(natural, len(str(len(frame) - 1)), _text_width() - 3)  # pandas' own margins
+            if widths is not None:
+                break
+        widths = widths or natural
         padded = {}
         for column in frame.columns:
             width = widths[column]
@@ -118,8 +123,8 @@ class ReadableFrame(pd.DataFrame):
         frame = self._display_frame()
         if not self.attrs.get("no_trunc"):  # the page's width is unknown here: fit what 1280 px leaves
             texts = {c: ["" if v is None else str(v) for v in frame[c]] for c in frame.columns}
-            widths = _fit({c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in frame.columns},
-                          len(str(len(frame) - 1)), HTML_WIDTH)
+            natural = {c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in frame.columns}
+            widths = _fit(natural, len(str(len(frame) - 1)), HTML_WIDTH) or natural
             for column in frame.columns:
                 frame[column] = [_shorten(t, widths[column], column in KEEP_END) if isinstance(v, str) else v
                                  for t, v in zip(texts[column], frame[column])]
@@ -146,17 +151,17 @@ def _text_width() -> int:
     return pd.get_option("display.width") or 80
 
 
-def _fit(widths: Dict[str, int], index_width: int, total: int) -> Dict[str, int]:
+def _fit(widths: Dict[str, int], index_width: int, total: int) -> Optional[Dict[str, int]]:
     """Column widths that fit ``total`` characters: the widest text columns give way first, down to
-    SHRINK_TO characters (pandas puts two spaces before each column). When that cannot fit, the widths
-    stay whole and pandas lays the frame out as it does any other (a Jupyter kernel's 80 columns)."""
+    SHRINK_TO characters (pandas puts two spaces before each column); None when that cannot fit (the
+    widths then stay whole and pandas lays the frame out as it does any other)."""
     fitted = dict(widths)
     over = index_width + sum(w + 2 for w in fitted.values()) - total
     while over > 0:
         shrinkable = [c for c in fitted if c not in RIGHT_ALIGNED and c not in ("image_id", "id", "created")
                       and fitted[c] > SHRINK_TO]
         if not shrinkable:
-            return dict(widths)
+            return None
         widest = max(shrinkable, key=lambda c: (c in SHRINK_FIRST, fitted[c]))
         step = min(over, fitted[widest] - SHRINK_TO)
         fitted[widest] -= step
@@ -327,7 +332,8 @@ def images_frame(rows: List[Mapping[str, Any]], no_trunc: bool = False, sort: Op
 
 def removed_frame(before: List[Mapping[str, Any]], report: List[Mapping[str, Any]],
                   why_empty: str = "nothing was removed") -> ReadableFrame:
-    """What a removal did, in ``%images``' columns and a last one, ``removed``: "deleted" or "untagged".
+    """What a removal did: repository, tag, image_id, size (int64 bytes) and ``removed``: "deleted" or
+    "untagged" (REMOVED_COLUMNS: narrow enough to keep names whole where ``%images`` does).
 
     ``before`` is the listing (``all=True``) taken before the removal; ``report`` the service's
     ``{"Deleted": id}`` / ``{"Untagged": reference}`` entries.
@@ -342,7 +348,7 @@ def removed_frame(before: List[Mapping[str, Any]], report: List[Mapping[str, Any
         elif reference in untagged:
             records.append({**record, "removed": "untagged"})
     frame = _sorted(_frame(records, WIDE_IMAGE_COLUMNS + ("removed",), _IMAGE_DTYPES, why_empty), "created")
-    return frame[_image_columns(records, wide=False) + ["removed"]]
+    return frame[list(REMOVED_COLUMNS)]
 
 
 def history_frame(history: List[Mapping[str, Any]], no_trunc: bool = False) -> ReadableFrame:
