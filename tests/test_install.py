@@ -102,3 +102,13 @@ def test_quickstart_prints_one_screen_and_leaves_nothing_behind(tmp_path):
     assert _processes_naming(str(temp)) == []
     assert str(temp) not in Path("/proc/self/mounts").read_text()
     assert not chroots.exists(), list(chroots.iterdir())
+
+
+def test_test_script_help_names_its_settings_and_installs_nothing(tmp_path):
+    """`bash scripts/test --help` in a checkout with nothing installed: its own settings, no install, no pytest."""
+    shutil.copytree(ROOT / "scripts", tmp_path / "scripts")  # no pyproject.toml, no .venv: an install would fail
+    done = _run(["bash", str(tmp_path / "scripts/test"), "--help"], env=_own_env(PATH="/usr/bin:/bin"))
+    for setting in ("PODMAN_NB_TEST_PODMAN", "PODMAN_NB_SKIP_INSTALL", "PODMAN_NB_VENV"):
+        assert f"  {setting}=" in done.stdout, done.stdout
+    assert "pytest [options]" not in done.stdout and done.stderr == "", done
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scripts"]
