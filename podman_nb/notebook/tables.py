@@ -93,14 +93,16 @@ class ReadableFrame(pd.DataFrame):
     def __repr__(self) -> str:
         if len(self) == 0 and self.attrs.get("why_empty"):
             return self.attrs["why_empty"]
-        for compact in (False, True):  # short ages when the window is too narrow for podman's
+        # podman's ages, or short ones ("1 min ago") where those leave more of the names and text whole
+        layouts = []
+        for compact in (False, True):
             frame = self._display_frame(compact)
             texts = {column: ["" if v is None else str(v) for v in frame[column]] for column in frame.columns}
             natural = {c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in frame.columns}
             widths = _fit(natural, len(str(len(frame) - 1)), _text_width() - 3)  # pandas' own margins
-            if widths is not None:
-                break
-        widths = widths or natural
+            cut = sum(natural[c] - widths[c] for c in natural) if widths is not None else float("inf")
+            layouts.append((cut, compact, frame, texts, widths or natural))
+        _, _, frame, texts, widths = min(layouts, key=lambda layout: layout[:2])
         padded = {}
         for column in frame.columns:
             width = widths[column]
