@@ -26,6 +26,7 @@ import tempfile
 from typing import IO, Any, Dict, List, Mapping, Optional, Tuple
 
 from ..errors import BuildError, InvalidArgument
+from ..failures import MARK, attach, from_build_log
 from .build_context import IGNORE_FILES, SPOOL_MAX_BYTES, IgnoreRules, _add_tree
 
 SUPPORTED_PYTHONS = tuple(f"3.{minor}" for minor in range(8, 15))  # official python:3.X-slim images
@@ -34,7 +35,6 @@ SUPPORTED_BASES = ("official Python images (docker.io/library/python:3.X and 3.X
 WORKDIR = "/srv/project"
 DEPS_DIR = "/tmp/podman_nb-deps"
 CONTAINERFILE = ".podman_nb.Containerfile"  # its name in the context: apart from a project's own
-MARK = "podman_nb: "  # build steps' own failures start with this, so build() can show just the sentence
 _PIP_CACHE = "--mount=type=cache,target=/root/.cache/pip"
 _PIP_SECRET = "--mount=type=secret,id=pipconf,target=/etc/pip.conf"
 _PIP = "PIP_ROOT_USER_ACTION=ignore python3 -m pip install --disable-pip-version-check"
@@ -418,37 +418,9 @@ def from_interpreter(python: Optional[str] = None, base: Optional[str] = None,
                        pip_config=secret)
 
 
-_KNOWN_FAILURES = (
-    (re.compile(r"externally-managed-environment"),
-     "the base image's Python is externally managed (PEP 668) and refuses pip install: use an official "
-     "python image (docker.io/library/python:3.X-slim)"),
-    (re.compile(r"python3[\"'`]?: (?:executable file )?not found|executable file [`\"]?python3[`\"]? not found"),
-     "the base image has no python3: use an official python image (docker.io/library/python:3.X-slim)"),
-    (re.compile(r"No module named pip"),
-     "the base image's python3 has no pip: use an official python image (docker.io/library/python:3.X-slim)"),
-    (re.compile(r"No matching distribution found for (\S+)"),
-     "pip found no distribution for {0} in the package index: check the name and version, and "
-     "PIP_INDEX_URL / PIP_EXTRA_INDEX_URL"),
-)
-
-
 def explain(error: BuildError) -> Optional[str]:
     """One sentence for an environment build's failure (None when it is not one of the known ones)."""
-    log = error.build_log
-    # our BuildLog's text; else podman-py's ImagesManager was given, whose build_log is the service's dicts
-    lines = log.text if hasattr(log, "text") else "\n".join(
-        str(line.get("stream", "")) if isinstance(line, dict) else str(line) for line in log).splitlines()
-    mark, matches = None, {}
-    for line in lines:
-        if line.startswith(MARK):
-            mark = line
-        for pattern, message in _KNOWN_FAILURES:
-            match = pattern not in matches and pattern.search(line)
-            if match:
-                matches[pattern] = message.format(*match.groups())
-    if mark is not None:
-        return mark[len(MARK):].strip()
-    return next((matches[pattern] for pattern, _ in _KNOWN_FAILURES if pattern in matches), None)
+    return from_build_log(error.build_log)
 
 
 def build(images: Any, environment: Environment, **kwargs: Any) -> Tuple[Any, Any]:
@@ -462,7 +434,4 @@ def build(images: Any, environment: Environment, **kwargs: Any) -> Tuple[Any, An
     try:
         return images.build(**environment.build_kwargs(), **kwargs)
     except BuildError as error:
-        reason = explain(error)
-        if reason is None:
-            raise
-        raise BuildError(reason, error.build_log) from None
+        raise attach(error, explain_log=True)  # str(error) is then what the build log explains

@@ -16,6 +16,7 @@ from ..api.client import APIClient, quote_name, says_not_found
 from ..api.params import encode_auth, encode_filters, filter_values
 from ..api.registry import inspect_distribution, layer_sizes, registry_is_insecure
 from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, NotFound, NotSupported, PodmanError
+from ..failures import attach
 from . import events
 from .build import BuildMixin
 from .images import Image
@@ -110,10 +111,8 @@ class ImagesManager(BuildMixin):
             attrs = inspect_distribution(registry_location(name), auth_config=auth_config, tls_verify=tls_verify,
                                          timeout=self.client.timeout)
         except APIError as error:
-            if not self.client.is_local and not error.hint:
-                error.hint = ("the registry was asked from this machine, not by the remote Podman service (which "
-                              "has no endpoint for it), so this machine's registries.conf, certificates and "
-                              "logins applied, not the service's")
+            if not self.client.is_local:
+                attach(error, asked_from_here=True)
             raise
         return RegistryData(name, attrs, self)
 
@@ -263,8 +262,11 @@ class ImagesManager(BuildMixin):
         features = self.client.features
         if not features.has_image_scp:
             raise NotSupported(f"scp needs Podman 4 or later; this service runs Podman {features.version}")
-        response = self.client.post(f"/images/scp/{quote_name(source)}",
-                                    params={"destination": dest, "quiet": quiet})
+        try:
+            response = self.client.post(f"/images/scp/{quote_name(source)}",
+                                        params={"destination": dest, "quiet": quiet})
+        except APIError as error:
+            raise attach(error, operation="image_scp", destination=dest)
         return response.json()
 
     def pull(self, repository: str, tag: Optional[str] = None, all_tags: bool = False, **kwargs: Any,
@@ -389,9 +391,8 @@ class ImagesManager(BuildMixin):
 def _all_tags_tls_hint(error: APIError) -> None:
     """Podman (3.0.1 to 5.8.6 alike) lists an all-tags pull's tags with registries.conf's TLS settings,
     whatever tlsVerify says: hint at what works, not at the --no-tls-verify that was already given."""
-    if _TLS_WORDS.search(str(error)):
-        error.hint = ("Podman ignores tls_verify=False when it lists the tags of an all-tags pull: "
-                      "mark the registry insecure = true in registries.conf, or pull the tags one by one")
+    if _TLS_WORDS.search(error.raw()):
+        attach(error, all_tags_tls=True)
 
 
 def _all_tags_tls_hinted(lines: Iterator[Any]) -> Iterator[Any]:

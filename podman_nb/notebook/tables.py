@@ -18,6 +18,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import pandas as pd
 
+from ..domain.progress import short_id
 from ..domain.references import bare_id, parse_reference
 from ..errors import InvalidArgument
 from .units import human_age, human_size
@@ -407,6 +408,37 @@ def removal_summary(frame: pd.DataFrame, verb: str) -> str:
     named = [f"{n} {kind}" for n, kind in kinds if n]
     text = f"{verb} {count} image{'' if count == 1 else 's'}, freeing {human_size(int(images['size'].sum()))}"
     return text + (f": {', '.join(named)}." if named else ".")
+
+
+class Answer(dict):
+    """A magic's answer that is a dict (``%image_inspect``, ``%image_registry_data``): the dict as the
+    service gave it, shown as one sentence, as ``%podman``'s is."""
+
+    def __init__(self, values: Mapping[str, Any], sentence: str):
+        super().__init__(values)
+        self.sentence = sentence
+
+    def __repr__(self) -> str:
+        return self.sentence
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
+def inspect_answer(name: str, attrs: Mapping[str, Any]) -> Answer:
+    """``%image_inspect``'s answer: the service's whole document, shown as what it is."""
+    tags = ", ".join(attrs.get("RepoTags") or []) or "no names"
+    size = attrs.get("Size")
+    return Answer(attrs, f"{name}: image {short_id(attrs.get('Id'))} ({tags}; "
+                         f"{human_size(size) if size is not None else 'size unknown'}); its keys: "
+                         f"{', '.join(sorted(attrs))}")
+
+
+def registry_answer(name: str, digest: str, platforms: Sequence[Mapping[str, Any]]) -> Answer:
+    """``%image_registry_data``'s answer: name, digest and platforms, shown as one sentence."""
+    said = ", ".join("/".join(p.get(k) for k in ("os", "architecture", "variant") if p.get(k)) for p in platforms)
+    return Answer({"name": name, "digest": digest, "platforms": platforms},
+                  f"{name}: {digest} for {said or 'no platform named'}")
 
 
 class ServiceFacts(dict):
