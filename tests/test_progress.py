@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from podman_nb.domain.events import (LAYER_DONE_STATES, Error, LayerProgress, LogLine, Result,
                                      Step, events)
-from podman_nb.domain.progress import BuildProgress, PullProgress, short_id
+from podman_nb.domain.progress import BuildProgress, PullProgress
+from podman_nb.domain.references import short_id
 from podman_nb.errors import InvalidArgument
 from podman_nb.notebook import progress as nbprogress
 from podman_nb.notebook.progress import (NullDisplay, Summary, TextDisplay, WidgetsDisplay,

@@ -21,6 +21,7 @@ from ..failures import attach
 from . import build_containers, events
 from .build_context import make_build_context
 from .buildlog import BuildLog
+from .references import short_id
 
 _logger = logging.getLogger(__name__)
 
@@ -239,7 +240,7 @@ class BuildMixin:
         build_containers.remove(self.client, ours)
         if unsure:
             message = ("the abandoned build may go on on the service: its container could not be told from "
-                       f"another build's ({', '.join(sorted(c[:12] for c in unsure))}); "
+                       f"another build's ({', '.join(sorted(short_id(c) for c in unsure))}); "
                        "`podman ps --external` lists them, `podman rm -f ID` stops one")
             _logger.warning(message)
             warnings.warn(message, RuntimeWarning, stacklevel=2)

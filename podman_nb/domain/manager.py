@@ -21,7 +21,7 @@ from . import events
 from .build import BuildMixin
 from .images import Image
 from .platforms import split_platform
-from .references import bare_id, join_reference, registry_location, split_reference
+from .references import bare_id, join_reference, registry_location, short_id, split_reference
 from .registry_data import RegistryData
 
 Progress = Optional[Callable[[events.Event], None]]
@@ -372,7 +372,7 @@ class ImagesManager(BuildMixin):
         except PodmanError:  # the pull itself will say what is wrong
             return
         if sizes:
-            kwargs["progress"](events.LayerSizes(tuple((bare_id(digest)[:12], size) for digest, size in sizes)))
+            kwargs["progress"](events.LayerSizes(tuple((short_id(digest), size) for digest, size in sizes)))
 
     # Streams -------------------------------------------------------------------------------
     def _checked_lines(self, response: Any, progress: Progress, not_found: type = APIError,

@@ -15,13 +15,8 @@ from typing import Deque, Dict, Optional
 from .buildlog import BuildEvents
 from .events import (LAYER_PRESENT_STATES, Error, Event, LayerProgress, LayerSizes, LogLine, Result,
                      Status, Step)
-from .references import bare_id
 
-__all__ = ["LayerState", "PullProgress", "BuildProgress", "short_id"]
-
-def short_id(image_id: Optional[str], length: int = 12) -> Optional[str]:
-    """``image_id`` without any ``sha256:`` prefix, cut to ``length`` characters (None stays None)."""
-    return bare_id(image_id)[:length] if image_id else None
+__all__ = ["LayerState", "PullProgress", "BuildProgress"]
 
 
 class _Timed:

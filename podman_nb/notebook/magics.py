@@ -304,7 +304,7 @@ class PodmanMagics(Magics):
 
         Example: ``img = %image_env . -t localhost/myproject:latest``
         """
-        from ..domain import environment
+        from .. import environment  # its modules import on first use
         if args.freeze and args.path:
             raise UsageError("give a project folder or --freeze, not both")
         env = (environment.from_interpreter(base=args.base) if args.freeze  # the folder first: a wrong one

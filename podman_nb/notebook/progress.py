@@ -32,7 +32,8 @@ import time
 from typing import Any, Dict, List, Optional
 
 from ..domain.events import Event, LayerProgress, LayerSizes, LogLine, Status, Step
-from ..domain.progress import BuildProgress, PullProgress, short_id
+from ..domain.progress import BuildProgress, PullProgress
+from ..domain.references import short_id
 from ..errors import InvalidArgument
 from ..failures import step_reason
 from .units import format_elapsed, human_size
@@ -272,7 +273,7 @@ class TextDisplay(ProgressDisplay):
                 layer = self.progress.layers[event.layer]
                 total = layer.total or layer.size
                 size = f" ({human_size(total)})" if total else ""
-                self._print(f"  {event.layer[:12]}: {event.state}{size}")
+                self._print(f"  {short_id(event.layer)}: {event.state}{size}")
             return
         before_len = self.progress.lines if self.kind == "build" else None
         self.progress.apply(event)
@@ -448,7 +449,7 @@ class WidgetsDisplay(ProgressDisplay):
         created = row is None
         if created:
             bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="40%"))
-            name, text = w.HTML(literal(layer.layer[:12])), w.HTML("")
+            name, text = w.HTML(literal(short_id(layer.layer))), w.HTML("")
             row = self._rows[layer.layer] = (w.HBox([name, bar, text]), bar, text)
         _, bar, text = row
         state = layer.state or "waiting"

@@ -18,8 +18,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import pandas as pd
 
-from ..domain.progress import short_id
-from ..domain.references import bare_id, parse_reference
+from ..domain.references import NO_NAME, bare_id, parse_reference, short_id
 from ..errors import InvalidArgument
 from .units import human_age, human_size
 
@@ -48,7 +47,6 @@ SHRINK_FIRST = frozenset({"comment", "labels", "digest", "description"})  # what
 # its table font (7.5 px each, measured in chromium) once each cell's padding (two characters) is counted.
 HTML_WIDTH = 106
 CUT_AT = {"created_by": 45, "description": 45, "comment": 30, "labels": 40}  # characters, unless no_trunc
-_NONE_TAG = "<none>:<none>"
 _NOP = "/bin/sh -c #(nop) "
 
 
@@ -221,7 +219,7 @@ def _image_id(value: Any, no_trunc: bool) -> Optional[str]:
     hex_id = bare_id(value)
     if no_trunc:
         return f"sha256:{hex_id}" if len(hex_id) == 64 else hex_id
-    return hex_id[:12]
+    return short_id(hex_id)
 
 
 def _frame(records: List[dict], columns: Iterable[str], dtypes: Mapping[str, str],
@@ -270,8 +268,8 @@ def _image_records(rows: Iterable[Mapping[str, Any]], no_trunc: bool) -> List[Di
         tags = image.get("RepoTags")
         if tags is None and "RepoTags" not in image:
             tags = image.get("Names")
-        docker_untagged = _NONE_TAG in (tags or [])
-        tags = [t for t in (tags or []) if t and t != _NONE_TAG]
+        docker_untagged = NO_NAME in (tags or [])
+        tags = [t for t in (tags or []) if t and t != NO_NAME]
         # libpod sends Dangling only when true (omitempty): an untagged parent of another image
         # (an intermediate build image) is not dangling. Docker-shaped rows say <none>:<none>.
         dangling = image.get("Dangling")
