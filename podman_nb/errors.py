@@ -35,9 +35,9 @@ class PodmanError(Exception):
 
     @property
     def hint(self) -> str:
-        """What to do, as ``str(error)`` says it after "hint:" (``""`` when nothing helps); a hint set
+        """What to do, as ``str(error)`` says it after "hint:" (None when nothing helps); a hint set
         here is said instead of the table's."""
-        return SAY(self).hint if SAY else (getattr(self, "_hint", None) or "")
+        return (SAY(self).hint if SAY else getattr(self, "_hint", None)) or None
 
     @hint.setter
     def hint(self, value: Optional[str]) -> None:

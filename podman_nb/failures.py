@@ -18,10 +18,11 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from typing import Any, Callable, Dict, Iterable, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, NamedTuple, Optional, Tuple
 
 from . import errors
-from .errors import APIError, BuildError, ImageNotFound, InvalidArgument, ServiceUnavailable, StreamTimeout
+from .errors import (APIError, BuildError, ImageNotFound, InvalidArgument, PodmanError, ServiceUnavailable,
+                     StreamTimeout)
 
 MARK = "podman_nb: "  # a generated build step's own failure starts with this; the rest is the sentence
 
@@ -71,6 +72,14 @@ def attach(error: BaseException, **facts: Any) -> BaseException:
     return error
 
 
+def attached(lines: Iterator[Any], **facts: Any) -> Iterator[Any]:
+    """``lines``; a PodmanError they raise gets ``facts`` (for a stream read after the call returned)."""
+    try:
+        yield from lines
+    except PodmanError as error:
+        raise attach(error, **facts)
+
+
 def facts_of(error: BaseException) -> Dict[str, Any]:
     return getattr(error, "facts", None) or {}
 
@@ -88,6 +97,14 @@ def _no_such_tag(match: re.Match, facts: Dict[str, Any]) -> Said:
     return Said(f"{repository} has no tag {tag}, or there is no such repository",
                 f"check the spelling; `%image_search {repository} --list-tags` or the registry's tag list "
                 f"({host}/v2/{path}/tags/list) shows what there is")
+
+
+def _reference_not_there(match: re.Match, facts: Dict[str, Any]) -> Said:
+    """Podman 5's Docker-compatible pull says only "manifest unknown": the pulled reference says what."""
+    reference = facts["reference"].split("@")[0]
+    tagged = ":" in reference.rsplit("/", 1)[-1]
+    repository, tag = reference.rsplit(":", 1) if tagged else (reference, "latest")
+    return _no_such_tag(re.match(r"(?P<repository>\S*) (?P<tag>\S*)", f"{repository} {tag}"), facts)
 
 
 def _unknown_instruction(match: re.Match, facts: Dict[str, Any]) -> Said:
@@ -150,6 +167,7 @@ RULES: Tuple[Rule, ...] = (
     (ImageNotFound, r"^(?P<name>\S+?): image not known$", _missing_image, None),
     (APIError, r"reading manifest (?P<tag>[^\s:]+) in (?P<repository>\S+?): (?:manifest|name) unknown",
      _no_such_tag, None),
+    (APIError, r"(?:manifest|name) unknown", _reference_not_there, "image_pull"),
     (BuildError, r'Unknown instruction: "?(?P<word>[^"\s]+)"?', _unknown_instruction, None),
     (BuildError, r'(?:STEP "(?P<step>[^"]+)".*)?copier: stat: "/(?P<path>[^"]+)": no such file or directory',
      _copy_missing, None),

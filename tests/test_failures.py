@@ -20,20 +20,22 @@ CASES = {
         f"{_REGISTRY}/podman-nb/busyboxx has no tag latest, or there is no such repository (hint: check the "
         f"spelling; `%image_search {_REGISTRY}/podman-nb/busyboxx --list-tags` or the registry's tag list "
         f"({_REGISTRY}/v2/podman-nb/busyboxx/tags/list) shows what there is)"),
-    3: (BuildError('building at STEP "RUNN ": Build error: Unknown instruction: "RUNN"'),
+    3: (APIError("manifest unknown: manifest unknown"), {"operation": "image_pull", "reference": f"{_REGISTRY}/a/b:1"},
+        f"{_REGISTRY}/a/b has no tag 1, or there is no such repository (hint: check the spelling"),  # Podman 5
+    4: (BuildError('building at STEP "RUNN ": Build error: Unknown instruction: "RUNN"'),
         {"containerfile": "FROM busybox\nRUN true\nRUNN echo hi\n"},
         "unknown instruction RUNN at line 3 of the Containerfile (hint: did you mean RUN?)"),
-    4: (BuildError('building at STEP "COPY requirements.txt /app/": checking on sources under "/var/tmp/b": '
+    5: (BuildError('building at STEP "COPY requirements.txt /app/": checking on sources under "/var/tmp/b": '
                    'copier: stat: "/requirements.txt": no such file or directory'), {"context": "/srv/ctx"},
         "COPY cannot find requirements.txt in the build context /srv/ctx (hint: COPY paths are relative to "
         "the --context folder)"),
-    5: (APIError("unsupported image filter \"colour\""), {"magic": "%image_prune", "operation": "image_prune"},
+    6: (APIError("unsupported image filter \"colour\""), {"magic": "%image_prune", "operation": "image_prune"},
         "unknown filter 'colour': %image_prune filters on dangling, label, until (as --filter KEY=VALUE)"),
-    6: (APIError('strconv.Atoi: parsing "": invalid syntax'), {"operation": "image_scp", "destination": "other::"},
+    7: (APIError('strconv.Atoi: parsing "": invalid syntax'), {"operation": "image_scp", "destination": "other::"},
         "Podman could not use the destination 'other::': it expects CONNECTION::[IMAGE]"),
-    7: (InvalidArgument("project folder /no/such/folder does not exist"), {},
+    8: (InvalidArgument("project folder /no/such/folder does not exist"), {},
         "the project folder /no/such/folder does not exist (hint: give the folder that holds requirements.txt"),
-    8: (ServiceUnavailable("No Podman service answered at unix:///x.sock (podman is not installed); "
+    9: (ServiceUnavailable("No Podman service answered at unix:///x.sock (podman is not installed); "
                            + failures.START_HINT), {"magic": "%podman"},
         "No Podman service answered at unix:///x.sock (podman is not installed); start it with `podman system "
         "service --time=0 &` (or `systemctl --user start podman.socket`), or point the magics at one with "

@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
 
 from ..api.client import quote_name
 from ..errors import BuildError, InvalidArgument, NotSupported, PodmanError
-from ..failures import attach
+from ..failures import attached
 from . import build_containers, events
 from .build_context import make_build_context
 from .buildlog import BuildLog
@@ -149,14 +149,6 @@ def _read_containerfile(fileobj: Any, custom_context: bool) -> Tuple[Any, Option
     return _Read(data), text if isinstance(text, str) else None
 
 
-def _with_facts(lines: Iterator[Any], **facts: Any) -> Iterator[Any]:
-    """The lines; a BuildError they raise gets ``facts`` (the Containerfile, the context) for its sentence."""
-    try:
-        yield from lines
-    except BuildError as error:
-        raise attach(error, **facts)
-
-
 class BuildMixin:
     """The ``build`` method of ImagesManager."""
 
@@ -195,7 +187,7 @@ class BuildMixin:
         finally:
             body.close()
         log = BuildLog()  # the one log of this build: returned, kept on the Image, carried by BuildError
-        lines = _with_facts(self._build_lines(response, kwargs.get("progress"), log, containers),
+        lines = attached(self._build_lines(response, kwargs.get("progress"), log, containers),
                             containerfile=containerfile, context=kwargs.get("path"))
         if kwargs.get("stream"):
             decode = kwargs.get("decode")

@@ -16,7 +16,7 @@ from ..api.client import APIClient, quote_name, says_not_found
 from ..api.params import encode_auth, encode_filters, filter_values
 from ..api.registry import inspect_distribution, layer_sizes, registry_is_insecure
 from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, NotFound, NotSupported, PodmanError
-from ..failures import attach
+from ..failures import attach, attached
 from . import events
 from .build import BuildMixin
 from .images import Image
@@ -306,8 +306,11 @@ class ImagesManager(BuildMixin):
             self._announce_layer_sizes(reference, kwargs, tls_verify, platform)
         if use_compat:
             params = {"fromImage": reference, "platform": kwargs.get("platform")}
-            response = self.client.post("/images/create", compat=True, params=params, headers=headers,
-                                        stream=True, not_found=ImageNotFound)
+            try:
+                response = self.client.post("/images/create", compat=True, params=params, headers=headers,
+                                            stream=True, not_found=ImageNotFound)
+            except APIError as error:
+                raise attach(error, operation="image_pull", reference=reference)
         else:
             params = {"reference": reference, "allTags": all_tags or None, "policy": policy,
                       "tlsVerify": tls_verify, "compatMode": libpod_compat or None,
@@ -318,8 +321,9 @@ class ImagesManager(BuildMixin):
             except APIError as error:
                 if all_tags and tls_verify is False:
                     _all_tags_tls_hint(error)
-                raise
-        lines = self._checked_lines(response, kwargs.get("progress"), not_found=ImageNotFound, reference=reference)
+                raise attach(error, operation="image_pull", reference=reference)
+        lines = attached(self._checked_lines(response, kwargs.get("progress"), not_found=ImageNotFound,
+                                             reference=reference), operation="image_pull", reference=reference)
         if all_tags and tls_verify is False:
             lines = _all_tags_tls_hinted(lines)
         if kwargs.get("stream"):
