@@ -13,7 +13,8 @@ import urllib3.exceptions
 from ..errors import APIError, InvalidArgument, NotFound, ServiceUnavailable, StreamTimeout
 from .features import Features
 from .params import clean_params
-from .service import START_HINT, Target, find_service
+from ..failures import START_HINT
+from .service import Target, find_service
 from .ssh import SSHTunnel
 from .stream import json_stream
 

@@ -26,12 +26,12 @@ from typing import List, Optional
 from urllib.parse import urlparse
 
 from ..errors import InvalidArgument, ServiceUnavailable
+from ..failures import START_HINT
 from .connections import Connection, default_connection, get_connection
 
 log = logging.getLogger("podman_nb")
+ROOTFUL_URL = "unix:///run/podman/podman.sock"  # the system service's socket, tried last
 
-START_HINT = ("start it with `podman system service --time=0 &` "
-              "(or `systemctl --user start podman.socket`), or pass base_url=")
 
 
 def normalize_url(url: str) -> str:
@@ -98,7 +98,7 @@ def candidate_urls() -> List[str]:
     runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
     if runtime_dir:
         urls.append(f"unix://{runtime_dir}/podman/podman.sock")
-    urls.append("unix:///run/podman/podman.sock")
+    urls.append(ROOTFUL_URL)
     return list(dict.fromkeys(urls))
 
 

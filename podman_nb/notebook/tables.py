@@ -18,7 +18,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import pandas as pd
 
-from ..domain.references import bare_id, parse_reference
+from ..domain.references import NO_NAME, bare_id, parse_reference, short_id
 from ..errors import InvalidArgument
 from .units import human_age, human_size
 
@@ -48,7 +48,6 @@ SHRINK_FIRST = frozenset({"comment", "labels", "digest", "description"})  # what
 # its table font (7.5 px each, measured in chromium) once each cell's padding (two characters) is counted.
 HTML_WIDTH = 106
 CUT_AT = {"created_by": 45, "description": 45, "comment": 30, "labels": 40}  # characters, unless no_trunc
-_NONE_TAG = "<none>:<none>"
 _NOP = "/bin/sh -c #(nop) "
 
 
@@ -227,7 +226,7 @@ def _image_id(value: Any, no_trunc: bool) -> Optional[str]:
     hex_id = bare_id(value)
     if no_trunc:
         return f"sha256:{hex_id}" if len(hex_id) == 64 else hex_id
-    return hex_id[:12]
+    return short_id(hex_id)
 
 
 def _frame(records: List[dict], columns: Iterable[str], dtypes: Mapping[str, str],
@@ -276,8 +275,8 @@ def _image_records(rows: Iterable[Mapping[str, Any]], no_trunc: bool) -> List[Di
         tags = image.get("RepoTags")
         if tags is None and "RepoTags" not in image:
             tags = image.get("Names")
-        docker_untagged = _NONE_TAG in (tags or [])
-        tags = [t for t in (tags or []) if t and t != _NONE_TAG]
+        docker_untagged = NO_NAME in (tags or [])
+        tags = [t for t in (tags or []) if t and t != NO_NAME]
         # libpod sends Dangling only when true (omitempty): an untagged parent of another image
         # (an intermediate build image) is not dangling. Docker-shaped rows say <none>:<none>.
         dangling = image.get("Dangling")
@@ -415,6 +414,37 @@ def removal_summary(frame: pd.DataFrame, verb: str) -> str:
     named = [f"{n} {kind}" for n, kind in kinds if n]
     text = f"{verb} {count} image{'' if count == 1 else 's'}, freeing {human_size(int(images['size'].sum()))}"
     return text + (f": {', '.join(named)}." if named else ".")
+
+
+class Answer(dict):
+    """A magic's answer that is a dict (``%image_inspect``, ``%image_registry_data``): the dict as the
+    service gave it, shown as one sentence, as ``%podman``'s is."""
+
+    def __init__(self, values: Mapping[str, Any], sentence: str):
+        super().__init__(values)
+        self.sentence = sentence
+
+    def __repr__(self) -> str:
+        return self.sentence
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
+def inspect_answer(name: str, attrs: Mapping[str, Any]) -> Answer:
+    """``%image_inspect``'s answer: the service's whole document, shown as what it is."""
+    tags = ", ".join(attrs.get("RepoTags") or []) or "no names"
+    size = attrs.get("Size")
+    return Answer(attrs, f"{name}: image {short_id(attrs.get('Id'))} ({tags}; "
+                         f"{human_size(size) if size is not None else 'size unknown'}); its keys: "
+                         f"{', '.join(sorted(attrs))}")
+
+
+def registry_answer(name: str, digest: str, platforms: Sequence[Mapping[str, Any]]) -> Answer:
+    """``%image_registry_data``'s answer: name, digest and platforms, shown as one sentence."""
+    said = ", ".join("/".join(p.get(k) for k in ("os", "architecture", "variant") if p.get(k)) for p in platforms)
+    return Answer({"name": name, "digest": digest, "platforms": platforms},
+                  f"{name}: {digest} for {said or 'no platform named'}")
 
 
 class ServiceFacts(dict):
