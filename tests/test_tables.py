@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -306,3 +308,19 @@ def test_removed_names_are_shown_whole_in_html_as_images_shows_them():
         repository = name.rsplit(":", 1)[0]
         assert f"<td>{repository}</td>" in listed, listed
         assert f"<td>{repository}</td>" in removed, removed
+
+
+def test_a_busy_service_still_fits_80_columns():
+    """Seen in CI: long names and a dangling image (its column shown) in 80 columns; the names give way
+    (start and end kept), every column stays on screen."""
+    now = pd.Timestamp.now(tz="UTC").timestamp()
+    names = ["localhost/podman-nb/debian-python-managed:latest", "127.0.0.1:51429/podman-nb/secrets-magic:latest"]
+    rows = [{"Id": ALPINE_ID, "RepoTags": [], "Created": now - 5000, "Size": 10**6, "Containers": 0, "Dangling": True}]
+    rows += [{"Id": str(i) * 64, "RepoTags": [name], "Created": now - 4000, "Size": 2 * 10**8, "Containers": 0}
+             for i, name in enumerate(names * 8)]
+    with pd.option_context("display.width", 80, "display.max_columns", 20):
+        text = repr(images_frame(rows))
+    lines = text.splitlines()
+    assert lines[0].split() == list(IMAGE_COLUMNS) + ["dangling"], text
+    assert len(lines) == len(rows) + 1 and max(map(len, lines)) <= 80, text
+    assert re.search(r"loca…\S*managed\s+latest", text), text

@@ -42,7 +42,7 @@ AGE_COLUMNS = frozenset({"created"})
 NONE_COLUMNS = frozenset({"repository", "tag"})
 RIGHT_ALIGNED = SIZE_COLUMNS | {"containers", "stars"}
 KEEP_END = frozenset({"repository", "name"})  # shortened in the middle when the window is narrow
-SHRINK_TO = 16
+SHRINK_TO = 12  # a name still shows a bit of its start and its last part: "loca…busybox"
 SHRINK_FIRST = frozenset({"comment", "labels", "digest", "description"})  # what says least gives way first
 # JupyterLab at 1280 px with its file browser open leaves ~830 px to an output: ~110 characters of
 # its table font (7.5 px each, measured in chromium) once each cell's padding (two characters) is counted.
