@@ -367,6 +367,7 @@ def test_format_elapsed():
     assert format_elapsed(4.21) == "4.2s"
     assert format_elapsed(65) == "1m 05s"
     assert format_elapsed(3720) == "1h 02m"
+    assert [format_elapsed(s, ticking=True) for s in (4.21, 65.24, 3720)] == ["4.2s", "1m 05.2s", "1h 02m"]
 
 
 def test_auto_mode(monkeypatch):

@@ -414,7 +414,7 @@ class WidgetsDisplay(ProgressDisplay):
             self.bar.description = f"STEP {p.step}/{p.steps_total}"
         elif p.step:  # Podman 3 gives no total: name the step, leave the bar empty rather than guess
             self.bar.description = f"STEP {p.step}"
-        running = "" if p.done else f' <span class="podman-nb-elapsed">running {_ticking(p.step_elapsed)}</span>'
+        running = "" if p.done else f' <span class="podman-nb-elapsed">running {format_elapsed(p.step_elapsed, ticking=True)}</span>'
         hits = f" &middot; cache hits: {p.cache_hits}" if p.cache_hits else ""
         self.label.value = (literal(p.instruction) if p.instruction else "") + running + hits
         self.log_html.value = literal_block(p.tail, "font-size:85%")
@@ -423,7 +423,7 @@ class WidgetsDisplay(ProgressDisplay):
         p = self.progress
         present = f" ({p.layers_present} already present)" if p.layers_present else ""
         layers = f"{p.layers_done}/{p.layer_count} layers{present}" if p.layer_count else ""
-        elapsed = "" if p.done else f' <span class="podman-nb-elapsed">{_ticking(p.elapsed)}</span>'
+        elapsed = "" if p.done else f' <span class="podman-nb-elapsed">{format_elapsed(p.elapsed, ticking=True)}</span>'
         if p.bytes_total:
             self.bar.layout.display, self.busy.layout.display = None, "none"
             self.bar.max = p.bytes_total
@@ -493,14 +493,6 @@ class WidgetsDisplay(ProgressDisplay):
 
             display(summary)
         self.widget.close()
-
-
-def _ticking(seconds: float) -> str:
-    """An elapsed time that changes at every refresh: ``4.2s``, ``1m 05.2s``."""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(seconds, 60)
-    return f"{int(minutes)}m {secs:04.1f}s"
 
 
 def _shell_initialized() -> bool:

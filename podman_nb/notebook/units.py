@@ -30,10 +30,14 @@ def human_size(n: Any) -> str:
     return f"{sign}{value:.3g} {unit}"
 
 
-def format_elapsed(seconds: float) -> str:
-    """``4.2s``, ``1m 05s``, ``1h 02m``."""
+def format_elapsed(seconds: float, ticking: bool = False) -> str:
+    """``4.2s``, ``1m 05s``, ``1h 02m``; ``ticking`` (a clock that changes at every refresh) keeps the tenths
+    under an hour: ``1m 05.2s``."""
     if seconds < 60:
         return f"{seconds:.1f}s"
+    if ticking and seconds < 3600:
+        minutes, secs = divmod(seconds, 60)
+        return f"{int(minutes)}m {secs:04.1f}s"
     minutes, secs = divmod(int(round(seconds)), 60)
     if minutes < 60:
         return f"{minutes}m {secs:02d}s"
