@@ -57,7 +57,8 @@ def attach(error: BaseException, **facts: Any) -> BaseException:
     None), ``destination`` (an scp's), ``operation`` (``"image_scp"``, ``"images"``: what listed or
     copied), ``magic`` (``"%images"``, set by the notebook), ``creds_given``, ``asked_from_here`` (a
     remote service's registry data asked by this machine), ``all_tags_tls`` (an all-tags pull with
-    tls_verify=False), ``step`` (the failing build step's instruction).
+    tls_verify=False), ``step`` (the failing build step's instruction), ``storage`` (the graphRoot of a full
+    storage).
     """
     known = getattr(error, "facts", None)
     if known is None:
@@ -155,6 +156,17 @@ def _no_service(match: re.Match, facts: Dict[str, Any]) -> Said:
     return Said(" ".join(text.split()))
 
 
+FULL_STORAGE = re.compile(r"(?i)no space left on device")  # also read by domain/storage.py
+
+
+def _full_storage(match: re.Match, facts: Dict[str, Any]) -> Said:
+    where = f"at {facts['storage']} " if facts.get("storage") else ""
+    return Said(f"The Podman storage {where}is out of space",
+                "free some with %image_prune (dangling images) or %image_prune --all (every unused image; "
+                "%image_prune --all --dry-run lists what would go), and see what takes the space with "
+                "`podman system df`")
+
+
 def _no_folder(match: re.Match, facts: Dict[str, Any]) -> Said:
     return Said(f"the project folder {match.group('path')} does not exist",
                 "give the folder that holds requirements.txt or pyproject.toml, or leave it out for the "
@@ -176,6 +188,7 @@ RULES: Tuple[Rule, ...] = (
      _scp_destination, "image_scp"),
     (InvalidArgument, r"^project folder (?P<path>.+) does not exist$", _no_folder, None),
     (ServiceUnavailable, r"^No Podman service answered at .*", _no_service, None),
+    (PodmanError, FULL_STORAGE.pattern, _full_storage, None),
 )
 
 # What an environment build's steps print (the build log), and the sentence for it.

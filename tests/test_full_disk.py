@@ -58,9 +58,9 @@ def graph_root(service):
 
 
 def the_sentence(service):
-    return (f"The Podman storage at {graph_root(service)} is out of space: free some with %image_prune (dangling "
-            "images) or %image_prune --all (every unused image; %image_prune --all --dry-run lists what would go), "
-            "and see what takes the space with `podman system df`")
+    return (f"The Podman storage at {graph_root(service)} is out of space (hint: free some with %image_prune "
+            "(dangling images) or %image_prune --all (every unused image; %image_prune --all --dry-run lists what "
+            "would go), and see what takes the space with `podman system df`)")
 
 
 def deleted_temp_files():

@@ -1,44 +1,28 @@
-"""A full disk under Podman's storage told in one sentence: which storage is full, and how to free it.
-
-Pulls and builds (``ImagesManager.pull``/``build``, so the Python API and the magics alike) pass their errors
-through :func:`tells_full_storage`; the service's own text stays the new error's ``__cause__``.
+"""Which storage a full disk is under: pulls and builds (``ImagesManager.pull``/``build``, so the Python API and
+the magics alike) that run out of space get the Podman storage's graphRoot (from ``/info``) as the fact
+``storage``; the sentence is the full-storage row of :mod:`podman_nb.failures`.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
-from ..errors import APIError, BuildError, PodmanError
-
-NO_SPACE = "no space left on device"
-
-
-def out_of_space(error: PodmanError, client: Any) -> Optional[PodmanError]:
-    """The one-sentence error for ``error`` when the service ran out of space, else None."""
-    if NO_SPACE not in str(error).lower():
-        return None
-    try:
-        where = f"at {client.get('/info').json()['store']['graphRoot']} "
-    except (PodmanError, ValueError, KeyError, TypeError):
-        where = ""
-    sentence = (f"The Podman storage {where}is out of space: free some with %image_prune (dangling images) or "
-                "%image_prune --all (every unused image; %image_prune --all --dry-run lists what would go), "
-                "and see what takes the space with `podman system df`")
-    if isinstance(error, BuildError):
-        return BuildError(sentence, error.build_log)
-    return APIError(sentence, status_code=getattr(error, "status_code", None))
+from ..errors import PodmanError
+from ..failures import FULL_STORAGE, attach, raw_text
 
 
 def tells_full_storage(method: Callable) -> Callable:
-    """Decorate an ImagesManager method so that running out of space raises :func:`out_of_space`'s error."""
+    """Decorate an ImagesManager method: an error that says the disk is full gets the storage it is under."""
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
         except PodmanError as error:
-            told = out_of_space(error, self.client)
-            if told is None:
-                raise
-            raise told from error
+            if FULL_STORAGE.search(raw_text(error)):
+                try:
+                    attach(error, storage=self.client.get("/info").json()["store"]["graphRoot"])
+                except (PodmanError, ValueError, KeyError, TypeError):
+                    pass  # the sentence then names no folder
+            raise
     return wrapper
