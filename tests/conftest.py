@@ -52,6 +52,12 @@ def podman_service(request, registries, tmp_path_factory):
             os.environ[k] = v
 
 
+@pytest.fixture(scope="module", params=podman_versions(), ids=lambda v: f"podman{v}")
+def podman_which(request):
+    """Which Podman a test that starts services of its own runs them with (PODMAN_NB_TEST_PODMAN's choice)."""
+    return request.param
+
+
 @pytest.fixture(scope="session")
 def podman_major(podman_service):
     """The service's major version (3, 4, 5, ...): tests assert where versions differ, they do not skip."""

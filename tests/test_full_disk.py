@@ -1,12 +1,14 @@
-"""A full disk: a Podman 4.3.1 service of this module's own keeps its storage on a 300 MB loop-mounted ext4 image
-made here. Builds and pulls fill it, through the Python API and through the magics; each failure is the one sentence
-that names the storage and how to free it, leaves no partial image, no container and no build context file, and
-once space is freed the same pull and build succeed with the same client (no %reload_ext).
+"""A full disk: a Podman service of this module's own (the one PODMAN_NB_TEST_PODMAN selects) keeps its storage on a
+300 MB loop-mounted ext4 image made here. Builds and pulls fill it, through the Python API and through the magics;
+each failure is the one sentence that names the storage and how to free it, leaves no partial image, no container
+and no build context file, and once space is freed the same pull and build succeed with the same client (no
+%reload_ext).
 """
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 
@@ -21,7 +23,7 @@ BLOB_MB = 60  # each filler image: one layer of incompressible bytes
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory, registries):
+def small(tmp_path_factory, registries, podman_which):
     """(service, pulled): the service on the small filesystem, and a ~120 MB image in the plain registry."""
     top = tmp_path_factory.mktemp("full-disk")
     image, mount = top / "disk.img", top / "svc"
@@ -29,14 +31,19 @@ def small(tmp_path_factory, registries):
     subprocess.run(["truncate", "-s", "300M", image], check=True)
     subprocess.run(["mkfs.ext4", "-q", "-F", image], check=True)
     subprocess.run(["mount", "-o", "loop", image, mount], check=True)
+    # the image to pull is made by a service of the host's Podman on the ordinary disk (a chroot's CLI sees no
+    # folder of ours but the service's own)
+    big = registries.plain.image("pnb-full-disk-big")
+    maker = services.PodmanService("4", top / "maker", registries.registries_conf, registries.ca_files)
+    try:
+        maker.cli("build", "-t", big, context(top / "big-ctx", 120))
+        maker.cli("push", "--tls-verify=false", big, big)
+    finally:
+        maker.close()
+        shutil.rmtree(top / "maker", ignore_errors=True)
     service = None
     try:
-        service = services.PodmanService("4", mount, registries.registries_conf, registries.ca_files)
-        big = registries.plain.image("pnb-full-disk-big")
-        ctx = context(top / "big-ctx", 120)
-        service.cli("build", "-t", big, ctx)
-        service.cli("push", "--tls-verify=false", big, big)
-        service.cli("rmi", big)
+        service = services.PodmanService(podman_which, mount, registries.registries_conf, registries.ca_files)
         yield service, big
     finally:
         if service is not None:

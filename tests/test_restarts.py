@@ -2,7 +2,8 @@
 (tests/activator.py) is started by the magic that finds it down; a service that comes back as another Podman is
 told, and the version-dependent paths (api/features.py) follow the new one.
 
-These tests start services of their own (the session's are shared); they run whatever PODMAN_NB_TEST_PODMAN says.
+These tests start services of their own (the session's are shared) of the Podman PODMAN_NB_TEST_PODMAN selects;
+the one that changes versions runs 5.4.2 and 4.3.1 whatever it says.
 """
 from __future__ import annotations
 
@@ -44,8 +45,8 @@ def labelled_image(service, name):
     service.cli("build", "-t", f"localhost/{name}", "-f", ctx / "Containerfile", ctx)
 
 
-def test_the_next_magic_after_a_restart_between_cells(shell, tmp_path):
-    service = services.PodmanService("4", tmp_path / "svc")
+def test_the_next_magic_after_a_restart_between_cells(shell, tmp_path, podman_which):
+    service = services.PodmanService(podman_which, tmp_path / "svc")
     try:
         services.build_base_image(service)
         point_at(shell, service.base_url)
@@ -61,8 +62,8 @@ def test_the_next_magic_after_a_restart_between_cells(shell, tmp_path):
         service.close()
 
 
-def test_a_socket_activated_service_is_started_by_the_magic_that_finds_it_down(shell, tmp_path):
-    service = services.PodmanService("4", tmp_path / "svc")  # its config and storage; the activator runs it
+def test_a_socket_activated_service_is_started_by_the_magic_that_finds_it_down(shell, tmp_path, podman_which):
+    service = services.PodmanService(podman_which, tmp_path / "svc")  # its config and storage; the activator runs it
     services.build_base_image(service)
     service.stop()
     activator = Activator(service.socket_path, service._podman() + ["system", "service", "--time=1"],
