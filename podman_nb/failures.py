@@ -54,7 +54,7 @@ def attach(error: BaseException, **facts: Any) -> BaseException:
     """Add facts to ``error`` (a fact already there is kept: the layer nearest the failure knew it best).
 
     Facts read by the table: ``containerfile`` (its text), ``context`` (the build context folder or
-    None), ``destination`` (an scp's), ``operation`` (``"image_scp"``, ``"images"``: what listed or
+    None), ``source`` and ``destination`` (an scp's), ``operation`` (``"image_scp"``, ``"images"``: what listed or
     copied), ``magic`` (``"%images"``, set by the notebook), ``creds_given``, ``asked_from_here`` (a
     remote service's registry data asked by this machine), ``all_tags_tls`` (an all-tags pull with
     tls_verify=False), ``step`` (the failing build step's instruction).
@@ -140,6 +140,13 @@ def _scp_destination(match: re.Match, facts: Dict[str, Any]) -> Said:
                 "%podman connections lists them")
 
 
+def _scp_failed(match: re.Match, facts: Dict[str, Any]) -> Said:
+    return Said(f"Podman's image scp of {facts.get('source')!r} to {facts.get('destination')!r} stopped with exit "
+                f"status {match.group('code')} and said no more",
+                "check that the image is on the service (%images) and that the destination is "
+                "CONNECTION::[IMAGE] with a connection from `podman system connection list`, or USER@HOST::[IMAGE]")
+
+
 def _unknown_filter(match: re.Match, facts: Dict[str, Any]) -> Said:
     operation = facts.get("operation") or "images"
     keys = FILTER_KEYS.get(operation, FILTER_KEYS["images"])
@@ -174,6 +181,7 @@ RULES: Tuple[Rule, ...] = (
     (APIError, r'(?:unsupported|invalid) image filter "(?P<key>[^"]+)"', _unknown_filter, None),
     (APIError, r'strconv\.Atoi: parsing "[^"]*": invalid syntax|lookup (?P<host>\S+?)(?: on \S+)?: no such host',
      _scp_destination, "image_scp"),
+    (APIError, r"^(?:.*: )?exit status (?P<code>\d+)$", _scp_failed, "image_scp"),
     (InvalidArgument, r"^project folder (?P<path>.+) does not exist$", _no_folder, None),
     (ServiceUnavailable, r"^No Podman service answered at .*", _no_service, None),
 )

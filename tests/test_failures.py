@@ -33,9 +33,12 @@ CASES = {
         "unknown filter 'colour': %image_prune filters on dangling, label, until (as --filter KEY=VALUE)"),
     7: (APIError('strconv.Atoi: parsing "": invalid syntax'), {"operation": "image_scp", "destination": "other::"},
         "Podman could not use the destination 'other::': it expects CONNECTION::[IMAGE]"),
-    8: (InvalidArgument("project folder /no/such/folder does not exist"), {},
+    8: (APIError("exit status 125"), {"operation": "image_scp", "source": "nosuch:1", "destination": "nowhere::"},
+        "Podman's image scp of 'nosuch:1' to 'nowhere::' stopped with exit status 125 and said no more (hint: "
+        "check that the image is on the service (%images)"),
+    9: (InvalidArgument("project folder /no/such/folder does not exist"), {},
         "the project folder /no/such/folder does not exist (hint: give the folder that holds requirements.txt"),
-    9: (ServiceUnavailable("No Podman service answered at unix:///x.sock (podman is not installed); "
+    10: (ServiceUnavailable("No Podman service answered at unix:///x.sock (podman is not installed); "
                            + failures.START_HINT), {"magic": "%podman"},
         "No Podman service answered at unix:///x.sock (podman is not installed); start it with `podman system "
         "service --time=0 &` (or `systemctl --user start podman.socket`), or point the magics at one with "
