@@ -2,5 +2,6 @@
 with dive 0.13.1's numbers, from the image's docker-archive streamed once and layer indexes cached by digest."""
 
 from .explorer import CACHE, Explorer
+from .layerindex import LayerCache
 
-__all__ = ["CACHE", "Explorer"]
+__all__ = ["CACHE", "Explorer", "LayerCache"]

@@ -23,12 +23,13 @@ def _frames():
 
 
 class Explorer:
-    """Looks inside images on one Podman service. ``archive_reads`` counts the image exports it streamed."""
+    """Looks inside images on one Podman service. ``archive_reads`` counts the image exports it streamed,
+    ``layers_indexed`` the layers it read from them."""
 
     def __init__(self, client: Optional[APIClient] = None, cache: Optional[LayerCache] = None):
         self.client = client if client is not None else APIClient()
         self.cache = cache if cache is not None else CACHE
-        self.archive_reads = 0
+        self.archive_reads = self.layers_indexed = 0
         self._analyses: "OrderedDict[Tuple[str, ...], Analysis]" = OrderedDict()
 
     # Reading -----------------------------------------------------------------------------------------
@@ -61,6 +62,7 @@ class Explorer:
             try:
                 for digest, layer in read_archive(chunks, diff_ids, known).items():
                     layers[digest] = layer
+                    self.layers_indexed += 1
                     self.cache.put(layer)
             finally:
                 chunks.close()

