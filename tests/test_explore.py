@@ -201,3 +201,39 @@ def test_missing_image_and_corrupt_or_cut_archive(images, explorer, client):
         read_archive([bytes(broken)], diff_ids, set())
     with pytest.raises(errors.StreamParseError, match="ended after"):
         read_archive([archive[:len(archive) // 2]], diff_ids, set())
+
+
+@pytest.fixture
+def ip(podman_service):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.testing.globalipapp import get_ipython
+
+    shell = get_ipython() or InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "podman_nb")
+    shell.run_line_magic("config", f"PodmanMagics.base_url = {podman_service.base_url!r}")
+    shell.run_line_magic("config", "PodmanMagics.show_tracebacks = False")
+    return shell
+
+
+def test_magics_headline_tables_plot_and_errors(images, ip, capsys, monkeypatch):
+    example, child = images.names["example"], images.names["child"]
+    frame = ip.run_line_magic("image_layers", f"{example} --plot")
+    shown = capsys.readouterr().out
+    assert repr(frame).splitlines()[0] == f"{example}: efficiency 65.8 %, 2.62 MB wasted in 2 files"
+    assert "<b>" + f"{example}: efficiency 65.8 %" in frame._repr_html_()
+    assert "Figure" in shown  # the bar chart, displayed before the table
+    assert frame.attrs["wasted_bytes"] == 2_621_440 and list(frame["wasted"][1:3]) == [1_572_864, 1_048_576]
+    files = ip.run_line_magic("image_files", f"{example} /data --layer 3")
+    assert list(files["path"]) == ["/data/b"] and "524 kB" in repr(files)
+    assert list(ip.run_line_magic("image_diff", f"{example} {child}")["change"]) == ["removed", "added", "modified"]
+    assert repr(ip.run_line_magic("image_diff", f"{example} {child} --packages")) == \
+        f"{example} and {child} have the same packages"
+    assert ip.run_line_magic("image_files", f"{example} --wasted")["bytes"].iloc[0] == 2_097_152
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as when it is not installed
+    ip.run_line_magic("image_layers", f"{example} --plot")
+    assert capsys.readouterr().out == ("--plot draws with matplotlib, which is not installed: "
+                                       "pip install matplotlib\n")
+    result = ip.run_cell("%image_layers localhost/podman-nb/no-such-image:latest")
+    assert isinstance(result.error_in_exec, errors.ImageNotFound)
+    assert capsys.readouterr().out.startswith("%image_layers: Image not found: localhost/podman-nb/no-such-image:"
+                                              "latest is not on this Podman service (hint: %images lists")

@@ -46,7 +46,8 @@ class Analysis:
         self.layers = list(layers)
         self.state: State = {}
         self.changes: List[List[Tuple[str, str, int]]] = []
-        self._efficiency: Dict[str, List[int]] = {}  # path -> [appearances, cumulative, minimum]
+        # path -> [appearances, cumulative, minimum, [(layer, size) of each appearance]]
+        self._efficiency: Dict[str, list] = {}
         dive: Dict[str, Tuple[int, bool]] = {}  # dive's stacked tree (which ignores opaque directories)
         for index, layer in enumerate(self.layers):
             self._count_efficiency(layer, dive)
@@ -61,17 +62,18 @@ class Analysis:
         hidden = dict.fromkeys(hidden_dirs, 0)
         for path, root in _under(dive, hidden_dirs):
             hidden[root] += dive[path][0]
-        efficiency = self._efficiency
+        efficiency, index = self._efficiency, len(self.changes)
         leaves = [(path, entry[1]) for path, entry in entries.items() if path not in parents]
         leaves += [(path, hidden.get(path, 0)) for path in layer.whiteouts]
         for path, size in leaves:
             data = efficiency.get(path)
             if data is None:
-                efficiency[path] = [1, size, size]
+                efficiency[path] = [1, size, size, [(index, size)]]
             else:
                 data[0] += 1
                 data[1] += size
                 data[2] = min(data[2], size)
+                data[3].append((index, size))
 
     @staticmethod
     def _stack_dive(layer: LayerIndex, dive: Dict[str, Tuple[int, bool]]) -> None:
@@ -92,9 +94,14 @@ class Analysis:
         rows = [(path, data[0], data[1]) for path, data in self._efficiency.items() if data[0] > 1]
         return sorted(rows, key=lambda row: (-row[2], row[0]))
 
-    @property
-    def wasted_bytes(self) -> int:
-        return sum(row[2] for row in self.inefficient())
+    def wasted_by_layer(self) -> List[int]:
+        """The wasted bytes each layer holds: its copies of the paths that are in more than one layer."""
+        wasted = [0] * len(self.layers)
+        for data in self._efficiency.values():
+            if data[0] > 1:
+                for index, size in data[3]:
+                    wasted[index] += size
+        return wasted
 
     # the final image (OCI) ---------------------------------------------------------------------------
     def _stack(self, index: int, layer: LayerIndex) -> List[Tuple[str, str, int]]:

@@ -70,22 +70,25 @@ class Explorer:
 
     # Tables ------------------------------------------------------------------------------------------
     def layers(self, image: str):
-        """One row per layer, oldest first: size, created_by, added/modified/removed file counts, digest, created.
+        """One row per layer, oldest first: size, created_by, added/modified/removed file counts, wasted (the bytes
+        of this layer's copies of paths that are in more than one layer: they add up to dive's), digest, created.
         ``attrs``: efficiency, wasted_bytes, wasted_files (dive's figures), image, id."""
         attrs, analysis = self.analyse(image)
         history = [h for h in attrs.get("History") or [] if not h.get("empty_layer")]
-        rows = []
+        rows, wasted_here = [], analysis.wasted_by_layer()
         for index, layer in enumerate(analysis.layers):
             step = history[index] if index < len(history) else {}
             counts = {"added": 0, "modified": 0, "removed": 0}
             for _, change, _ in analysis.changes[index]:
                 counts[change] += 1
             created_by = str(step.get("created_by") or "(missing)")
-            rows.append({"size": layer.size, "created_by": created_by[len("/bin/sh -c "):] if created_by.startswith(
-                "/bin/sh -c ") else created_by, **counts, "digest": layer.digest, "created": step.get("created")})
+            if created_by.startswith("/bin/sh -c "):  # as dive shows it
+                created_by = created_by[len("/bin/sh -c "):]
+            rows.append({"size": layer.size, "created_by": created_by, **counts, "wasted": wasted_here[index],
+                         "digest": layer.digest, "created": step.get("created")})
         pandas = _frames()
-        frame = pandas.DataFrame(rows, columns=["size", "created_by", "added", "modified", "removed", "digest",
-                                                "created"])
+        frame = pandas.DataFrame(rows, columns=["size", "created_by", "added", "modified", "removed", "wasted",
+                                                "digest", "created"])
         frame["created"] = pandas.to_datetime(frame["created"], utc=True, errors="coerce", format="ISO8601")
         wasted = analysis.inefficient()
         frame.attrs.update(efficiency=analysis.efficiency, wasted_bytes=sum(row[2] for row in wasted),
