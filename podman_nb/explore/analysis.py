@@ -3,7 +3,6 @@ each layer added, modified and removed, and dive 0.13.1's efficiency and wasted 
 
 from __future__ import annotations
 
-import posixpath
 from typing import Dict, List, Sequence, Tuple
 
 from .layerindex import DIR, HARDLINK, Entry, LayerIndex
@@ -16,22 +15,27 @@ def _parents(paths) -> set:
     """Every proper ancestor directory of the given absolute paths (without "/")."""
     parents: set = set()
     for path in paths:
-        parent = posixpath.dirname(path)
-        while parent != "/" and parent not in parents:
+        cut = path.rfind("/")
+        while cut > 0:
+            parent = path[:cut]
+            if parent in parents:
+                break
             parents.add(parent)
-            parent = posixpath.dirname(parent)
+            cut = path.rfind("/", 0, cut)
     return parents
 
 
 def _under(paths, roots: set):
-    """The paths that lie strictly below one of ``roots``."""
+    """(path, root) for the paths that lie strictly below one of ``roots``."""
+    if not roots:
+        return
     for path in paths:
-        parent = posixpath.dirname(path)
-        while parent != "/":
-            if parent in roots:
-                yield path, parent
+        cut = path.rfind("/")
+        while cut > 0:
+            if path[:cut] in roots:
+                yield path, path[:cut]
                 break
-            parent = posixpath.dirname(parent)
+            cut = path.rfind("/", 0, cut)
 
 
 def _same(a: Entry, b: Entry) -> bool:

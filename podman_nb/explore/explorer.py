@@ -58,7 +58,7 @@ class Explorer:
             response = self.client.get(f"/images/{quote_name(attrs['Id'])}/get", params={"format": "docker-archive"},
                                        stream=True, not_found=ImageNotFound)
             self.archive_reads += 1
-            chunks = self.client.stream_bytes(response, chunk_size=1024 * 1024)
+            chunks = self.client.stream_bytes(response)
             try:
                 for digest, layer in read_archive(chunks, diff_ids, known).items():
                     layers[digest] = layer

@@ -97,10 +97,13 @@ def members(source: Source, length: Optional[int] = None) -> Iterator[Member]:
         block = source.read(BLOCK)
         if block == _ZERO:
             break
-        try:
-            info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
-        except tarfile.TarError as error:
-            raise StreamParseError(f"a tar header at byte {source.offset - BLOCK} is not valid ({error})") from None
+        info = _header(block)
+        if info is None:  # base-256 numbers, or a header that is not valid: tarfile says which
+            try:
+                info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+            except tarfile.TarError as error:
+                raise StreamParseError(f"a tar header at byte {source.offset - BLOCK} is not valid ({error})") \
+                    from None
         kind = info.type
         if kind in (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE):
             data = source.read(info.size)
@@ -122,6 +125,39 @@ def members(source: Source, length: Optional[int] = None) -> Iterator[Member]:
         source.skip(padding(size))
     if end is not None and source.offset < end:
         source.skip(end - source.offset)  # the end-of-archive blocks and the record padding
+
+
+class _Header(NamedTuple):
+    name: str
+    type: bytes
+    size: int
+    mode: int
+    uid: int
+    gid: int
+    linkname: str
+
+
+def _header(block: bytes) -> Optional[_Header]:
+    """A ustar or GNU header with octal numbers and a right checksum, parsed fast; None for anything else."""
+    try:
+        checksum = int(block[148:156].strip(b" \0") or b"0", 8)
+        if checksum != sum(block) - sum(block[148:156]) + 256 or block[124] & 0x80:
+            return None
+        name = block[:100].split(b"\0", 1)[0]
+        kind = block[156:157] or tarfile.REGTYPE
+        if block[257:265] == b"ustar\x0000" and kind not in tarfile.GNU_TYPES:
+            prefix = block[345:500].split(b"\0", 1)[0]
+            if prefix:
+                name = prefix + b"/" + name
+        return _Header(name.decode("utf-8", "surrogateescape"), kind, _octal(block[124:136]), _octal(block[100:108]),
+                       _octal(block[108:116]), _octal(block[116:124]),
+                       block[157:257].split(b"\0", 1)[0].decode("utf-8", "surrogateescape"))
+    except ValueError:
+        return None
+
+
+def _octal(field: bytes) -> int:
+    return int(field.strip(b" \0") or b"0", 8)
 
 
 def _pax_records(data: bytes) -> dict:
