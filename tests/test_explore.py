@@ -237,3 +237,24 @@ def test_magics_headline_tables_plot_and_errors(images, ip, capsys, monkeypatch)
     assert isinstance(result.error_in_exec, errors.ImageNotFound)
     assert capsys.readouterr().out.startswith("%image_layers: Image not found: localhost/podman-nb/no-such-image:"
                                               "latest is not on this Podman service (hint: %images lists")
+
+
+def test_tutorial_why_is_my_image_big(podman_service, registries, base_image, tmp_path):
+    import test_notebooks as notebooks
+
+    nb = notebooks.run_notebook("why-is-my-image-big.ipynb",
+                                notebooks.notebook_env(podman_service, registries, base_image), tmp_path)
+    layers = notebooks.cell(nb, "layers")
+    assert "efficiency 65.8 %, 2.62 MB wasted in 2 files" in notebooks.text(layers)
+    assert any("image/png" in data for data in notebooks.displays(layers))  # the bar chart
+    assert [row["size"] for row in notebooks.table(layers)][1:] == ["1.57 MB", "1.05 MB", "0 B", "3 B"]
+    assert "(0.658347776429345" in notebooks.text(notebooks.cell(nb, "attrs"))
+    wasted = notebooks.table(notebooks.cell(nb, "wasted"))
+    assert [(row["path"], row["copies"], row["bytes"]) for row in wasted][:2] == [
+        ("/data/a", "2", "2.1 MB"), ("/data/b", "2", "524 kB")]
+    assert [(row["path"], row["change"]) for row in notebooks.table(notebooks.cell(nb, "layer3"))] == [
+        ("/data/b", "removed")]
+    assert "efficiency 100.0 %, 0 B wasted in 0 files" in notebooks.text(notebooks.cell(nb, "layers-v2"))
+    assert [(row["path"], row["change"]) for row in notebooks.table(notebooks.cell(nb, "diff"))] == [
+        ("/data/a", "modified")]
+    assert "has no package database" in notebooks.text(notebooks.cell(nb, "packages"))
