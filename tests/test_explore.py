@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 
 import pandas
@@ -17,6 +18,8 @@ from podman_nb.explore.layerindex import read_archive
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import envservices  # noqa: E402
+import test_browser as browsers  # noqa: E402
+from test_browser import browser, lab  # noqa: E402,F401  (JupyterLab and headless chromium)
 
 BASE = "localhost/podman-nb/busybox:latest"
 EXAMPLE = (f"FROM {BASE}\n"
@@ -258,3 +261,34 @@ def test_tutorial_why_is_my_image_big(podman_service, registries, base_image, tm
     assert [(row["path"], row["change"]) for row in notebooks.table(notebooks.cell(nb, "diff"))] == [
         ("/data/a", "modified")]
     assert "has no package database" in notebooks.text(notebooks.cell(nb, "packages"))
+
+
+def test_layers_headline_and_plot_read_in_jupyterlab(images, lab, browser):
+    """%image_layers --plot in JupyterLab at 1280 px: the headline, the chart and the table on one screen."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[
+        new_code_cell("import os\n%load_ext podman_nb\n%config PodmanMagics.base_url = os.environ['PODMAN_NB_BASE_URL']"),
+        new_code_cell(f"%image_layers {images.names['example']} --plot"),
+        new_code_cell(f"%image_files {images.names['example']} --wasted"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, lab["home"] / "work" / "explore.ipynb")
+    browser.get(f"{lab['url']}/lab/tree/explore.ipynb?token={lab['token']}")
+    browsers._wait(browser, "return !!(window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                            " && document.querySelectorAll('.jp-Cell').length >= 3)", 120, "the notebook to open")
+    browsers._wait(browser, "return window.jupyterapp.shell.currentWidget.sessionContext.session"
+                            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+                            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+                            " === 'idle'", 90, "the kernel to be idle")
+    browser.set_script_timeout(120)
+    assert browser.execute_async_script(browsers.RUN_ALL_JS) == "ok"
+    browsers._wait(browser, "return document.querySelectorAll('table.podman-nb-table').length >= 2", 60, "the tables")
+    time.sleep(0.5)
+    browsers.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(browsers.SCREENSHOTS / "jupyterlab-explore.png"))
+    page = browser.find_element("css selector", ".jp-Notebook").text
+    assert f"{images.names['example']}: efficiency 65.8 %, 2.62 MB wasted in 2 files" in page
+    assert browser.execute_script("return [...document.querySelectorAll('.jp-OutputArea-output img')]"
+                                  ".filter(i => i.naturalWidth > 400).length") == 1  # the chart, drawn

@@ -74,6 +74,7 @@ def _plot(frame: Any) -> None:
     kept = frame["size"] - frame["wasted"]
     axes.bar(frame.index, kept / 1e6, label="kept")
     axes.bar(frame.index, frame["wasted"] / 1e6, bottom=kept / 1e6, color="tab:red", label="wasted")
+    axes.margins(y=0.12)
     axes.set_xticks(list(frame.index))
     axes.set_xlabel("layer")
     axes.set_ylabel("MB")
