@@ -127,17 +127,7 @@ def members(source: Source, length: Optional[int] = None) -> Iterator[Member]:
         source.skip(end - source.offset)  # the end-of-archive blocks and the record padding
 
 
-class _Header(NamedTuple):
-    name: str
-    type: bytes
-    size: int
-    mode: int
-    uid: int
-    gid: int
-    linkname: str
-
-
-def _header(block: bytes) -> Optional[_Header]:
+def _header(block: bytes) -> Optional[Member]:
     """A ustar or GNU header with octal numbers and a right checksum, parsed fast; None for anything else."""
     try:
         checksum = int(block[148:156].strip(b" \0") or b"0", 8)
@@ -149,7 +139,7 @@ def _header(block: bytes) -> Optional[_Header]:
             prefix = block[345:500].split(b"\0", 1)[0]
             if prefix:
                 name = prefix + b"/" + name
-        return _Header(name.decode("utf-8", "surrogateescape"), kind, _octal(block[124:136]), _octal(block[100:108]),
+        return Member(name.decode("utf-8", "surrogateescape"), kind, _octal(block[124:136]), _octal(block[100:108]),
                        _octal(block[108:116]), _octal(block[116:124]),
                        block[157:257].split(b"\0", 1)[0].decode("utf-8", "surrogateescape"))
     except ValueError:

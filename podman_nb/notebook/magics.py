@@ -686,6 +686,3 @@ def unload_ipython_extension(ipython: Any) -> None:
     magics = ipython.magics_manager.registry.get("PodmanMagics")
     if magics is not None:
         errors.uninstall(ipython, magics)
-
-
-from . import explore_magics  # noqa: E402,F401  (adds %image_layers, %image_files, %image_diff, %image_packages)
