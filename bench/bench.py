@@ -1036,7 +1036,7 @@ def run_benchmarks(env: Env, options: argparse.Namespace) -> Results:
     if "explore" in only:
         print("explore ...", flush=True)
         from explore import bench_explore
-        bench_explore(env, res, options.reps, Row, interleaved, median, options.profile)
+        bench_explore(env, res, options.reps, Row, interleaved, median, options.profile, options.quick)
     if "pull" in only:
         print("pull ...", flush=True)
         bench_pull(env, res, options.pull_reps, options.pull_layers, options.pull_mb)

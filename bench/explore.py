@@ -19,12 +19,13 @@ from typing import Any
 import envservices  # noqa: E402  (tests/envservices.py; bench.py puts tests/ on sys.path)
 
 BIG = "localhost/bench/explore-big:latest"
-# 800 MB in 4000 files over 30 folders, then an eighth of them rewritten and one folder removed (100 MB wasted)
+# 800 MB in 4000 files over 30 folders, then an eighth of them rewritten and one folder removed (100 MB wasted);
+# --quick: 40 files (8 MB)
 BIG_STEPS = (
     "RUN python3 -c \"import os; [os.makedirs(f'/data/d{i}', exist_ok=True) for i in range(30)]; "
-    "[open(f'/data/d{i % 30}/f{i}', 'wb').write(os.urandom(200_000)) for i in range(4000)]\"\n"
+    "[open(f'/data/d{i % 30}/f{i}', 'wb').write(os.urandom(200_000)) for i in range(FILES)]\"\n"
     "RUN python3 -c \"import os; [open(f'/data/d{i % 30}/f{i}', 'wb').write(os.urandom(200_000)) "
-    "for i in range(0, 4000, 8)]\" && rm -rf /data/d29\n")
+    "for i in range(0, FILES, 8)]\" && rm -rf /data/d29\n")
 _PEAK = ("import os, sys, resource; from podman_nb.explore import Explorer; import pandas\n"
          "def rss(key): return int(next(l.split()[1] for l in open('/proc/self/status') if l.startswith(key)))\n"
          "before = rss('VmRSS:'); Explorer().layers(sys.argv[1]); print((rss('VmHWM:') - before) * 1024)\n")
@@ -41,7 +42,8 @@ def _save_and_dive(service: Any, image: str, workdir: Path) -> float:
     return elapsed
 
 
-def bench_explore(env: Any, res: Any, reps: int, Row: Any, interleaved: Any, median: Any, profile: bool) -> None:
+def bench_explore(env: Any, res: Any, reps: int, Row: Any, interleaved: Any, median: Any, profile: bool,
+                  quick: bool = False) -> None:
     from podman_nb import PodmanClient
     from podman_nb.explore import Explorer, LayerCache
 
@@ -49,11 +51,11 @@ def bench_explore(env: Any, res: Any, reps: int, Row: Any, interleaved: Any, med
     python = envservices.python_base_image(service)
     context = env.workdir / "explore-context"
     context.mkdir(exist_ok=True)
-    (context / "Containerfile").write_text(f"FROM {python}\n{BIG_STEPS}")
-    if service.cli("image", "exists", BIG, check=False).returncode != 0:
-        service.cli("build", "-t", BIG, context, timeout=1800)
+    (context / "Containerfile").write_text(f"FROM {python}\n{BIG_STEPS.replace('FILES', '40' if quick else '4000')}")
+    service.cli("build", "-t", BIG, context, timeout=1800)
     client = PodmanClient(base_url=service.base_url)
-    for label, image in (("Python base", python), ("1.2 GB child", BIG)):
+    size = f"{client.images.get(BIG).attrs['Size'] / 1e9:.1f} GB" if not quick else "small"
+    for label, image in ((("Python base", python),) if not quick else ()) + ((f"{size} child", BIG),):
         explorers = []
 
         def first() -> None:
@@ -72,9 +74,9 @@ def bench_explore(env: Any, res: Any, reps: int, Row: Any, interleaved: Any, med
     env_vars = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     peak = int(subprocess.run([sys.executable, "-c", _PEAK, BIG], check=True, capture_output=True, text=True,
                               env={**env_vars, "CONTAINER_HOST": service.base_url}).stdout.split()[-1])
-    res.add(Row("explore", "peak memory growth of a first %image_layers: 1.2 GB child", peak / 1e6, unit="MB",
+    res.add(Row("explore", f"peak memory growth of a first %image_layers: {size} child", peak / 1e6, unit="MB",
                 note="VmHWM - VmRSS before, in a process of its own"))
-    res.goal("peak memory growth <= 150 MB on the 1.2 GB image", f"{peak / 1e6:.0f} MB", peak <= 150e6)
+    res.goal(f"peak memory growth <= 150 MB on the {size} image", f"{peak / 1e6:.0f} MB", peak <= 150e6)
     cold, warm = [], []
     for _ in range(reps):
         explorer = Explorer(client.api, cache=LayerCache())
@@ -90,7 +92,7 @@ def bench_explore(env: Any, res: Any, reps: int, Row: Any, interleaved: Any, med
     row = res.add(Row("explore", "%image_diff parent child, parent analysed before", median(warm), child.name,
                       median(warm) / child.value, note="reads the new layers only; the base's bytes pass unparsed"))
     res.goal("diff against the parent <= 0.5x the child's first analysis", f"x{row.ratio:.2f}", row.ratio <= 0.5)
-    if profile:
+    if profile and not quick:
         profiler = cProfile.Profile()
         profiler.enable()
         Explorer(client.api, cache=LayerCache()).layers(BIG)
@@ -99,7 +101,7 @@ def bench_explore(env: Any, res: Any, reps: int, Row: Any, interleaved: Any, med
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(8)
         root = str(Path(__file__).resolve().parents[1]) + "/"
         lines = [line.replace(root, "") for line in out.getvalue().splitlines() if line.strip()][-9:]
-        res.note("explore", "Profile of a first %image_layers on the 1.2 GB child (cProfile, by own time; "
+        res.note("explore", f"Profile of a first %image_layers on the {size} child (cProfile, by own time; "
                             "`recv_into` is the wait for the service, which writes the export to a file of its own "
                             "before it sends the first byte):\n\n```\n" + "\n".join(lines) + "\n```")
     client.close()
