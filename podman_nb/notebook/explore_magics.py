@@ -74,7 +74,7 @@ def _plot(frame: Any) -> None:
     kept = frame["size"] - frame["wasted"]
     axes.bar(frame.index, kept / 1e6, label="kept")
     axes.bar(frame.index, frame["wasted"] / 1e6, bottom=kept / 1e6, color="tab:red", label="wasted")
-    axes.margins(y=0.12)
+    axes.set_ylim(0, max(float(frame["size"].max()) / 1e6, 1e-6) * 1.15)
     axes.set_xticks(list(frame.index))
     axes.set_xlabel("layer")
     axes.set_ylabel("MB")
