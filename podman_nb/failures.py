@@ -306,10 +306,15 @@ def raw_text(error: BaseException) -> str:
     return str(raw() if callable(raw) else error)
 
 
+def _says(lowered: str, word: str) -> bool:
+    """Whether ``word`` is in the text; a number (``401``) only as a number, not inside a digest."""
+    return bool(re.search(rf"(?<![0-9a-f]){word}(?![0-9a-f])", lowered)) if word.isdigit() else word in lowered
+
+
 def keyword_hint(text: str, creds_given: bool = False) -> str:
     lowered = text.lower()
     for words, hint in KEYWORD_HINTS:
-        if any(word in lowered for word in words):
+        if any(_says(lowered, word) for word in words):
             return _WRONG_CREDS if creds_given and hint is _CREDENTIALS else hint
     return ""
 
@@ -327,7 +332,9 @@ def said(error: BaseException) -> Said:
     if isinstance(error, ServiceUnavailable):
         return Said(text)
     hint = next((h for name, h in _FACT_HINTS.items() if facts.get(name)), "")
-    hint = getattr(error, "_hint", None) or hint or keyword_hint(text, bool(facts.get("creds_given")))
+    hint = getattr(error, "_hint", None) or hint
+    if not hint and not isinstance(error, InvalidArgument):  # its words are ours about the input: no registry's
+        hint = keyword_hint(text, bool(facts.get("creds_given")))
     return Said(text, hint)
 
 

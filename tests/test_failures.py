@@ -4,7 +4,7 @@ fails the coverage check. The same wordings are triggered against the real servi
 test_first_mistakes, test_environment and test_connections (ssh)."""
 from podman_nb import failures
 from podman_nb.domain.buildlog import BuildLog
-from podman_nb.errors import APIError, BuildError, ImageNotFound, InvalidArgument, ServiceUnavailable
+from podman_nb.errors import APIError, BuildError, ImageNotFound, InvalidArgument, ServiceUnavailable, StreamParseError
 from podman_nb.notebook.errors import describe
 
 _REGISTRY = "127.0.0.1:36357"
@@ -113,6 +113,10 @@ def test_every_keyword_hint_and_the_fact_hints():
     assert "(hint: the registry was asked from this machine" in str(remote)
     all_tags = failures.attach(APIError("x509: certificate"), all_tags_tls=True)
     assert "(hint: Podman ignores tls_verify=False" in str(all_tags)
+    assert "(hint: the registry wants credentials" in str(APIError("unexpected status 401 (Unauthorized)"))
+    digest = "layer 3a401f0c.tar of the image archive is corrupt: a tar header at byte 1024 is not valid"
+    assert "hint" not in str(StreamParseError(digest))  # 401 inside a digest is no status
+    assert "hint" not in str(InvalidArgument("example has layers 0 to 4; there is no layer 401"))
 
 
 SSH_CASES = (
