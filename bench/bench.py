@@ -997,7 +997,7 @@ def write_report(res: Results, path: Path, env: Optional[Env], options: argparse
     for text, measured, met in res.goals:
         out.append(f"| {text} | {measured} | {'yes' if met else ('no' if met is not None else '?')} |")
     titles = {"listing": "Listing", "listing-client": "Listing: client side only (canned server, no Podman)", "pull": "Pull", "build": "Build", "stream": "Stream handling (synthetic)",
-              "environment": "Environment images (%image_env)",
+              "environment": "Environment images (%image_env)", "explore": "Image explorer (%image_layers)",
               "startup": "Start-up", "ssh": "ssh:// (loopback sshd) beside the unix socket"}
     for section, title in titles.items():
         rows = [r for r in res.rows if r.section == section]
@@ -1020,7 +1020,7 @@ def write_report(res: Results, path: Path, env: Optional[Env], options: argparse
 def run_benchmarks(env: Env, options: argparse.Namespace) -> Results:
     res = Results()
     only = set(options.only.split(",")) if options.only else {"listing", "build", "pull", "stream", "startup", "ssh",
-                                                               "environment"}
+                                                               "environment", "explore"}
     if "listing" in only:
         print("listing ...", flush=True)
         bench_listing(env, res, options.sizes, options.reps, options.profile)
@@ -1033,6 +1033,10 @@ def run_benchmarks(env: Env, options: argparse.Namespace) -> Results:
         bench_environment(env, res, options.reps, Row, interleaved, median, ipython_shell, run_magic)
         for text in repo2docker_note():
             res.note("environment", text)
+    if "explore" in only:
+        print("explore ...", flush=True)
+        from explore import bench_explore
+        bench_explore(env, res, options.reps, Row, interleaved, median, options.profile, options.quick)
     if "pull" in only:
         print("pull ...", flush=True)
         bench_pull(env, res, options.pull_reps, options.pull_layers, options.pull_mb)
@@ -1059,7 +1063,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--startup-reps", type=int)
     p.add_argument("--pull-mb", type=int, help="MB per layer of the pulled image (default 50)")
     p.add_argument("--proxy-rate", help="nginx limit_rate per connection (default 10m; 'off' skips)")
-    p.add_argument("--only", help="comma-separated sections: listing,build,pull,ssh,stream,startup,environment")
+    p.add_argument("--only", help="comma-separated sections: listing,build,pull,ssh,stream,startup,environment,explore")
     p.add_argument("--no-profile", dest="profile", action="store_false")
     p.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     p.add_argument("--workdir", help="where services keep their state (default: a temp dir, removed)")

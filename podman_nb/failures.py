@@ -54,7 +54,7 @@ def attach(error: BaseException, **facts: Any) -> BaseException:
     """Add facts to ``error`` (a fact already there is kept: the layer nearest the failure knew it best).
 
     Facts read by the table: ``containerfile`` (its text), ``context`` (the build context folder or
-    None), ``destination`` (an scp's), ``operation`` (``"image_scp"``, ``"images"``: what listed or
+    None), ``source`` and ``destination`` (an scp's), ``operation`` (``"image_scp"``, ``"images"``: what listed or
     copied), ``magic`` (``"%images"``, set by the notebook), ``creds_given``, ``asked_from_here`` (a
     remote service's registry data asked by this machine), ``all_tags_tls`` (an all-tags pull with
     tls_verify=False), ``step`` (the failing build step's instruction), ``storage`` (the graphRoot of a full
@@ -141,6 +141,13 @@ def _scp_destination(match: re.Match, facts: Dict[str, Any]) -> Said:
                 "%podman connections lists them")
 
 
+def _scp_failed(match: re.Match, facts: Dict[str, Any]) -> Said:
+    return Said(f"Podman's image scp of {facts.get('source')!r} to {facts.get('destination')!r} stopped with exit "
+                f"status {match.group('code')} and said no more",
+                "check that the image is on the service (%images) and that the destination is "
+                "CONNECTION::[IMAGE] with a connection from `podman system connection list`, or USER@HOST::[IMAGE]")
+
+
 def _unknown_filter(match: re.Match, facts: Dict[str, Any]) -> Said:
     operation = facts.get("operation") or "images"
     keys = FILTER_KEYS.get(operation, FILTER_KEYS["images"])
@@ -186,6 +193,7 @@ RULES: Tuple[Rule, ...] = (
     (APIError, r'(?:unsupported|invalid) image filter "(?P<key>[^"]+)"', _unknown_filter, None),
     (APIError, r'strconv\.Atoi: parsing "[^"]*": invalid syntax|lookup (?P<host>\S+?)(?: on \S+)?: no such host',
      _scp_destination, "image_scp"),
+    (APIError, r"^(?:.*: )?exit status (?P<code>\d+)$", _scp_failed, "image_scp"),
     (InvalidArgument, r"^project folder (?P<path>.+) does not exist$", _no_folder, None),
     (ServiceUnavailable, r"^No Podman service answered at .*", _no_service, None),
     (PodmanError, FULL_STORAGE.pattern, _full_storage, None),
@@ -311,10 +319,15 @@ def raw_text(error: BaseException) -> str:
     return str(raw() if callable(raw) else error)
 
 
+def _says(lowered: str, word: str) -> bool:
+    """Whether ``word`` is in the text; a number (``401``) only as a number, not inside a digest."""
+    return bool(re.search(rf"(?<![0-9a-f]){word}(?![0-9a-f])", lowered)) if word.isdigit() else word in lowered
+
+
 def keyword_hint(text: str, creds_given: bool = False) -> str:
     lowered = text.lower()
     for words, hint in KEYWORD_HINTS:
-        if any(word in lowered for word in words):
+        if any(_says(lowered, word) for word in words):
             return _WRONG_CREDS if creds_given and hint is _CREDENTIALS else hint
     return ""
 
@@ -332,7 +345,9 @@ def said(error: BaseException) -> Said:
     if isinstance(error, ServiceUnavailable):
         return Said(text)
     hint = next((h for name, h in _FACT_HINTS.items() if facts.get(name)), "")
-    hint = getattr(error, "_hint", None) or hint or keyword_hint(text, bool(facts.get("creds_given")))
+    hint = getattr(error, "_hint", None) or hint
+    if not hint and not isinstance(error, InvalidArgument):  # its words are ours about the input: no registry's
+        hint = keyword_hint(text, bool(facts.get("creds_given")))
     return Said(text, hint)
 
 

@@ -33,14 +33,14 @@ def test_bench_quick_produces_every_table(podman_service, registries, base_image
     text = Path(options.out).read_text()
 
     sections = {row.section for row in results.rows}
-    assert {"listing", "listing-client", "build", "pull", "stream", "startup", "ssh", "environment"} <= sections
+    assert {"listing", "listing-client", "build", "pull", "stream", "startup", "ssh", "environment", "explore"} <= sections
     for needle in ("floor: raw GET + json.loads @", "%images -> DataFrame @", "podman-py images.list() + images_frame @",
                    "podman --url images --format json @", "%image_pull, widgets display", "podman --url pull",
                    "%%image_build --no-cache, widgets display", "podman --url build", "log line delay",
                    "json_stream + events + widgets display", "peak memory growth", "import podman_nb",
                    "%load_ext podman_nb alone", "nproc:", "podman-py", "%image_pull over ssh://",
                    "%image_env after a notebook edit", "no-op %%image_build of the same Containerfile",
-                   "jupyter-repo2docker"):
+                   "jupyter-repo2docker", "first %image_layers: small child", "podman save -o + dive"):
         assert needle in text, needle
     ratios = [row for row in results.rows if row.ratio is not None]
     assert ratios and all(row.ratio > 0 for row in ratios)

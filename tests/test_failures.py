@@ -4,7 +4,7 @@ fails the coverage check. The same wordings are triggered against the real servi
 test_first_mistakes, test_environment and test_connections (ssh)."""
 from podman_nb import failures
 from podman_nb.domain.buildlog import BuildLog
-from podman_nb.errors import APIError, BuildError, ImageNotFound, InvalidArgument, ServiceUnavailable
+from podman_nb.errors import APIError, BuildError, ImageNotFound, InvalidArgument, ServiceUnavailable, StreamParseError
 from podman_nb.notebook.errors import describe
 
 _REGISTRY = "127.0.0.1:36357"
@@ -33,9 +33,12 @@ CASES = {
         "unknown filter 'colour': %image_prune filters on dangling, label, until (as --filter KEY=VALUE)"),
     7: (APIError('strconv.Atoi: parsing "": invalid syntax'), {"operation": "image_scp", "destination": "other::"},
         "Podman could not use the destination 'other::': it expects CONNECTION::[IMAGE]"),
-    8: (InvalidArgument("project folder /no/such/folder does not exist"), {},
+    8: (APIError("exit status 125"), {"operation": "image_scp", "source": "nosuch:1", "destination": "nowhere::"},
+        "Podman's image scp of 'nosuch:1' to 'nowhere::' stopped with exit status 125 and said no more (hint: "
+        "check that the image is on the service (%images)"),
+    9: (InvalidArgument("project folder /no/such/folder does not exist"), {},
         "the project folder /no/such/folder does not exist (hint: give the folder that holds requirements.txt"),
-    9: (ServiceUnavailable("No Podman service answered at unix:///x.sock (podman is not installed); "
+    10: (ServiceUnavailable("No Podman service answered at unix:///x.sock (podman is not installed); "
                            + failures.START_HINT), {"magic": "%podman"},
         "No Podman service answered at unix:///x.sock (podman is not installed); start it with `podman system "
         "service --time=0 &` (or `systemctl --user start podman.socket`), or point the magics at one with "
@@ -113,6 +116,10 @@ def test_every_keyword_hint_and_the_fact_hints():
     assert "(hint: the registry was asked from this machine" in str(remote)
     all_tags = failures.attach(APIError("x509: certificate"), all_tags_tls=True)
     assert "(hint: Podman ignores tls_verify=False" in str(all_tags)
+    assert "(hint: the registry wants credentials" in str(APIError("unexpected status 401 (Unauthorized)"))
+    digest = "layer 3a401f0c.tar of the image archive is corrupt: a tar header at byte 1024 is not valid"
+    assert "hint" not in str(StreamParseError(digest))  # 401 inside a digest is no status
+    assert "hint" not in str(InvalidArgument("example has layers 0 to 4; there is no layer 401"))
 
 
 SSH_CASES = (

@@ -69,12 +69,10 @@ class APIClient:
         self._session = requests.Session()
         self._session.trust_env = False  # proxies from the environment must not see a local socket
         self.tunnel: Optional[SSHTunnel] = None
-        socket_path = None
-        if self.base_url.startswith("ssh://"):
+        socket_path = self.target.socket_path
+        if self.target.scheme == "ssh":
             self.tunnel = SSHTunnel(self.base_url, self.target.identity, self.target.is_machine, self.connection)
             socket_path = self.tunnel.local_path
-        elif self.base_url.startswith("unix://"):
-            socket_path = self.base_url[len("unix://"):]
         if socket_path is not None:
             self._session.mount("http+unix://", _UnixAdapter())
             self._root = "http+unix://" + quote(socket_path, safe="")
@@ -89,7 +87,7 @@ class APIClient:
     def is_local(self) -> bool:
         """Whether the service runs on this machine (a unix socket here), so that this machine's
         registries.conf, certificates and logins are the ones it reads too."""
-        return self.base_url.startswith("unix://")
+        return self.target.scheme == "unix"
 
     def __repr__(self) -> str:
         named = f", connection={self.connection!r}" if self.connection else ""

@@ -28,6 +28,15 @@ def filter_values(key: str, value: Any) -> List[str]:
                           "use a string, a boolean, a list or a dict")
 
 
+def filter_dict(filters: Any) -> Dict[str, Any]:
+    """A copy of the caller's filters; anything but a dict is an InvalidArgument (dict(1) raised TypeError)."""
+    if filters is None:
+        return {}
+    if not isinstance(filters, Mapping):
+        raise InvalidArgument(f"filters must be a dict, not {type(filters).__name__}")
+    return dict(filters)
+
+
 def encode_filters(filters: Optional[Mapping[str, Any]]) -> Optional[str]:
     """``{"label": {"k": "v"}, "dangling": True}`` -> ``'{"label": ["k=v"], "dangling": ["true"]}'``.
 
@@ -38,10 +47,8 @@ def encode_filters(filters: Optional[Mapping[str, Any]]) -> Optional[str]:
         return None
     if isinstance(filters, str):
         return filters
-    if not isinstance(filters, Mapping):
-        raise InvalidArgument(f"filters must be a dict, not {type(filters).__name__}")
     encoded: Dict[str, List[str]] = {}
-    for key, value in filters.items():
+    for key, value in filter_dict(filters).items():
         values = filter_values(str(key), value)
         if values:
             encoded[str(key)] = values

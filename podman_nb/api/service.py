@@ -72,6 +72,16 @@ class Target:
     is_machine: bool = False
 
     @property
+    def scheme(self) -> str:
+        """``unix``, ``http`` or ``ssh``: what ``url`` is, parsed once by normalize_url."""
+        return self.url.split("://", 1)[0]
+
+    @property
+    def socket_path(self) -> Optional[str]:
+        """A local service's socket file (None for http:// and ssh://)."""
+        return self.url[len("unix://"):] if self.scheme == "unix" else None
+
+    @property
     def label(self) -> str:
         return f"connection {self.name!r} ({self.url})" if self.name else self.url
 
@@ -84,7 +94,7 @@ def _named(connection: Connection, identity: Optional[str] = None) -> Target:
         raise ServiceUnavailable(f"Podman's connection {connection.name!r} has an unusable address: {error}",
                                  [connection.uri]) from None
     target = Target(url, connection.name, identity or connection.identity, connection.is_machine)
-    if not url.startswith("ssh://") and not answers(url):
+    if target.scheme != "ssh" and not answers(url):
         raise ServiceUnavailable(f"No Podman service answers for {target.label}: the service is stopped or "
                                  "the connection is stale (`podman system connection list`)", [url])
     return target

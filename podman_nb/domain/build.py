@@ -165,6 +165,12 @@ class BuildMixin:
         base images; ``squash=True`` squashes every layer, the base's too; ``output`` is ignored
         (Podman's REST build cannot export). ``forcerm`` defaults to True, as ``podman build``'s
         ``--force-rm``: a failed build leaves no container behind (``forcerm=False`` keeps it).
+
+        Raises:
+            BuildError: a step failed; its ``build_log`` holds every line, and the sentence names the step.
+            InvalidArgument: an option cannot be used (a path that is no folder, ``fileobj`` text, an option
+                this Podman would silently ignore); nothing was sent.
+            APIError: the service refused the build or stopped answering.
         """
         if isinstance(kwargs.get("fileobj"), (str, bytes, bytearray)):
             raise InvalidArgument("build(fileobj=...) needs a file object (wrap text in io.StringIO, "

@@ -13,7 +13,7 @@ import re
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Union
 
 from ..api.client import APIClient, quote_name, says_not_found
-from ..api.params import encode_auth, encode_filters, filter_values
+from ..api.params import encode_auth, encode_filters, filter_dict, filter_values
 from ..api.registry import inspect_distribution, layer_sizes, registry_is_insecure
 from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, NotFound, NotSupported, PodmanError
 from ..failures import attach, attached
@@ -45,7 +45,11 @@ class ImagesManager(BuildMixin):
         return Image
 
     def prepare_model(self, attrs: Union[Image, Mapping[str, Any]]) -> Image:
-        """An Image bound to this manager, from a service document or another Image."""
+        """An Image bound to this manager, from a service document or another Image.
+
+        Raises:
+            InvalidArgument: ``attrs`` is neither a dict nor an Image.
+        """
         if isinstance(attrs, Image):
             attrs.manager, attrs.client = self, self.client
             return attrs
@@ -55,7 +59,11 @@ class ImagesManager(BuildMixin):
 
     # Reading -------------------------------------------------------------------------------
     def exists(self, key: str) -> bool:
-        """Whether the service holds an image with this name or id."""
+        """Whether the service holds an image with this name or id.
+
+        Raises:
+            APIError: the service failed to answer (a missing image is False, not an error).
+        """
         try:
             self.client.get(f"/images/{quote_name(key)}/exists")
             return True
@@ -63,18 +71,32 @@ class ImagesManager(BuildMixin):
             return False
 
     def get(self, name: str) -> Image:
-        """The image with this name or id; raises ImageNotFound."""
+        """The image with this name or id.
+
+        Raises:
+            ImageNotFound: the service has no such image.
+            APIError: the service failed to answer.
+        """
         response = self.client.get(f"/images/{quote_name(name)}/json", not_found=ImageNotFound)
         return self.prepare_model(response.json())
 
     def list(self, **kwargs: Any) -> builtins.list[Image]:
-        """Images on the service. Keyword args: ``name`` (a reference filter), ``all``, ``filters``."""
+        """Images on the service.
+
+        Args:
+            kwargs: ``name`` (a reference filter), ``all`` (intermediate images too), ``filters`` (a dict:
+                ``dangling``, ``label`` (one or a list, all must match), ``reference``, ``before``, ``since``).
+
+        Raises:
+            InvalidArgument: ``filters`` is not a dict; nothing was sent.
+            APIError: the service refused a filter or failed to answer.
+        """
         return [self.prepare_model(attrs) for attrs in self.list_attrs(**kwargs)]
 
     def list_attrs(self, **kwargs: Any) -> builtins.list[Dict[str, Any]]:
         """The service's list documents themselves, without making Image objects (for tables);
         the keywords of :meth:`list`."""
-        filters = _filter_dict(kwargs.get("filters"))
+        filters = filter_dict(kwargs.get("filters"))
         if kwargs.get("name"):
             filters["reference"] = kwargs["name"]
         later: builtins.list[str] = []
@@ -94,7 +116,12 @@ class ImagesManager(BuildMixin):
         Uses the service's Docker-compatible ``GET /distribution/{name}/json`` when it has one; Podman
         4.3 and 5.4 answer "not supported", so then the registry is asked directly (see ``api.registry``:
         certs.d CAs, registries.conf ``insecure``, Basic and Bearer auth). ``tls_verify=False`` allows
-        plain HTTP or an unverified certificate. Raises ImageNotFound for an unknown name or tag.
+        plain HTTP or an unverified certificate.
+
+        Raises:
+            ImageNotFound: the registry has no such name or tag.
+            APIError: the registry refused (credentials, TLS) or did not answer.
+            InvalidArgument: ``name`` is no reference; nothing was asked.
         """
         split_reference(name)
         auth = encode_auth(auth_config)
@@ -118,7 +145,16 @@ class ImagesManager(BuildMixin):
         return RegistryData(name, attrs, self)
 
     def search(self, term: str, **kwargs: Any) -> builtins.list[Dict[str, Any]]:
-        """Search registries. Keyword args: ``filters``, ``limit``, ``noTrunc`` (default True), ``listTags``, ``tls_verify``."""
+        """Search registries.
+
+        Args:
+            term: what to look for, optionally ``registry/term``; with ``listTags``, a repository.
+            kwargs: ``filters``, ``limit``, ``noTrunc`` (default True), ``listTags``, ``tls_verify``, ``auth_config``.
+
+        Raises:
+            InvalidArgument: ``term`` is empty or not a string.
+            APIError: a registry refused or did not answer.
+        """
         if not isinstance(term, str) or not term:
             raise InvalidArgument("search() needs a non-empty term")
         params = {"term": term, "noTrunc": kwargs.get("noTrunc", True), "limit": kwargs.get("limit"),
@@ -130,7 +166,13 @@ class ImagesManager(BuildMixin):
     # Removing ------------------------------------------------------------------------------
     def remove(self, image: Union[Image, str], force: Optional[bool] = None, noprune: bool = False,
                ) -> builtins.list[Dict[str, Union[str, int]]]:
-        """Delete an image; returns the Deleted/Untagged/Errors entries and the ExitCode."""
+        """Delete an image (or untag it, when other names remain); returns the Deleted/Untagged/Errors
+        entries and the ExitCode.
+
+        Raises:
+            ImageNotFound: the service has no such image.
+            APIError: the image is in use (and ``force`` not given), or the service refused.
+        """
         name = image.id if isinstance(image, Image) else image
         response = self.client.delete(f"/images/{quote_name(name)}", params={"force": force, "noprune": noprune},
                                       not_found=ImageNotFound)
@@ -143,7 +185,13 @@ class ImagesManager(BuildMixin):
 
     def prune(self, all: Optional[bool] = False, external: Optional[bool] = False,  # noqa: A002
               filters: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
-        """Delete unused images: dangling ones, or with ``all=True`` every one no container uses."""
+        """Delete unused images: dangling ones, or with ``all=True`` every one no container uses.
+
+        Returns ``{"ImagesDeleted": [{"Deleted": id, "Untagged": ""}...], "SpaceReclaimed": bytes}``.
+
+        Raises:
+            APIError: some image could not be deleted (every reason is in ``explanation``).
+        """
         if not self.client.features.prune_honours_filters:
             return self._prune_one_by_one(all, filters)
         response = self.client.post("/images/prune", params={"all": all, "external": external,
@@ -191,8 +239,12 @@ class ImagesManager(BuildMixin):
         image) dangling, and the next round deletes that too; deleting an image also deletes its
         untagged, unused parents even when the filters do not match them. A ``dangling=true`` listing
         misses those parents, so the rounds are replayed here on the full listing.
+
+        Raises:
+            InvalidArgument: ``filters`` is not a dict.
+            APIError: the service failed to answer.
         """
-        wanted = {key: value for key, value in _filter_dict(filters).items() if key != "dangling"}
+        wanted = {key: value for key, value in filter_dict(filters).items() if key != "dangling"}
         matching = self.list(all=True, filters=wanted)
         everything = self.list(all=True)
         children: Dict[str, builtins.list[str]] = {}
@@ -226,6 +278,9 @@ class ImagesManager(BuildMixin):
         Podman has no BuildKit cache: its build cache is the untagged intermediate images of ``--layers``
         builds (and containers left by interrupted builds). This prunes dangling images, ``external``
         ones included, that no container uses: tagged images and their parents stay.
+
+        Raises:
+            APIError: some cache image could not be deleted.
         """
         result = self.prune(external=True, filters={"dangling": True})
         return {"CachesDeleted": [entry["Deleted"] for entry in result["ImagesDeleted"]],
@@ -234,7 +289,14 @@ class ImagesManager(BuildMixin):
     # Moving images in and out --------------------------------------------------------------
     def load(self, data: Optional[bytes] = None, file_path: Optional[os.PathLike] = None,
              ) -> Iterator[Image]:
-        """Load images from a tarball made by :meth:`Image.save` (bytes, a file object or a path)."""
+        """Load images from a tarball made by :meth:`Image.save` (bytes, a file object or a path);
+        yields the loaded Images.
+
+        Raises:
+            MissingArgument: neither ``data`` nor ``file_path`` was given.
+            InvalidArgument: both were given, or the file cannot be read; nothing was sent.
+            APIError: the service found no image in the archive, or refused it.
+        """
         if data is None and file_path is None:
             raise MissingArgument("load() needs data (the tarball) or file_path (a path to it)")
         if data is not None and file_path is not None:
@@ -259,7 +321,12 @@ class ImagesManager(BuildMixin):
         return (self.get(name) for name in names)
 
     def scp(self, source: str, dest: Optional[str] = None, quiet: Optional[bool] = False) -> str:
-        """Copy an image between Podman connections (the service runs ``podman image scp``; Podman 4 or later)."""
+        """Copy an image between Podman connections (the service runs ``podman image scp``); returns its answer.
+
+        Raises:
+            NotSupported: the service runs Podman 3, which has no scp; nothing was sent.
+            APIError: the service could not reach the destination or the copy failed.
+        """
         features = self.client.features
         if not features.has_image_scp:
             raise NotSupported(f"scp needs Podman 4 or later; this service runs Podman {features.version}")
@@ -267,84 +334,98 @@ class ImagesManager(BuildMixin):
             response = self.client.post(f"/images/scp/{quote_name(source)}",
                                         params={"destination": dest, "quiet": quiet})
         except APIError as error:
-            raise attach(error, operation="image_scp", destination=dest)
+            raise attach(error, operation="image_scp", source=source, destination=dest)
         return response.json()
 
     @tells_full_storage
     def pull(self, repository: str, tag: Optional[str] = None, all_tags: bool = False, **kwargs: Any,
              ) -> Union[Image, builtins.list[Image], Iterator[Any]]:
-        """Pull an image. Keyword args: ``auth_config``, ``platform``, ``policy``, ``tls_verify``,
-        ``stream``/``decode`` (a generator of the service's lines), ``progress`` (a callable given each event).
+        """Pull an image from its registry.
+
+        Args:
+            repository: a reference (``registry/path[:tag][@digest]``); short names resolve as the service's
+                registries.conf says.
+            tag: the tag, when ``repository`` has none (default ``latest``).
+            all_tags: every tag of the repository; returns a list.
+            kwargs: ``auth_config`` (``username``/``password`` or ``identitytoken``), ``platform``
+                (``os/arch[/variant]``), ``policy`` (default ``always``), ``tls_verify``, ``stream`` and
+                ``decode`` (a generator of the service's lines instead of the Image), ``progress`` (a
+                callable given each typed event).
 
         Byte progress comes from Podman 5's ``compatMode`` or, on Podman 4, from the Docker-compatible
         endpoint when ``tls_verify``, ``policy`` and ``all_tags`` are left alone; otherwise (and always
         on Podman 3) layers report their state only.
+
+        Raises:
+            ImageNotFound: the registry has no such repository or tag.
+            APIError: the registry or the service refused (credentials, TLS, network).
+            InvalidArgument: the reference or the platform cannot be parsed; nothing was sent.
         """
-        if all_tags:
-            reference, _, _ = split_reference(repository)
-        else:
-            reference = join_reference(repository, tag)
-        policy = kwargs.get("policy", "always")
+        reference = split_reference(repository)[0] if all_tags else join_reference(repository, tag)
         tls_verify = kwargs.get("tls_verify", kwargs.get("tlsVerify"))
         platform = split_platform(kwargs.get("platform"))
-        auth = encode_auth(kwargs.get("auth_config"))
-        headers = {"X-Registry-Auth": auth} if auth else None
-        # Byte progress needs Docker-style lines: Podman 5's libpod pull gives them with compatMode; on
-        # Podman 4 only the Docker-compatible endpoint does, and that one reads TLS settings from
-        # registries.conf alone and has no policy or all-tags, so an explicit tls_verify, a policy or
-        # all_tags keep the libpod endpoint (whose lines have layer states but no bytes).
-        # tls_verify=False for a registry registries.conf already marks insecure changes nothing there.
-        # Podman 3's Docker-compatible pull says nothing until it is over: there the libpod endpoint is used.
-        features = self.client.features
-        docker_lines = bool(kwargs.get("compatMode", True)) and not all_tags
-        libpod_compat = docker_lines and features.libpod_pull_has_compat_mode
-        use_compat = (docker_lines and not libpod_compat and features.compat_pull_streams_progress
-                      and policy == "always"
-                      and (tls_verify is None
-                           or (tls_verify is False and self.client.is_local and _marked_insecure(reference))))
         if kwargs.get("progress") is not None and not all_tags:
             # the image's layers and sizes, for a display: the libpod lines carry no bytes, and the
             # Docker-style ones only for a layer that takes seconds (and count the config blob too)
             self._announce_layer_sizes(reference, kwargs, tls_verify, platform)
-        if use_compat:
-            params = {"fromImage": reference, "platform": kwargs.get("platform")}
-            try:
-                response = self.client.post("/images/create", compat=True, params=params, headers=headers,
-                                            stream=True, not_found=ImageNotFound)
-            except APIError as error:
-                raise attach(error, operation="image_pull", reference=reference)
-        else:
-            params = {"reference": reference, "allTags": all_tags or None, "policy": policy,
-                      "tlsVerify": tls_verify, "compatMode": libpod_compat or None,
-                      "quiet": False, **platform}
-            try:
-                response = self.client.post("/images/pull", params=params, headers=headers, stream=True,
-                                            not_found=ImageNotFound)
-            except APIError as error:
-                if all_tags and tls_verify is False:
-                    _all_tags_tls_hint(error)
-                raise attach(error, operation="image_pull", reference=reference)
+        try:
+            response = self._pull_response(reference, all_tags, tls_verify, platform, kwargs)
+        except APIError as error:
+            if all_tags and tls_verify is False:
+                _all_tags_tls_hint(error)
+            raise attach(error, operation="image_pull", reference=reference)
         lines = attached(self._checked_lines(response, kwargs.get("progress"), not_found=ImageNotFound,
                                              reference=reference), operation="image_pull", reference=reference)
         if all_tags and tls_verify is False:
             lines = _all_tags_tls_hinted(lines)
         if kwargs.get("stream"):
             return _encoded(lines, kwargs.get("decode"))
-        images: builtins.list[str] = []
-        for _, found in lines:
-            for event in found:
-                if isinstance(event, events.Result):
-                    images.extend(event.references)
-        if not images:  # Docker-style lines name no image: the reference is what was pulled
-            images = [reference]
-        pulled = [self.get(image) for image in (images if all_tags else images[:1])]
+        names = [name for _, found in lines for event in found if isinstance(event, events.Result)
+                 for name in event.references]
+        names = names or [reference]  # Docker-style lines name no image: the reference is what was pulled
+        pulled = [self.get(name) for name in (names if all_tags else names[:1])]
         _report(pulled, kwargs.get("progress"))
         return pulled if all_tags else pulled[0]
+
+    def _pull_response(self, reference: str, all_tags: bool, tls_verify: Optional[bool],
+                       platform: Mapping[str, str], kwargs: Mapping[str, Any]) -> Any:
+        """The pull's streaming answer, from the endpoint whose lines say the most on this service.
+
+        Byte progress needs Docker-style lines: Podman 5's libpod pull gives them with compatMode; on
+        Podman 4 only the Docker-compatible endpoint does, and that one reads TLS settings from
+        registries.conf alone and has no policy or all-tags, so an explicit tls_verify, a policy or
+        all_tags keep the libpod endpoint (whose lines have layer states but no bytes).
+        tls_verify=False for a registry registries.conf already marks insecure changes nothing there.
+        Podman 3's Docker-compatible pull says nothing until it is over: there the libpod endpoint is used.
+        """
+        features = self.client.features
+        policy = kwargs.get("policy", "always")
+        auth = encode_auth(kwargs.get("auth_config"))
+        headers = {"X-Registry-Auth": auth} if auth else None
+        docker_lines = bool(kwargs.get("compatMode", True)) and not all_tags
+        libpod_compat = docker_lines and features.libpod_pull_has_compat_mode
+        use_compat = (docker_lines and not libpod_compat and features.compat_pull_streams_progress
+                      and policy == "always"
+                      and (tls_verify is None
+                           or (tls_verify is False and self.client.is_local and _marked_insecure(reference))))
+        if use_compat:
+            return self.client.post("/images/create", compat=True, headers=headers, stream=True,
+                                    params={"fromImage": reference, "platform": kwargs.get("platform")},
+                                    not_found=ImageNotFound)
+        params = {"reference": reference, "allTags": all_tags or None, "policy": policy, "tlsVerify": tls_verify,
+                  "compatMode": libpod_compat or None, "quiet": False, **platform}
+        return self.client.post("/images/pull", params=params, headers=headers, stream=True,
+                                not_found=ImageNotFound)
 
     def push(self, repository: str, tag: Optional[str] = None, **kwargs: Any) -> Union[str, Iterator[Any]]:
         """Push an image. Keyword args: ``auth_config``, ``destination``, ``format``, ``tls_verify``/``tlsVerify``,
         ``compress``, ``stream``/``decode``, ``progress``. Returns the service's real progress lines
         (none on Podman 3, which answers only when the push is over: ``progress`` is told so first).
+
+        Raises:
+            ImageNotFound: the service has no such image.
+            APIError: the registry refused (credentials, TLS, network).
+            InvalidArgument: the reference or the destination cannot be parsed; nothing was sent.
         """
         reference = join_reference(repository, tag) if tag else repository
         split_reference(reference)
@@ -433,15 +514,6 @@ def _has_label(labels: Mapping[str, str], wanted: str) -> bool:
     """Podman's label filter for one value: ``key`` (present) or ``key=value``."""
     key, _, value = wanted.partition("=")
     return key in labels and (not value or labels[key] == value)
-
-
-def _filter_dict(filters: Any) -> Dict[str, Any]:
-    """A copy of the caller's filters; anything but a dict is an InvalidArgument (dict(1) raised TypeError)."""
-    if filters is None:
-        return {}
-    if not isinstance(filters, Mapping):
-        raise InvalidArgument(f"filters must be a dict, not {type(filters).__name__}")
-    return dict(filters)
 
 
 def _report(images: builtins.list[Image], progress: Progress) -> None:

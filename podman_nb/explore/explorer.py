@@ -1,0 +1,187 @@
+"""Explorer: an image's layers, files, wasted space, packages and differences as DataFrames, from one streamed
+export of the image per new layer set (layer indexes are cached by digest, so a second look reads nothing)."""
+
+from __future__ import annotations
+
+import stat
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional, Tuple
+
+from ..api.client import APIClient, quote_name
+from ..errors import ImageNotFound, InvalidArgument
+from .analysis import Analysis
+from .layerindex import DIR, LayerCache, LayerIndex, read_archive
+
+CACHE = LayerCache()  # shared by every Explorer: a layer's digest names its content on any service
+_KINDS = {b"0": "file", b"1": "hardlink", b"2": "symlink", b"3": "char", b"4": "block", b"5": "dir", b"6": "fifo"}
+
+
+def _frames():
+    import pandas
+
+    return pandas
+
+
+class Explorer:
+    """Looks inside images on one Podman service. ``archive_reads`` counts the image exports it streamed,
+    ``layers_indexed`` the layers it read from them."""
+
+    def __init__(self, client: Optional[APIClient] = None, cache: Optional[LayerCache] = None):
+        self.client = client if client is not None else APIClient()
+        self.cache = cache if cache is not None else CACHE
+        self.archive_reads = self.layers_indexed = 0
+        self._analyses: "OrderedDict[Tuple[str, ...], Analysis]" = OrderedDict()
+
+    # Reading -----------------------------------------------------------------------------------------
+    def inspect(self, image: str) -> Dict[str, Any]:
+        return self.client.get(f"/images/{quote_name(image)}/json", not_found=ImageNotFound).json()
+
+    def analyse(self, image: str) -> Tuple[Dict[str, Any], Analysis]:
+        """The image's inspect document and its stacked layers (layers not in the cache are streamed once)."""
+        attrs = self.inspect(image)
+        diff_ids = list((attrs.get("RootFS") or {}).get("Layers") or [])
+        key = tuple(diff_ids)
+        analysis = self._analyses.get(key)
+        if analysis is None:
+            layers = self._layers(attrs, diff_ids)
+            analysis = Analysis([layers[d] for d in diff_ids])
+            self._analyses[key] = analysis
+            while len(self._analyses) > 8:
+                self._analyses.popitem(last=False)
+        self._analyses.move_to_end(key)
+        return attrs, analysis
+
+    def _layers(self, attrs: Dict[str, Any], diff_ids: List[str]) -> Dict[str, LayerIndex]:
+        layers = {d: self.cache.get(d) for d in diff_ids}
+        known = {d for d, layer in layers.items() if layer is not None}
+        if len(known) < len(layers):
+            response = self.client.get(f"/images/{quote_name(attrs['Id'])}/get", params={"format": "docker-archive"},
+                                       stream=True, not_found=ImageNotFound)
+            self.archive_reads += 1
+            chunks = self.client.stream_bytes(response)
+            try:
+                for digest, layer in read_archive(chunks, diff_ids, known).items():
+                    layers[digest] = layer
+                    self.layers_indexed += 1
+                    self.cache.put(layer)
+            finally:
+                chunks.close()
+        return layers
+
+    # Tables ------------------------------------------------------------------------------------------
+    def layers(self, image: str):
+        """One row per layer, oldest first: size, created_by, added/modified/removed file counts, wasted (the bytes
+        of this layer's copies of paths that are in more than one layer: they add up to dive's), digest, created.
+        ``attrs``: efficiency, wasted_bytes, wasted_files (dive's figures), image, id."""
+        attrs, analysis = self.analyse(image)
+        history = [h for h in attrs.get("History") or [] if not h.get("empty_layer")]
+        rows, wasted_here = [], analysis.wasted_by_layer()
+        for index, layer in enumerate(analysis.layers):
+            step = history[index] if index < len(history) else {}
+            counts = {"added": 0, "modified": 0, "removed": 0}
+            for _, change, _ in analysis.changes[index]:
+                counts[change] += 1
+            created_by = str(step.get("created_by") or "(missing)")
+            if created_by.startswith("/bin/sh -c "):  # as dive shows it
+                created_by = created_by[len("/bin/sh -c "):]
+            rows.append({"size": layer.size, "created_by": created_by, **counts, "wasted": wasted_here[index],
+                         "digest": layer.digest, "created": step.get("created")})
+        pandas = _frames()
+        frame = pandas.DataFrame(rows, columns=["size", "created_by", "added", "modified", "removed", "wasted",
+                                                "digest", "created"])
+        frame["created"] = pandas.to_datetime(frame["created"], utc=True, errors="coerce", format="ISO8601")
+        wasted = analysis.inefficient()
+        frame.attrs.update(efficiency=analysis.efficiency, wasted_bytes=sum(row[2] for row in wasted),
+                           wasted_files=sum(1 for row in wasted if row[2] > 0), image=image, id=attrs.get("Id"))
+        return frame
+
+    def files(self, image: str, path: Optional[str] = None, layer: Optional[int] = None, wasted: bool = False):
+        """The files of the final image under ``path`` (path, size, layer, mode, type, link); with ``layer``,
+        what that layer added, modified or removed (path, change, size); with ``wasted``, dive's inefficient
+        files (path, copies, bytes, largest first)."""
+        attrs, analysis = self.analyse(image)
+        pandas = _frames()
+        under = _under(path)
+        if wasted:
+            return pandas.DataFrame([row for row in analysis.inefficient() if under(row[0])],
+                                    columns=["path", "copies", "bytes"])
+        if layer is not None:
+            count = len(analysis.layers)
+            if not isinstance(layer, int) or not -count <= layer < count:
+                raise InvalidArgument(f"{image} has layers 0 to {count - 1}; there is no layer {layer}")
+            rows = sorted(row for row in analysis.changes[layer % count] if under(row[0]))
+            return pandas.DataFrame(rows, columns=["path", "change", "size"])
+        rows = []
+        for name in sorted(analysis.state):
+            index, entry = analysis.state[name]
+            if entry[0] != DIR and under(name):
+                rows.append((name, analysis.size_of(name), index, _mode(entry), _KINDS.get(entry[0], "other"),
+                             entry[5]))
+        return pandas.DataFrame(rows, columns=["path", "size", "layer", "mode", "type", "link"])
+
+    def packages(self, image: str):
+        """The installed packages the image's databases list: kind, name, version, path (of the database)."""
+        _, analysis = self.analyse(image)
+        return _frames().DataFrame(sorted(analysis.packages()), columns=["kind", "name", "version", "path"])
+
+    def diff(self, a: str, b: str, packages: bool = False):
+        """The paths that differ from image ``a`` to ``b``: path, change (added/removed/modified), size_a, size_b;
+        with ``packages``, the packages instead: kind, name, version_a, version_b, change (added/removed/changed)."""
+        _, first = self.analyse(a)
+        _, second = self.analyse(b)
+        pandas = _frames()
+        if packages:
+            return pandas.DataFrame(_package_changes(first, second),
+                                    columns=["kind", "name", "version_a", "version_b", "change"])
+        rows = []
+        for path in sorted(set(first.state) | set(second.state)):
+            old, new = first.state.get(path), second.state.get(path)
+            if (old and old[1][0] == DIR) or (new and new[1][0] == DIR):
+                if not (old and new and old[1][0] != new[1][0]):
+                    continue
+            if old is None:
+                rows.append((path, "added", None, second.size_of(path)))
+            elif new is None:
+                rows.append((path, "removed", first.size_of(path), None))
+            elif _differs(first, second, path):
+                rows.append((path, "modified", first.size_of(path), second.size_of(path)))
+        frame = pandas.DataFrame(rows, columns=["path", "change", "size_a", "size_b"])
+        return frame.astype({"size_a": "Int64", "size_b": "Int64"})
+
+
+def _under(path: Optional[str]):
+    if not path or path == "/":
+        return lambda name: True
+    root = "/" + path.strip("/")
+    return lambda name: name == root or name.startswith(root + "/")
+
+
+def _mode(entry) -> str:
+    kind = {b"1": stat.S_IFREG, b"2": stat.S_IFLNK, b"3": stat.S_IFCHR, b"4": stat.S_IFBLK,
+            b"6": stat.S_IFIFO}.get(entry[0], stat.S_IFREG)
+    return stat.filemode(kind | (entry[2] & 0o7777))
+
+
+def _differs(first: Analysis, second: Analysis, path: str) -> bool:
+    old, new = first.state[path][1], second.state[path][1]
+    return (old[0], old[2], old[5], first.size_of(path), first.checksum(path)) != \
+        (new[0], new[2], new[5], second.size_of(path), second.checksum(path))
+
+
+def _package_changes(first: Analysis, second: Analysis) -> List[Tuple[str, str, Any, Any, str]]:
+    def versions(analysis: Analysis) -> Dict[Tuple[str, str], str]:
+        found: Dict[Tuple[str, str], set] = {}
+        for kind, name, version, _ in analysis.packages():
+            found.setdefault((kind, name), set()).add(version)
+        return {key: ", ".join(sorted(values)) for key, values in found.items()}
+
+    old, new = versions(first), versions(second)
+    rows = []
+    for key in sorted(set(old) | set(new)):
+        if key not in old:
+            rows.append((*key, None, new[key], "added"))
+        elif key not in new:
+            rows.append((*key, old[key], None, "removed"))
+        elif old[key] != new[key]:
+            rows.append((*key, old[key], new[key], "changed"))
+    return rows
