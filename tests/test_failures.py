@@ -43,7 +43,7 @@ CASES = {
         "No Podman service answered at unix:///x.sock (podman is not installed); start it with `podman system "
         "service --time=0 &` (or `systemctl --user start podman.socket`), or point the magics at one with "
         "%podman --url ADDRESS"),
-    10: (APIError(f'{_REGISTRY}/big:latest: writing blob: adding layer with blob "sha256:1475dc": processing tar '
+    11: (APIError(f'{_REGISTRY}/big:latest: writing blob: adding layer with blob "sha256:1475dc": processing tar '
                   'file(write /blob: no space left on device): exit status 1'), {"storage": "/srv/graph"},
          "The Podman storage at /srv/graph is out of space (hint: free some with %image_prune (dangling images)"),
 }
