@@ -31,6 +31,7 @@ this session masked; ``call.shown = True`` says a display already showed the fai
 from __future__ import annotations
 
 import functools
+import inspect
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional
@@ -175,4 +176,7 @@ def magic(function: Callable) -> Callable:
         except KeyboardInterrupt:  # the display's summary says "interrupted": see Interrupted
             raise Interrupted() from None
 
+    # the signature IPython calls it with, not the wrapped (self, args, call): IPython 7's line_magic rebuilds the
+    # method from inspect.signature, which follows functools.wraps' __wrapped__ otherwise
+    run.__signature__ = inspect.signature(run, follow_wrapped=False)  # type: ignore[attr-defined]
     return run
