@@ -243,11 +243,14 @@ def _current_python() -> str:
     return "%d.%d" % sys.version_info[:2]
 
 
-def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping[str, str]] = None) -> Environment:
+def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping[str, str]] = None,
+                packages: Tuple[str, ...] = ()) -> Environment:
     """The environment that ``path``'s files describe (see the module's docstring); nothing is built.
 
     ``base`` overrides the base image (default: python:X.Y-slim for runtime.txt's Python, else the
-    running one's); ``environ`` (default os.environ) supplies the pip index settings.
+    running one's); ``environ`` (default os.environ) supplies the pip index settings; ``packages``
+    (e.g. ``("ipykernel",)``) are pip-installed with requirements.txt, before the project's files (a
+    version the requirements pin wins).
     """
     environ = os.environ if environ is None else environ
     try:
@@ -320,7 +323,10 @@ def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping
         else:
             sources = " ".join(label(n) for n in ["requirements.txt", *dict.fromkeys(included)])
             lines += [f"COPY {sources} {DEPS_DIR}/",
-                      _pip_step("-r requirements.txt", bool(secret), cd=f"cd {DEPS_DIR} && ")]
+                      _pip_step(" ".join(["-r requirements.txt", *packages]), bool(secret), cd=f"cd {DEPS_DIR} && ")]
+            packages = ()
+    if packages:
+        lines.append(_pip_step(" ".join(packages), bool(secret)))
     lines.append(f"COPY . {WORKDIR}/")
     if late_requirements:
         lines.append(_pip_step(f"-r {label('requirements.txt')}", bool(secret)))

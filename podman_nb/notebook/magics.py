@@ -24,7 +24,7 @@ from ..client import PodmanClient
 from ..domain.references import bare_id, parse_reference
 from ..errors import BuildError, InvalidArgument, PodmanError
 from .units import human_size
-from . import errors
+from . import errors, kernel_magics
 from .progress import make_display
 from .secrets import creds_passwords, mask, parse_creds, scrub_history
 
@@ -422,6 +422,9 @@ class PodmanMagics(Magics):
     @argument("--freeze", action="store_true", help="This kernel's environment: its Python and every "
               "installed distribution, pinned.")
     @argument("path", nargs="?", help="Project folder (default: the notebook's folder).")
+    @argument("--kernel", metavar="NAME", help="Also add ipykernel (a version the project pins wins) and register "
+              "the image as the Jupyter kernel NAME (--display-name TEXT: what Jupyter shows).")
+    @argument("--display-name", metavar="TEXT", help="With --kernel: the name Jupyter shows.")
     @operation
     def image_env(self, args):
         """Build an environment image from a project folder's requirements.txt, pyproject.toml/setup.py,
@@ -436,15 +439,22 @@ class PodmanMagics(Magics):
             raise UsageError("give a project folder or --freeze, not both")
         if not args.print and not args.tag:
             raise UsageError("name the image with -t TAG (or only look at the Containerfile with --print)")
+        kernel_magics.check_name(args.kernel)
         env = (environment.from_interpreter(base=args.base) if args.freeze
-               else environment.from_folder(args.path or os.getcwd(), base=args.base))
+               else environment.from_folder(args.path or os.getcwd(), base=args.base,
+                                            packages=("ipykernel",) if args.kernel else ()))
         for warning in env.warnings:
             print(f"Warning: {warning}", file=sys.stderr)
         print(env.containerfile)
         if args.print:
             return None
-        return self._with_progress("build", ", ".join(args.tag), args.quiet, lambda progress: environment.build(
+        image = self._with_progress("build", ", ".join(args.tag), args.quiet, lambda progress: environment.build(
             self.manager, env, progress=progress, **_build_kwargs(args))[0])
+        if args.kernel:
+            kernel_magics.register(self, args.tag[0], args.kernel, args.display_name)
+        return image
+
+    image_kernel = line_magic(operation(kernel_magics.image_kernel))
 
     # Changing images -----------------------------------------------------------------------
     @line_magic
