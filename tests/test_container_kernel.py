@@ -21,6 +21,8 @@ import reliability
 from podman_nb import kernels
 from podman_nb.errors import ImageNotFound, InvalidArgument, PodmanError
 from podman_nb.kernel.containers import LABEL
+import sshd as sshd_module
+from test_connections import connections, home, sshd  # noqa: F401 (fixtures)
 from test_environment import make_project, package_index, python_base  # noqa: F401 (fixtures)
 
 
@@ -324,3 +326,42 @@ def test_unreachable_service_says_so(kernel, folder, tmp_path):
     assert f"podman_nb kernel '{kernel}'" in text and "No Podman service answered at unix://" in text, text
     assert "Traceback" not in text
     manager.cleanup_resources()
+
+
+def test_notebook_end_to_end_through_nbclient(kernel, folder):
+    import nbclient
+    import nbformat
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import os, helper\nprint(os.getcwd(), helper.ANSWER, os.path.exists('/run/.containerenv'))"),
+        nbformat.v4.new_code_cell("with open('result.txt', 'w') as f:\n    f.write(open('data.txt').read().upper())")])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name=kernel, resources={"metadata": {"path": str(folder)}}).execute()
+    assert nb.cells[0].outputs[0].text == f"{folder} 42 True\n"
+    assert (folder / "result.txt").read_text() == "FROM THE HOST\n"
+
+
+def test_ssh_connection_kernel(kernel, folder, podman_service, connections, sshd):  # noqa: F811
+    """A kernel registered against an ssh:// connection: the API over ssh, the five ports forwarded by ssh
+    to ports the kernel bound on the remote's loopback, nothing (no container, no ssh) left after."""
+    image = KernelSpecManager().get_kernel_spec(kernel).metadata["podman_nb"]["image"]
+    name = f"{kernel}-ssh"
+    row = kernels.install(image, name, connection="remote")
+    assert row["service"] == "remote"
+    manager = KernelManager(kernel_name=name)
+    manager.start_kernel(cwd=str(folder))
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        assert run(client, "import os, helper; print(os.getcwd(), helper.ANSWER)") == (f"{folder} 42\n", None)
+        assert len(containers(podman_service, name)) == 1
+        info = manager.get_connection_info()
+        ports = sorted(info[p] for p in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"))
+        forwards = [sorted(int(word.split(b":")[1]) for word in words if word.startswith(b"127.0.0.1:"))
+                    for words in (Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")
+                                  for p in sshd_module.ssh_pids(sshd.port))]
+        assert ports in forwards  # one ssh forwards the connection file's five ports
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel()
+    assert gone_within(podman_service, name) == {}
+    kernels.remove(name)

@@ -3,7 +3,8 @@
 It reads the connection info from stdin (one JSON line, so the key is in no argv, environment, inspect
 output or log) into a file on the container's /dev/shm tmpfs, starts ipykernel on it as its child, forwards
 SIGINT/SIGTERM/SIGHUP to it, reaps orphans, and ends the kernel when stdin reaches EOF: the launcher keeps
-stdin attached, so a launcher that dies, even by SIGKILL, ends its container. Standard library only.
+stdin attached, so a launcher that dies, even by SIGKILL, ends its container. Sent ports 0 (a service
+over ssh), it says on stdout which ports ipykernel bound. Standard library only.
 """
 import json
 import os
@@ -23,6 +24,25 @@ def _read_line():
             sys.exit("podman_nb kernel: the launcher sent no connection info")
         data += chunk
     return json.loads(data.decode())
+
+
+PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+MARK = "podman_nb-ports: "
+
+
+def report_ports(path, child):
+    """Once ipykernel has written the ports it bound into its connection file, one line on stdout."""
+    while child.poll() is None:
+        try:
+            with open(path) as handle:
+                written = json.load(handle)
+            if all(written.get(key) for key in PORTS):
+                sys.stdout.write(MARK + json.dumps({key: written[key] for key in PORTS}) + "\n")
+                sys.stdout.flush()
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
 
 
 def main():
@@ -61,6 +81,8 @@ def main():
             child.kill()
 
     threading.Thread(target=watch, daemon=True).start()
+    if not all(info.get(key) for key in PORTS):  # ports 0: ipykernel picks them; say which on stdout
+        threading.Thread(target=report_ports, args=(path, child), daemon=True).start()
     while True:
         try:
             pid, status = os.wait()

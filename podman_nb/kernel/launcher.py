@@ -5,7 +5,9 @@ the connection file's loopback ports, or a named network publishing them on 127.
 to its stdin/stdout/stderr, starts it and sends the connection info down stdin (see ``init``). Then it
 relays the kernel's output to Jupyter's log, forwards SIGINT through the API, and removes the container
 on SIGTERM/SIGHUP or when it ends. If the container dies or is removed, the attach stream ends and the
-launcher exits at once, so Jupyter sees a dead kernel.
+launcher exits at once, so Jupyter sees a dead kernel. For a service over ssh the kernel binds ports of
+its own on the remote host's loopback and the launcher forwards the connection file's five to them
+(``ssh -L``, with the connection's own ssh options).
 """
 
 from __future__ import annotations
@@ -14,18 +16,21 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 from typing import List, Optional
 
 from ..api.attach import frames, hijack
 from ..api.client import APIClient
+from ..api.dialstdio import spawn, stop_process
 from ..errors import APIError, PodmanError
 from . import containers
 from .containers import KernelError, Options
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+PORTS_MARK = b"podman_nb-ports: "  # the line init.py writes (the init runs alone in the image: no import)
 
 
 def parse(argv: List[str]) -> argparse.Namespace:
@@ -58,6 +63,8 @@ class Launcher:
         self.container: Optional[str] = None
         self.wake_read, self.wake_write = os.pipe()
         self.events: List[str] = []
+        self.remote_ports: Optional[dict] = None  # over ssh: the ports ipykernel bound on the remote host
+        self.forwarding: Optional[subprocess.Popen] = None
 
     def _wake(self, what: str) -> None:
         self.events.append(what)
@@ -83,11 +90,16 @@ class Launcher:
         except APIError as error:
             raise KernelError(containers.explain(error, self.options, cwd)) from None
         inside = dict(self.info, ip="0.0.0.0" if self.options.network else "127.0.0.1")
+        if self.api.tunnel is not None:  # the remote host's ports are its own: ipykernel picks, ssh forwards
+            inside.update({key: 0 for key in _PORTS})
         sock.sendall(json.dumps(inside).encode() + b"\n")
         threading.Thread(target=self._relay, args=(sock, first), daemon=True).start()
         while True:
             os.read(self.wake_read, 1)
             what = self.events.pop(0)
+            if what == "ports":
+                self._forward()
+                continue
             if what == "interrupt":
                 try:
                     self.api.post(f"/containers/{self.container}/kill", params={"signal": "SIGINT"}, timeout=10)
@@ -96,15 +108,30 @@ class Launcher:
                 continue
             return 0 if what == "stop" else 1
 
+    def _forward(self) -> None:
+        """``ssh -L`` of the five ports, over the connection's ssh (its options, identity, known_hosts)."""
+        tunnel = self.api.tunnel
+        forwards = [word for key in _PORTS
+                    for word in ("-L", f"127.0.0.1:{self.info[key]}:127.0.0.1:{self.remote_ports[key]}")]
+        self.forwarding = spawn(tunnel.ssh_command("-N", "-o", "ExitOnForwardFailure=yes", *forwards),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+
     def _relay(self, sock, first: bytes) -> None:
         outputs = {1: sys.stdout.buffer, 2: sys.stderr.buffer}
         for stream, data in frames(sock, first):
+            if self.remote_ports is None and stream == 1 and PORTS_MARK in data:
+                line = data.split(PORTS_MARK, 1)[1].split(b"\n", 1)[0]
+                self.remote_ports = json.loads(line)
+                self._wake("ports")
+                continue
             out = outputs.get(stream, sys.stderr.buffer)
             out.write(data)
             out.flush()
         self._wake("ended")
 
     def close(self) -> None:
+        if self.forwarding is not None:
+            stop_process(self.forwarding)
         if self.container is not None:
             try:
                 containers.remove(self.api, self.container)
