@@ -22,6 +22,7 @@ from podman_nb import kernels
 from podman_nb.errors import ImageNotFound, InvalidArgument, PodmanError
 from podman_nb.kernel.containers import LABEL
 import sshd as sshd_module
+from test_browser import browser, lab  # noqa: F401 (fixtures)
 from test_connections import connections, home, sshd  # noqa: F401 (fixtures)
 from test_environment import make_project, package_index, python_base  # noqa: F401 (fixtures)
 
@@ -365,3 +366,57 @@ def test_ssh_connection_kernel(kernel, folder, podman_service, connections, sshd
         manager.shutdown_kernel()
     assert gone_within(podman_service, name) == {}
     kernels.remove(name)
+
+
+def test_tutorial_notebook(podman_service, python_base, package_index, jupyter_data, tmp_path):  # noqa: F811
+    """notebooks/container-kernel.ipynb end to end in a real kernel (its own kernel in it through jupyter_client)."""
+    from test_notebooks import cell, run_notebook, text
+    env = {k: v for k, v in os.environ.items() if k not in ("CONTAINER_HOST", "CONTAINER_CONNECTION")}
+    env.update(PODMAN_NB_BASE_URL=podman_service.base_url, PODMAN_NB_PYTHON_BASE=python_base,
+               PODMAN_NB_SCRATCH=str(podman_service.workdir), PIP_INDEX_URL=package_index.url,
+               PIP_TRUSTED_HOST="127.0.0.1", JUPYTER_DATA_DIR=str(jupyter_data))
+    nb = run_notebook("container-kernel.ipynb", env, tmp_path)
+    assert "Kernel 'myproject' (My project (Podman)) is registered" in text(cell(nb, "build"))
+    listed = text(cell(nb, "list"))
+    assert "myproject" in listed and "My project (Podman)" in listed
+    assert text(cell(nb, "use")).split("\n") == ["True 1.16.0 42", "['x', '1', '2']", "written on the host: True", ""]
+    assert "Removed the kernel myproject (0 container(s) removed)." in text(cell(nb, "cleanup"))
+    assert "myproject" not in KernelSpecManager().find_kernel_specs()
+    assert package_index.token not in (tmp_path / "container-kernel.executed.ipynb").read_text()
+
+
+def test_kernel_in_jupyterlab(kernel, lab, browser, podman_service):  # noqa: F811
+    """JupyterLab's launcher shows the kernel; a notebook on it runs a cell in the container (screenshots in
+    docs/screenshots/). The notebook's folder is reached through a link under the server's root, to a folder
+    the service (Podman 5's chroot too) can see."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+    from test_browser import RUN_ALL_JS, SCREENSHOTS, _wait
+    target = podman_service.workdir / f"lab-nb-{uuid.uuid4().hex[:6]}"
+    target.mkdir()
+    (lab["home"] / "work" / "project").symlink_to(target)
+    nb = new_notebook(cells=[new_code_cell("import os, six\nprint('in container:', os.path.exists('/run/.containerenv'),"
+                                           " 'six', six.__version__, 'cwd', os.getcwd())")])
+    nb.metadata["kernelspec"] = {"name": kernel, "display_name": "Project (Podman)", "language": "python"}
+    nbformat.write(nb, target / "in-container.ipynb")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.get(f"{lab['url']}/lab?token={lab['token']}")
+    _wait(browser, "return [...document.querySelectorAll('.jp-LauncherCard')]"
+                   ".some(c => c.textContent.includes('Project (Podman)'))", 90, "the kernel in the launcher")
+    browser.save_screenshot(str(SCREENSHOTS / "jupyterlab-kernel-launcher.png"))
+    browser.get(f"{lab['url']}/lab/tree/project/in-container.ipynb?token={lab['token']}")
+    _wait(browser, "return !!(window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                   " && window.jupyterapp.shell.currentWidget.sessionContext"
+                   " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                   " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+                   " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle')",
+          120, "the container kernel to be idle")
+    assert browser.execute_async_script(RUN_ALL_JS) == "ok"
+    shown = _wait(browser, "const o = document.querySelector('.jp-OutputArea-output');"
+                           " return o && o.textContent.includes('in container') && o.textContent", 60, "the output")
+    time.sleep(0.5)
+    browser.save_screenshot(str(SCREENSHOTS / "jupyterlab-kernel-notebook.png"))
+    assert shown.strip() == f"in container: True six 1.16.0 cwd {target}"
+    status = browser.execute_script("return document.querySelector('.jp-Toolbar-kernelName').textContent")
+    assert "Project (Podman)" in status
+    assert list(containers(podman_service, kernel).values()) == ["running"]
