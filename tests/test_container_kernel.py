@@ -246,6 +246,9 @@ def test_orphans_are_removed_at_the_next_start(started, podman_service, kernel, 
     assert status == 201, body
     orphan = json.loads(body)["Id"]
     started()
+    deadline = time.monotonic() + 10  # the launcher removes them beside the kernel's start
+    while orphan in containers(podman_service, kernel) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert orphan not in containers(podman_service, kernel)
 
 

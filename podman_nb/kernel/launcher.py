@@ -73,7 +73,6 @@ class Launcher:
     def run(self) -> int:
         for signum, what in ((signal.SIGINT, "interrupt"), (signal.SIGTERM, "stop"), (signal.SIGHUP, "stop")):
             signal.signal(signum, lambda *_, what=what: self._wake(what))
-        containers.remove_orphans(self.api, self.options.name)
         cwd = os.getcwd()
         ports = tuple(int(self.info[key]) for key in _PORTS)
         spec = containers.create_spec(self.options, cwd, containers.init_command(),
@@ -94,6 +93,7 @@ class Launcher:
             inside.update({key: 0 for key in _PORTS})
         sock.sendall(json.dumps(inside).encode() + b"\n")
         threading.Thread(target=self._relay, args=(sock, first), daemon=True).start()
+        threading.Thread(target=self._remove_orphans, daemon=True).start()  # off the start's path
         while True:
             os.read(self.wake_read, 1)
             what = self.events.pop(0)
@@ -107,6 +107,12 @@ class Launcher:
                     print(f"podman_nb kernel: could not interrupt: {error}", file=sys.stderr)
                 continue
             return 0 if what == "stop" else 1
+
+    def _remove_orphans(self) -> None:
+        try:
+            containers.remove_orphans(self.api, self.options.name)
+        except PodmanError as error:
+            print(f"podman_nb kernel: could not remove containers left by dead launchers: {error}", file=sys.stderr)
 
     def _forward(self) -> None:
         """``ssh -L`` of the five ports, over the connection's ssh (its options, identity, known_hosts)."""
