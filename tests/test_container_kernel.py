@@ -17,9 +17,10 @@ import pytest
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
+import envservices
 import reliability
 from podman_nb import kernels
-from podman_nb.errors import ImageNotFound, InvalidArgument, PodmanError
+from podman_nb.errors import InvalidArgument, PodmanError
 from podman_nb.kernel.containers import LABEL
 import sshd as sshd_module
 from test_browser import browser, lab  # noqa: F401 (fixtures)
@@ -52,6 +53,7 @@ def shell(podman_service):
 @pytest.fixture(scope="module")
 def kernel(podman_service, jupyter_data, shell, python_base, package_index):  # noqa: F811
     """The kernel name registered by ``%image_env PROJECT -t TAG --kernel NAME`` (the project pins six)."""
+    envservices.ensure_wheels(kernel=True)  # ipykernel and what it needs, in the local index
     project = make_project(podman_service.workdir / f"kproject-{uuid.uuid4().hex[:6]}", requirements="six==1.16.0\n")
     (project / "apt.txt").unlink()
     (project / "postBuild").unlink()
