@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from ..api.client import APIClient, quote_name
 from ..errors import APIError, ImageNotFound, InvalidArgument, PodmanError
+from ..failures import attach
 
 LABEL = "io.podman_nb.kernel"  # the kernel's name
 LAUNCHER_LABEL = "io.podman_nb.launcher"  # host:pid:start-time of the launcher that owns the container
@@ -23,7 +24,7 @@ _PROBE = ("import importlib.util, sys; "
 
 
 class KernelError(PodmanError):
-    """A kernel cannot be registered or started; the message says why and what to do."""
+    """A kernel cannot be registered or started; ``str(error)`` says why and what to do (failures.py)."""
 
 
 @dataclass
@@ -124,22 +125,11 @@ def init_command() -> List[str]:
         return ["python3", "-c", handle.read()]
 
 
-def explain(error: APIError, options: Options, folder: Optional[str]) -> str:
-    """One sentence for a kernel container that the service refused to make or start."""
-    text = f"{error.explanation or error}"
-    lowered = text.lower()
-    if "cdi" in lowered or GPU_DEVICE in lowered or ("nvidia" in lowered and options.gpu):
-        return (f"--gpu asks for the CDI device {GPU_DEVICE}, which this Podman service has no CDI spec for; "
-                f"make one with `sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml` ({text})")
-    if "executable file" in lowered and "python3" in lowered or "no such file or directory: oci runtime" in lowered:
-        return (f"the image {options.image} has no python3, so it cannot run ipykernel: build the environment "
-                "with %image_env --kernel NAME (it adds ipykernel), or use an image with Python and ipykernel")
-    if "no such file or directory" in lowered and ("statfs" in lowered or "mount" in lowered or "stat " in lowered):
-        where = folder or "a --mount folder"
-        return (f"the Podman service cannot see the folder {where} ({text}); the kernel's folder is mounted at the "
-                "same path, so it must exist where the service runs (on podman machine only folders under "
-                "your home directory are shared with the VM)")
-    return text
+def refused(error: PodmanError, options: Options, folder: Optional[str]) -> PodmanError:
+    """``error`` (the service's refusal to make or start a kernel container, or the probe's exit) with what
+    failures.py needs to say why: the image, the folder mounted as the kernel's cwd, the GPU device asked for."""
+    return attach(error, operation="kernel", image=options.image, folder=folder,
+                  device=GPU_DEVICE if options.gpu else None)
 
 
 def remove(api: APIClient, container: str) -> None:
@@ -170,7 +160,8 @@ def remove_orphans(api: APIClient, name: Optional[str] = None) -> int:
 def probe(api: APIClient, options: Options) -> str:
     """Check that ``options`` make a container whose python3 has ipykernel; the image's id.
 
-    Raises ImageNotFound (the service's words, which the magics give a pull hint) or KernelError."""
+    Raises ImageNotFound (the service's words, which the magics give a pull hint), the service's refusal
+    (see ``refused``) or KernelError."""
     image = api.get(f"/images/{quote_name(options.image)}/json", not_found=ImageNotFound).json()
     spec = create_spec(options, None, ["python3", "-c", _PROBE], rootless=os.geteuid() != 0)
     spec.pop("remove")
@@ -179,22 +170,20 @@ def probe(api: APIClient, options: Options) -> str:
         created = api.post("/containers/create", data=json.dumps(spec),
                            headers={"Content-Type": "application/json"}).json()["Id"]
     except APIError as error:
-        raise KernelError(explain(error, options, None)) from None
+        raise refused(error, options, None) from None
     try:
         try:
             api.post(f"/containers/{created}/start", timeout=60)
         except APIError as error:
-            raise KernelError(explain(error, options, None)) from None
+            raise refused(error, options, None) from None
         code = api.post(f"/containers/{created}/wait", params={"condition": "stopped"}, timeout=120).json()
         code = code if isinstance(code, int) else code.get("StatusCode", 1)
     finally:
         remove(api, created)
-    if code == 127:
-        raise KernelError(explain(APIError("python3: executable file not found"), options, None))
+    if code == 127:  # the shell's "command not found"
+        raise refused(KernelError("the probe exited 127: python3: executable file not found"), options, None)
     if code != 0:
-        raise KernelError(f"the image {options.image} has no ipykernel for its python3 (the probe exited {code}): "
-                          "build the environment with %image_env --kernel NAME, or add ipykernel to the "
-                          "project's requirements.txt")
+        raise refused(KernelError(f"the probe exited {code}: no ipykernel"), options, None)
     return str(image.get("Id", ""))
 
 

@@ -81,13 +81,13 @@ class Launcher:
             self.container = self.api.post("/containers/create", data=json.dumps(spec),
                                            headers={"Content-Type": "application/json"}).json()["Id"]
         except APIError as error:
-            raise KernelError(containers.explain(error, self.options, cwd)) from None
+            raise containers.refused(error, self.options, cwd) from None
         sock, first = hijack(self.api, f"/containers/{self.container}/attach?stream=true&stdin=true"
                                        "&stdout=true&stderr=true")
         try:
             self.api.post(f"/containers/{self.container}/start", timeout=60)
         except APIError as error:
-            raise KernelError(containers.explain(error, self.options, cwd)) from None
+            raise containers.refused(error, self.options, cwd) from None
         inside = dict(self.info, ip="0.0.0.0" if self.options.network else "127.0.0.1")
         if self.api.tunnel is not None:  # the remote host's ports are its own: ipykernel picks, ssh forwards
             inside.update({key: 0 for key in _PORTS})
