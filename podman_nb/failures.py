@@ -210,7 +210,7 @@ RULES: Tuple[Rule, ...] = (
     (PodmanError, r"^the probe exited (?P<code>\d+): no ipykernel$", _kernel_ipykernel, "kernel"),
     (PodmanError, r"(?i)python3[\"'`]?: (?:executable file )?not found|executable file [`\"]?python3[`\"]? not found"
                   r"|no such file or directory: OCI runtime", _kernel_python, "kernel"),
-    (APIError, r"(?i)(?:(?:statfs|stat|mount)\s+\"?(?P<path>/[^\s\":]*)\"?.*)?no such file or directory",
+    (APIError, r"(?i)(?:statfs|\bstat|mount\w*)\s+\"?(?P<path>/[^\s\":]*)?.*?no such file or directory",
      _kernel_folder, "kernel"),
 )
 
