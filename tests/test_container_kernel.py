@@ -256,6 +256,19 @@ def test_orphans_are_removed_at_the_next_start(started, podman_service, kernel, 
 
 # --- the Python API and the magics ----------------------------------------------------------------
 
+@pytest.mark.parametrize("requirements", [True, False])
+def test_kernel_adds_ipykernel_beside_apt_packages(tmp_path, requirements):
+    """``--kernel``'s ipykernel goes in with requirements.txt (or in a step of its own), whatever apt.txt lists."""
+    from podman_nb import environment
+    project = make_project(tmp_path / "p")
+    if not requirements:
+        (project / "requirements.txt").unlink()
+    steps = environment.from_folder(project, environ={}, packages=("ipykernel",)).containerfile.replace("\\\n", " ")
+    pips = [line.split("-m pip install", 1)[1].split() for line in steps.splitlines() if "-m pip install" in line]
+    assert pips[0][-1:] == ["ipykernel"] and all("jq" not in words for words in pips), steps
+    assert ("-r" in pips[0]) == requirements
+
+
 def test_list_and_remove(shell, kernel, started, podman_service, capsys):
     started()
     frame = shell.run_line_magic("image_kernel", "--list")
