@@ -998,6 +998,7 @@ def write_report(res: Results, path: Path, env: Optional[Env], options: argparse
         out.append(f"| {text} | {measured} | {'yes' if met else ('no' if met is not None else '?')} |")
     titles = {"listing": "Listing", "listing-client": "Listing: client side only (canned server, no Podman)", "pull": "Pull", "build": "Build", "stream": "Stream handling (synthetic)",
               "environment": "Environment images (%image_env)", "explore": "Image explorer (%image_layers)",
+              "kernels": "Container kernels (%image_kernel)",
               "startup": "Start-up", "ssh": "ssh:// (loopback sshd) beside the unix socket"}
     for section, title in titles.items():
         rows = [r for r in res.rows if r.section == section]
@@ -1037,6 +1038,9 @@ def run_benchmarks(env: Env, options: argparse.Namespace) -> Results:
         print("explore ...", flush=True)
         from explore import bench_explore
         bench_explore(env, res, options.reps, Row, interleaved, median, options.profile, options.quick)
+    if "kernels" in only:  # not in the default set: its own run (bench/RESULTS-kernels.md)
+        from kernels import bench_kernels
+        bench_kernels(env, res, options.reps, Row, interleaved, median)
     if "pull" in only:
         print("pull ...", flush=True)
         bench_pull(env, res, options.pull_reps, options.pull_layers, options.pull_mb)

@@ -58,7 +58,8 @@ def attach(error: BaseException, **facts: Any) -> BaseException:
     copied), ``magic`` (``"%images"``, set by the notebook), ``creds_given``, ``asked_from_here`` (a
     remote service's registry data asked by this machine), ``all_tags_tls`` (an all-tags pull with
     tls_verify=False), ``step`` (the failing build step's instruction), ``storage`` (the graphRoot of a full
-    storage).
+    storage); a kernel container's ``image``, ``folder`` (the kernel's cwd) and ``device`` (the GPU asked for),
+    with ``operation`` ``"kernel"``.
     """
     known = getattr(error, "facts", None)
     if known is None:
@@ -180,6 +181,34 @@ def _no_folder(match: re.Match, facts: Dict[str, Any]) -> Said:
                 "notebook's folder")
 
 
+_KERNEL_IMAGE = "build the environment with %image_env --kernel NAME (it adds ipykernel), or use an image with " \
+                "Python and ipykernel"
+
+
+def _kernel_ipykernel(match: re.Match, facts: Dict[str, Any]) -> Said:
+    return Said(f"the image {facts.get('image', '')} has no ipykernel for its python3 (the probe exited "
+                f"{match.group('code')})", "build the environment with %image_env --kernel NAME, or add ipykernel "
+                "to the project's requirements.txt")
+
+
+def _kernel_device(match: re.Match, facts: Dict[str, Any]) -> Said:
+    device = facts.get("device") or "nvidia.com/gpu=all"
+    return Said(f"--gpu asks for the CDI device {device}, which this Podman service has no CDI spec for",
+                "make one with `sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml`")
+
+
+def _kernel_python(match: re.Match, facts: Dict[str, Any]) -> Said:
+    return Said(f"the image {facts.get('image', '')} has no python3, so it cannot run ipykernel", _KERNEL_IMAGE)
+
+
+def _kernel_folder(match: re.Match, facts: Dict[str, Any]) -> Said:
+    where = match.group("path") or facts.get("folder") or "a --mount folder"
+    return Said(f"the Podman service cannot see the folder {where}",
+                "the kernel's folder and its --mount folders are mounted at the same path, so they must exist "
+                "where the service runs (on podman machine only folders under your home directory are shared "
+                "with the VM)")
+
+
 Rule = Tuple[type, str, Callable[[re.Match, Dict[str, Any]], Said], Optional[str]]
 RULES: Tuple[Rule, ...] = (
     (ImageNotFound, r"failed to find image (?P<name>\S+?): (?P=name): image not known", _missing_image, None),
@@ -196,6 +225,13 @@ RULES: Tuple[Rule, ...] = (
     (APIError, r"^(?:.*: )?exit status (?P<code>\d+)$", _scp_failed, "image_scp"),
     (InvalidArgument, r"^project folder (?P<path>.+) does not exist$", _no_folder, None),
     (ServiceUnavailable, r"^No Podman service answered at .*", _no_service, None),
+    # a kernel container the service would not make or start (the kernel layer attaches image, folder, device)
+    (PodmanError, r"(?i)\bcdi\b|nvidia\.com/gpu", _kernel_device, "kernel"),
+    (PodmanError, r"^the probe exited (?P<code>\d+): no ipykernel$", _kernel_ipykernel, "kernel"),
+    (PodmanError, r"(?i)python3[\"'`]?: (?:executable file )?not found|executable file [`\"]?python3[`\"]? not found"
+                  r"|no such file or directory: OCI runtime", _kernel_python, "kernel"),
+    (APIError, r"(?i)(?:statfs|\bstat|mount\w*)\s+\"?(?P<path>/[^\s\":]*)?.*?no such file or directory",
+     _kernel_folder, "kernel"),
     (PodmanError, FULL_STORAGE.pattern, _full_storage, None),
 )
 

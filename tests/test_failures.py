@@ -5,6 +5,7 @@ test_first_mistakes, test_environment and test_connections (ssh)."""
 from podman_nb import failures
 from podman_nb.domain.buildlog import BuildLog
 from podman_nb.errors import APIError, BuildError, ImageNotFound, InvalidArgument, ServiceUnavailable, StreamParseError
+from podman_nb.kernel.containers import KernelError
 from podman_nb.notebook.errors import describe
 
 _REGISTRY = "127.0.0.1:36357"
@@ -43,7 +44,27 @@ CASES = {
         "No Podman service answered at unix:///x.sock (podman is not installed); start it with `podman system "
         "service --time=0 &` (or `systemctl --user start podman.socket`), or point the magics at one with "
         "%podman --url ADDRESS"),
-    11: (APIError(f'{_REGISTRY}/big:latest: writing blob: adding layer with blob "sha256:1475dc": processing tar '
+    # a kernel container (Podman 4.3.1 and 5.4.2 say the same), the facts as the kernel layer attaches them
+    11: (APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/851c/start",
+                  explanation="setting up CDI devices: unresolvable CDI devices nvidia.com/gpu=all"),
+         {"operation": "kernel", "image": "localhost/k:1", "device": "nvidia.com/gpu=all"},
+         "--gpu asks for the CDI device nvidia.com/gpu=all, which this Podman service has no CDI spec for (hint: "
+         "make one with `sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml`)"),
+    12: (KernelError("the probe exited 1: no ipykernel"), {"operation": "kernel", "image": "localhost/k:1"},
+         "the image localhost/k:1 has no ipykernel for its python3 (the probe exited 1) (hint: build the "
+         "environment with %image_env --kernel NAME, or add ipykernel to the project's requirements.txt)"),
+    13: (APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/0a49/start", explanation=(
+        'runc: runc create failed: unable to start container process: exec: "python3": executable file not '
+        "found in $PATH: OCI runtime attempted to invoke a command that was not found")),
+         {"operation": "kernel", "image": "localhost/k:1"},
+         "the image localhost/k:1 has no python3, so it cannot run ipykernel (hint: build the environment with "
+         "%image_env --kernel NAME (it adds ipykernel)"),
+    14: (APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/create",
+                  explanation="statfs /nonexistent-pnb/data: no such file or directory"),
+         {"operation": "kernel", "image": "localhost/k:1", "folder": "/home/me/nb"},
+         "the Podman service cannot see the folder /nonexistent-pnb/data (hint: the kernel's folder and its "
+         "--mount folders are mounted at the same path"),
+    15: (APIError(f'{_REGISTRY}/big:latest: writing blob: adding layer with blob "sha256:1475dc": processing tar '
                   'file(write /blob: no space left on device): exit status 1'), {"storage": "/srv/graph"},
          "The Podman storage at /srv/graph is out of space (hint: free some with %image_prune (dangling images)"),
 }
@@ -69,6 +90,9 @@ def test_a_row_needs_its_facts_and_the_text_stays():
     typo = BuildError('Unknown instruction: "RUNN"')
     assert str(typo) == "unknown instruction RUNN of the Containerfile (hint: did you mean RUN?)"  # no line
     assert typo.msg == 'Unknown instruction: "RUNN"' and typo.raw() == typo.msg  # the service's words stay
+    unseen = APIError("statfs /srv/nb: no such file or directory")
+    assert failures.matched(unseen) is None  # the kernel rows are for a kernel's container only
+    assert str(failures.attach(unseen, operation="kernel")).startswith("the Podman service cannot see the folder /srv/nb")
     missing = ImageNotFound("x", explanation="x: image not known")
     assert missing.explanation == "x: image not known" and "x: image not known" in missing.raw()
 

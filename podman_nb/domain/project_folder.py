@@ -100,11 +100,14 @@ def _runtime_python(path: str, label: str) -> Optional[str]:
     return f"{match.group(1)}.{match.group(2)}"
 
 
-def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping[str, str]] = None) -> Environment:
+def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping[str, str]] = None,
+                packages: Tuple[str, ...] = ()) -> Environment:
     """The environment that ``path``'s files describe (see the module's docstring); nothing is built.
 
     ``base`` overrides the base image (default: python:X.Y-slim for runtime.txt's Python, else the
-    running one's); ``environ`` (default os.environ) supplies the pip index settings.
+    running one's); ``environ`` (default os.environ) supplies the pip index settings; ``packages``
+    (e.g. ``("ipykernel",)``) are pip-installed with requirements.txt, before the project's files (a
+    version the requirements pin wins).
     """
     environ = os.environ if environ is None else environ
     try:
@@ -148,14 +151,14 @@ def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping
     lines = [f"# podman_nb.environment: the environment of {os.path.basename(root) or root}/",
              f"FROM {chosen_base}", f"WORKDIR {WORKDIR}", check_step(python)]
     if has("apt.txt"):
-        packages = []
+        apt_packages = []
         for number, line in enumerate(_read_text(os.path.join(at, "apt.txt"), label("apt.txt")).splitlines(), 1):
             for word in line.split("#", 1)[0].split():
                 if not _APT_NAME.fullmatch(word):
                     raise InvalidArgument(f"{label('apt.txt')} line {number}: {word!r} is not a Debian package name")
-                packages.append(word)
-        if packages:
-            names = " ".join(packages)
+                apt_packages.append(word)
+        if apt_packages:
+            names = " ".join(apt_packages)
             lines.append(
                 f"RUN set -e; apt-get update -q; missing=; \\\n"
                 f"    for p in {names}; do apt-cache show \"$p\" >/dev/null 2>&1 || missing=\"$missing $p\"; done; \\\n"
@@ -177,7 +180,10 @@ def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping
         else:
             sources = " ".join(label(n) for n in ["requirements.txt", *dict.fromkeys(included)])
             lines += [f"COPY {sources} {DEPS_DIR}/",
-                      pip_step("-r requirements.txt", bool(secret), cd=f"cd {DEPS_DIR} && ")]
+                      pip_step(" ".join(["-r requirements.txt", *packages]), bool(secret), cd=f"cd {DEPS_DIR} && ")]
+            packages = ()
+    if packages:
+        lines.append(pip_step(" ".join(packages), bool(secret)))
     lines.append(f"COPY . {WORKDIR}/")
     if late_requirements:
         lines.append(pip_step(f"-r {label('requirements.txt')}", bool(secret)))

@@ -24,7 +24,7 @@ from ..client import PodmanClient
 from ..domain.references import bare_id, parse_reference
 from ..errors import BuildError, InvalidArgument, PodmanError
 from .units import human_size
-from . import errors
+from . import errors, kernel_magics
 from .arguments import (build_kwargs, build_options, common, creds_option, filter_option, filters, quiet,
                         tls, tls_options)
 from .context import CallContext, magic, session_for
@@ -295,6 +295,9 @@ class PodmanMagics(Magics):
     @argument("--freeze", action="store_true", help="This kernel's environment: its Python and every "
               "installed distribution, pinned.")
     @argument("path", nargs="?", help="Project folder (default: the notebook's folder).")
+    @argument("--kernel", metavar="NAME", help="Also add ipykernel (a version the project pins wins) and register "
+              "the image as the Jupyter kernel NAME (--display-name TEXT: what Jupyter shows).")
+    @argument("--display-name", metavar="TEXT", help="With --kernel: the name Jupyter shows.")
     @magic
     def image_env(self, args, call):
         """Build an environment image from a project folder's requirements.txt, pyproject.toml/setup.py,
@@ -307,17 +310,23 @@ class PodmanMagics(Magics):
         from .. import environment  # its modules import on first use
         if args.freeze and args.path:
             raise UsageError("give a project folder or --freeze, not both")
+        kernel = ("ipykernel",) if args.kernel else ()  # --freeze pins this kernel's, ipykernel with it
         env = (environment.from_interpreter(base=args.base) if args.freeze  # the folder first: a wrong one
-               else environment.from_folder(args.path or os.getcwd(), base=args.base))  # is the first mistake
+               else environment.from_folder(args.path or os.getcwd(), base=args.base,  # is the first mistake
+                                            packages=kernel))
         if not args.print and not args.tag:
             raise UsageError("name the image with -t TAG (or only look at the Containerfile with --print)")
+        kernel_magics.check_name(args.kernel)
         for warning in env.warnings:
             print(f"Warning: {warning}", file=sys.stderr)
         print(env.containerfile)
         if args.print:
             return None
-        return self._with_progress(call, "build", ", ".join(args.tag), args.quiet, lambda progress: environment.build(
+        image = self._with_progress(call, "build", ", ".join(args.tag), args.quiet, lambda progress: environment.build(
             call.images, env, progress=progress, **build_kwargs(args))[0])
+        if args.kernel:
+            kernel_magics.register(call, args.tag[0], args.kernel, args.display_name)
+        return image
 
     # Changing images -----------------------------------------------------------------------
     @line_magic
@@ -527,7 +536,7 @@ def _help_with_empty_cell(lines: List[str]) -> List[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     magics = PodmanMagics(ipython, parent=ipython)
-    ipython.register_magics(magics)
+    ipython.register_magics(magics, kernel_magics.KernelMagics(ipython))
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
     if _help_with_empty_cell not in ipython.input_transformers_cleanup:  # a public list (IPython >= 7)
