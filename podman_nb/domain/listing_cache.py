@@ -290,8 +290,11 @@ class ListingCache:
                 if self._closed:
                     return
                 self._due, key = None, self._last_key
+                if key in self._inflight:  # being listed now: look again once that is over
+                    self._schedule(self.debounce)
+                    continue
                 entry = self._entries.get(key) if key is not None else None
-                if key is None or not self._live or self._inflight.get(key) == self._generation or (
+                if key is None or not self._live or (
                         entry is not None and self._valid(entry) and time.monotonic() - entry.monotonic <= self.max_age):
                     continue
                 kwargs = self._asked[key]
