@@ -491,11 +491,6 @@ def client_side_only(env: Env, res: Results, rows: list, prefix: str, reps: int)
         ipython_shell(env.base_url)
 
 
-def tables_from(lister):
-    from podman_nb.notebook.tables import images_frame
-    return images_frame(lister.list_attrs())
-
-
 def profile_text(prof: cProfile.Profile, limit: int) -> str:
     out = io.StringIO()
     stats = pstats.Stats(prof, stream=out)

@@ -235,8 +235,7 @@ class APIClient:
 def abort_stream(response: requests.Response) -> None:
     """Make a thread blocked reading this streamed response return at once: shut its socket down
     (``close()`` from another thread would wait for the reader or leave it blocked)."""
-    connection = getattr(response.raw, "_connection", None) or getattr(response.raw, "_fp", None)
-    sock = getattr(connection, "sock", None)
+    sock = getattr(getattr(response.raw, "_connection", None), "sock", None)  # urllib3's HTTPResponse
     if sock is not None:
         try:
             sock.shutdown(socket.SHUT_RDWR)

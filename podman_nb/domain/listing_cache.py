@@ -95,6 +95,7 @@ class ListingCache:
         self.hits = self.misses = self.events = self.connects = 0
         self.lags: Deque[float] = collections.deque(maxlen=200)  # event arrival minus its own time, seconds
         self.last_error: Optional[BaseException] = None
+        self.last_event: Optional[float] = None  # time.time() when the last event that changes a listing arrived
         self.client.change_hooks.append(self.invalidate)
         self.client.close_hooks.append(self.close)
 
@@ -153,9 +154,9 @@ class ListingCache:
             self._cond.notify_all()
         if response is not None:
             abort_stream(response)
-        for thread in self._threads:
+        for thread in self._threads:  # a refresh still listing ends on its own when its answer comes
             if thread is not threading.current_thread():
-                thread.join(5.0)
+                thread.join(2.0)
         for hooks, hook in ((self.client.change_hooks, self.invalidate), (self.client.close_hooks, self.close)):
             if hook in hooks:
                 hooks.remove(hook)
@@ -272,7 +273,7 @@ class ListingCache:
             self.lags.append(arrived - nanoseconds / 1e9)
         if _changes_listing(event):
             with self._cond:
-                self.events += 1
+                self.events, self.last_event = self.events + 1, arrived
                 self._generation += 1
                 self._schedule(self.debounce)
 

@@ -266,6 +266,7 @@ class PodmanMagics(Magics):
         tables = _tables()
         why = "no images" + (" match " + " ".join(f"--filter {f}" for f in args.filter) if args.filter else "")
         shape = dict(no_trunc=args.no_trunc, sort=args.sort, quiet=args.quiet, wide=args.wide, why_empty=why)
+
         def rows(client: PodmanClient):
             return client.listing(self.list_cache).list_attrs(fresh=args.fresh, all=args.all, filters=filters)
 
