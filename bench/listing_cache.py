@@ -25,7 +25,7 @@ def bench_listing_cache(env: Any, res: Any, sizes: List[int], reps: int, bench: 
     prefix = bench.api_prefix(env)
 
     def floor():
-        conn = bench.services.UnixHTTPConnection(env.service.socket_path)
+        conn = bench.services.UnixHTTPConnection(env.service.socket_path, timeout=900)
         try:
             conn.request("GET", f"{prefix}/images/json")
             return bench.json.loads(conn.getresponse().read())

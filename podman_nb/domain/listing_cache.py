@@ -85,7 +85,8 @@ class ListingCache:
         self._live = False  # the events stream is open
         self._off: Optional[str] = None  # why it does not cache (None: it does, or has not started)
         self._started = False
-        self._closed = False
+        self._stopped = False  # the threads were stopped
+        self.closed = False  # close() was called: PodmanClient.listing() makes a new one
         self._opened = threading.Event()  # the first attempt to open the stream is over
         self._response: Any = None
         self._since: Optional[int] = None  # the last event's time (ns)
@@ -146,24 +147,24 @@ class ListingCache:
 
     def close(self) -> None:
         """Stop the watcher and the background refresh (idempotent); later calls ask the service."""
+        self._stop()
+        self._off, self.closed = self._off or "closed", True
+        for hooks, hook in ((self.client.change_hooks, self.invalidate), (self.client.close_hooks, self.close)):
+            if hook in hooks:
+                hooks.remove(hook)
+
+    def _stop(self) -> None:
+        """End both threads and the stream (idempotent)."""
         with self._cond:
-            if self._closed:
+            if self._stopped:
                 return
-            self._closed, self._live, response = True, False, self._response
-            self._off = self._off or "closed"
+            self._stopped, self._live, response = True, False, self._response
             self._cond.notify_all()
         if response is not None:
             abort_stream(response)
         for thread in self._threads:  # a refresh still listing ends on its own when its answer comes
             if thread is not threading.current_thread():
                 thread.join(2.0)
-        for hooks, hook in ((self.client.change_hooks, self.invalidate), (self.client.close_hooks, self.close)):
-            if hook in hooks:
-                hooks.remove(hook)
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     # Inside -------------------------------------------------------------------------------
     def _valid(self, entry: _Entry) -> bool:
@@ -189,8 +190,8 @@ class ListingCache:
     def _caching(self) -> bool:
         """Start on first use; whether listings are answered from the cache (else ``_off`` says why)."""
         with self._cond:
-            if self._closed or self._started:
-                return not self._closed and self._off is None
+            if self._stopped or self._started:
+                return not self._stopped and self._off is None
             self._started = True
         try:
             self._off = self._why_off()
@@ -203,9 +204,9 @@ class ListingCache:
                 self._threads.append(thread)
                 thread.start()
             self._opened.wait(self.client.timeout)
-            if not self._live:
+            if not self._live:  # off for this client's life: a %config change or a reconnect tries again
                 self._off = f"the service's events stream could not be opened ({self.last_error or 'no answer'})"
-                self.close()
+                self._stop()
         return self._off is None
 
     def _why_off(self) -> Optional[str]:
@@ -222,7 +223,7 @@ class ListingCache:
     def _watch(self) -> None:
         """The watcher thread: keep one events stream open, mark listings stale on each event it brings."""
         delay = 0.1
-        while not self._closed:
+        while not self._stopped:
             params: Dict[str, Any] = {"stream": True, "filters": json.dumps({"type": list(_EVENT_TYPES)})}
             if self._since is not None:
                 params["since"] = _stamp(self._since)
@@ -236,14 +237,14 @@ class ListingCache:
                     return
                 delay = 0.1
             with self._cond:
-                if not self._closed:
+                if not self._stopped:
                     self._cond.wait(delay)
             delay = min(delay * 2, 5.0)
 
     def _read(self, response: Any) -> bool:
         """Read one opened stream until it ends; False when the cache was closed meanwhile."""
         with self._cond:
-            if self._closed:
+            if self._stopped:
                 response.close()
                 return False
             self._response, self._live = response, True
@@ -261,7 +262,7 @@ class ListingCache:
             with self._cond:
                 self._response, self._live = None, False
                 self._generation += 1
-        return not self._closed
+        return not self._stopped
 
     def _event(self, event: Any) -> None:
         if isinstance(event, dict) and not event.get("Type") and (event.get("message") or event.get("cause")):
@@ -286,9 +287,9 @@ class ListingCache:
         """The refresh thread: make the last listing asked for again when it is due (see _schedule)."""
         while True:
             with self._cond:
-                while not self._closed and (self._due is None or time.monotonic() < self._due):
+                while not self._stopped and (self._due is None or time.monotonic() < self._due):
                     self._cond.wait(None if self._due is None else max(0.01, self._due - time.monotonic()))
-                if self._closed:
+                if self._stopped:
                     return
                 self._due, key = None, self._last_key
                 if key in self._inflight:  # being listed now: look again once that is over
