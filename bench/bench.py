@@ -367,7 +367,7 @@ def bench_listing(env: Env, res: Results, sizes: List[int], reps: int, profile: 
             make_list_images(env, made, want)
             made = want
         count = len(floor())
-        frame = run_magic(shell, "line", "images", "")
+        frame = run_magic(shell, "line", "images", "--fresh")
         assert len(frame) == count, (len(frame), count)
         times = interleaved(methods, reps)
         base = median(times["floor: raw GET + json.loads"])
@@ -403,7 +403,7 @@ def bench_listing(env: Env, res: Results, sizes: List[int], reps: int, profile: 
     if profile:
         prof = cProfile.Profile()
         prof.enable()
-        run_magic(shell, "line", "images", "")
+        run_magic(shell, "line", "images", "--fresh")
         prof.disable()
         res.note("listing-profile", profile_text(prof, 14))
     ours.close()
@@ -633,8 +633,8 @@ def bench_ssh(env: Env, res: Results, reps: int, layers: int, mb: int) -> None:
         with podman_nb.PodmanClient(connection=name) as client:
             client.images.list()
         first = time.perf_counter() - t0
-        listing = both_orders({"unix": lambda: run_magic(shell, "line", "images", ""),
-                               "ssh": lambda: run_magic(shell, "line", "images", f"--connection {name}")},
+        listing = both_orders({"unix": lambda: run_magic(shell, "line", "images", "--fresh"),
+                               "ssh": lambda: run_magic(shell, "line", "images", f"--fresh --connection {name}")},
                               max(reps, 3))
         unix, over = median(listing["unix"]), median(listing["ssh"])
         res.add(Row("ssh", "%images over the unix socket", unix, samples=listing["unix"]))

@@ -215,9 +215,13 @@ class ListingCache:
         if self.mode == "auto" and self.client.features.lists_images_quickly:
             return ('Podman 4.5 and later list images quickly (list_cache = "auto" caches only older ones; '
                     '"on" caches anyway)')
-        logger = str((self.client.get("/info").json().get("host") or {}).get("eventLogger") or "")
-        if logger.lower() in ("", "none"):
-            return f'the service logs no events (events_logger = "{logger or "none"}" in its containers.conf)'
+        info = self.client.get("/info").json()
+        host = info.get("host") if isinstance(info, dict) else None
+        if not isinstance(host, dict) or not host.get("eventLogger"):
+            return "the service's /info does not say how it logs events"
+        logger = str(host["eventLogger"])
+        if logger.lower() == "none":
+            return 'the service logs no events (events_logger = "none" in its containers.conf)'
         return None
 
     def _watch(self) -> None:
