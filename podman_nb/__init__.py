@@ -3,7 +3,7 @@
 ``PodmanClient().images`` follows podman-py's ImagesManager; ``%load_ext podman_nb`` adds the magics.
 """
 
-from . import errors
+from . import errors, failures  # noqa: F401 (failures: the one table behind str(error))
 from .api.client import APIClient
 from .api.connections import Connection, list_connections
 from .client import PodmanClient

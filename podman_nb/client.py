@@ -44,17 +44,11 @@ class PodmanClient:
         for ignored in ("version", "max_pool_size", "use_ssh_client", "credstore_env"):
             kwargs.pop(ignored, None)
         env = os.environ if environment is None else environment
-        if base_url is None and kwargs.get("connection") is None:
-            if env.get("CONTAINER_CONNECTION"):
-                kwargs["connection"] = env["CONTAINER_CONNECTION"]
-            elif env.get("CONTAINER_HOST"):
-                if environment is not None:  # os.environ's own CONTAINER_HOST is found in the usual order
-                    base_url = env["CONTAINER_HOST"]
-            elif env.get("DOCKER_HOST") and _is_podman(env["DOCKER_HOST"], timeout):
-                base_url = env["DOCKER_HOST"]
-            if base_url and base_url.startswith("ssh://") and env.get("CONTAINER_SSHKEY"):
-                kwargs.setdefault("identity", env["CONTAINER_SSHKEY"])
-        return cls(base_url=base_url, timeout=timeout, **kwargs)
+        named = base_url is not None or kwargs.get("connection") or env.get("CONTAINER_CONNECTION") \
+            or env.get("CONTAINER_HOST")
+        if not named and env.get("DOCKER_HOST") and _is_podman(env["DOCKER_HOST"], timeout):
+            base_url = env["DOCKER_HOST"]
+        return cls(base_url=base_url, timeout=timeout, environment=env, **kwargs)
 
     @property
     def base_url(self) -> str:

@@ -1,10 +1,14 @@
 """``podman_nb.environment``: environment images from a project folder or a Python interpreter (no IPython).
 
-The code lives in the domain layer (``podman_nb.domain.environment``); this is its public name.
+The code lives in the domain layer, one module per job: ``project_folder`` (reading a folder),
+``frozen_interpreter`` (freezing one), ``containerfile_steps`` (writing the Containerfile) and
+``environment`` (the Environment, its context and its build); this is their public name.
 """
 
-from .domain.environment import (SUPPORTED_BASES, SUPPORTED_PYTHONS, Environment, build, default_base,  # noqa: F401
-                                 explain, from_folder, from_interpreter, pip_config)
+from .domain.containerfile_steps import SUPPORTED_BASES, SUPPORTED_PYTHONS, default_base, pip_config  # noqa: F401
+from .domain.environment import Environment, build, explain  # noqa: F401
+from .domain.frozen_interpreter import from_interpreter  # noqa: F401
+from .domain.project_folder import from_folder  # noqa: F401
 
 __all__ = ["SUPPORTED_BASES", "SUPPORTED_PYTHONS", "Environment", "build", "default_base", "explain",
            "from_folder", "from_interpreter", "pip_config"]

@@ -9,13 +9,39 @@ raises APIError then too); where podman-py raises a built-in for a bad argument 
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from requests.exceptions import HTTPError
 
 
+SAY: Optional[Callable[[BaseException], Any]] = None  # the table's said(), set by podman_nb.failures
+
+
 class PodmanError(Exception):
-    """Base class for every error podman_nb raises."""
+    """Base class for every error podman_nb raises.
+
+    ``str(error)`` is one sentence and a hint, made by the one table in :mod:`podman_nb.failures` from
+    the text raised (:meth:`raw`) and the facts layers attached (``facts``); a magic shows the same.
+    """
+
+    facts: Optional[dict] = None
+
+    def raw(self) -> str:
+        """The text as raised: the service's own words, before the table made a sentence of them."""
+        return super().__str__()
+
+    def __str__(self) -> str:
+        return str(SAY(self)) if SAY else self.raw()
+
+    @property
+    def hint(self) -> str:
+        """What to do, as ``str(error)`` says it after "hint:" (None when nothing helps); a hint set
+        here is said instead of the table's."""
+        return (SAY(self).hint if SAY else getattr(self, "_hint", None)) or None
+
+    @hint.setter
+    def hint(self, value: Optional[str]) -> None:
+        self._hint = value
 
 
 DockerException = PodmanError  # podman-py's (and docker-py's) name for the base class
@@ -41,8 +67,6 @@ class APIError(PodmanError, HTTPError):
     says what to do (it overrides the notebook's guess from the message's words).
     """
 
-    hint: Optional[str] = None
-
     def __init__(self, message: str, response: Any = None, explanation: Optional[str] = None,
                  status_code: Optional[int] = None):
         super().__init__(message, response=response)
@@ -51,8 +75,8 @@ class APIError(PodmanError, HTTPError):
             status_code = getattr(response, "status_code", None)
         self.status_code = status_code
 
-    def __str__(self) -> str:
-        text = super().__str__()
+    def raw(self) -> str:
+        text = Exception.__str__(self)
         if self.explanation and self.explanation not in text:
             text = f"{text}: {self.explanation}"
         return text

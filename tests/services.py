@@ -167,8 +167,8 @@ class PodmanService:
         self._chroot_certs: list[Path] = []
         self._write_config(registries_conf, driver)
         self._proc: _Process | None = None
+        _cleanups.append(self)  # before start(): a service that fails to start may leave its storage mounted
         self.start()
-        _cleanups.append(self)
 
     def _write_config(self, registries_conf, driver) -> None:
         w = self.workdir
@@ -475,6 +475,7 @@ def debootstrap(release: str, packages: list, root: Path, ready: str, finish=Non
             if not shutil.which("debootstrap"):
                 raise ServiceError("debootstrap is missing: run scripts/install-deps")
             log = root.parent / f"debootstrap-{root.name}.log"
+            print(f"== debootstrapping Debian {release} into {root} (once, then cached; a minute or two)", flush=True)
             with open(log, "w") as f:
                 rc = subprocess.run(["debootstrap", "--variant=minbase", "--include=" + ",".join(packages),
                                      release, str(tmp)], stdout=f, stderr=subprocess.STDOUT).returncode

@@ -425,16 +425,50 @@ def test_custom_context_errors():
         make_build_context(custom_context=True, fileobj=io.BytesIO(gzip_module.compress(b"not a tar")))
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can read anything")
-def test_unreadable_file_names_the_path(context):
-    secret = context / "secret.txt"
-    secret.write_bytes(b"x")
-    secret.chmod(0)
+def _read_as(uid, context):
+    """make_build_context(path=context) in a forked child that runs as ``uid`` (None: as we are): its outcome."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop root, read, say what happened, leave without cleanup
+        try:
+            os.close(read)
+            if uid is not None:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+            try:
+                make_build_context(path=context)
+                said = "read it"
+            except InvalidArgument as error:
+                said = f"refused: {error}"
+            os.write(write, said.encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as handle:
+        said = handle.read()
+    os.waitpid(pid, 0)
+    return said
+
+
+def test_unreadable_file_names_the_path():
+    """A file its user cannot read is named in the error. Root reads anything, so (as in CI, where the
+    tests run as root) the context is read by a child process that runs as nobody."""
+    import shutil
+    import tempfile
+
+    shared = tempfile.mkdtemp(prefix="podman_nb-unreadable-")  # not under pytest's 0700 folders: nobody reaches it
     try:
-        with pytest.raises(InvalidArgument, match="secret.txt"):
-            make_build_context(path=context)
+        os.chmod(shared, 0o755)
+        for name in ("Containerfile", "readable.txt", "secret.txt"):
+            with open(os.path.join(shared, name), "w") as handle:
+                handle.write("x")
+            os.chmod(os.path.join(shared, name), 0o644)
+        os.chmod(os.path.join(shared, "secret.txt"), 0)
+        said = _read_as(65534 if os.geteuid() == 0 else None, shared)
+        assert said.startswith("refused:") and "secret.txt" in said, said
     finally:
-        secret.chmod(0o644)
+        shutil.rmtree(shared, ignore_errors=True)
 
 
 def test_unreadable_file_reported_even_as_root(context, monkeypatch):

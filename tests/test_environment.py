@@ -355,7 +355,7 @@ def test_magic_builds_and_shows(tmp_path, shell, capsys, client, podman_service,
         assert result.success and result.result is None and "COPY . /srv/project/" in shown
         result, shown = run_cell(shell, f"%image_env {tmp_path / 'missing'} -t {unique()}", capsys)
         assert not result.success
-        assert f"%image_env: InvalidArgument: project folder {tmp_path / 'missing'} does not exist" in shown
+        assert f"%image_env: the project folder {tmp_path / 'missing'} does not exist" in shown
         result, shown = run_cell(shell, "%image_env --freeze --print", capsys)
         assert result.success and "'pandas==" in shown and "FROM docker.io/library/python:" in shown
         assert {image.id for image in client.images.list()} == before  # none of these built anything

@@ -144,8 +144,11 @@ def test_notebook_in_a_kernel(podman_service, podman_major, registries, base_ima
     assert "COPY missing.txt /missing.txt" in _texts(cells["fail_copy"])
     assert "COPY cannot find missing.txt: the build context is empty unless --context is given" in _texts(
         cells["fail_copy"]), _outputs(cells["fail_copy"])
-    assert not typo or "unknown instruction RUNN at line 2 of the Containerfile (hint: did you mean RUN?)" in _texts(
-        cells["fail_typo"]), _outputs(cells["fail_typo"])
+    if typo:
+        assert "unknown instruction RUNN at line 2 of the Containerfile (hint: did you mean RUN?)" in _texts(
+            cells["fail_typo"]), _outputs(cells["fail_typo"])
+    else:  # Podman 3 skips the unknown instruction: the build succeeds, and says so
+        assert "Built image" in _texts(cells["fail_typo"]), _outputs(cells["fail_typo"])
     # the failure is sys.last_value (IPython's convention, %debug and %tb), its build_log every line
     assert _texts(cells["fail_last"]).split() == ["BuildError", "True", "True"], _outputs(cells["fail_last"])
 

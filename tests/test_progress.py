@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from podman_nb.domain.events import (LAYER_DONE_STATES, Error, LayerProgress, LogLine, Result,
                                      Step, events)
-from podman_nb.domain.progress import BuildProgress, PullProgress, short_id
+from podman_nb.domain.progress import BuildProgress, PullProgress
+from podman_nb.domain.references import short_id
 from podman_nb.errors import InvalidArgument
 from podman_nb.notebook import progress as nbprogress
 from podman_nb.notebook.progress import (NullDisplay, Summary, TextDisplay, WidgetsDisplay,
@@ -366,6 +367,7 @@ def test_format_elapsed():
     assert format_elapsed(4.21) == "4.2s"
     assert format_elapsed(65) == "1m 05s"
     assert format_elapsed(3720) == "1h 02m"
+    assert [format_elapsed(s, ticking=True) for s in (4.21, 65.24, 3720)] == ["4.2s", "1m 05.2s", "1h 02m"]
 
 
 def test_auto_mode(monkeypatch):
@@ -561,7 +563,7 @@ def test_pull_without_bytes_shows_manifest_sizes_and_counts_present_layers():
 
 
 def test_failure_reason_drops_the_step_podman_repeats():
-    from podman_nb.domain.progress import failure_reason
+    from podman_nb.failures import step_reason as failure_reason
 
     step = 'RUN echo "about to fail $(seq 1 3)"; cat /x'
     assert failure_reason(f'building at STEP "{step}": while running runtime: exit status 1\n', step) == "exit status 1"

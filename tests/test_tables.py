@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
 from podman_nb.errors import InvalidArgument
-from podman_nb.notebook.tables import (IMAGE_COLUMNS, WIDE_IMAGE_COLUMNS, ReadableFrame, history_frame,
+from podman_nb.notebook.tables import (IMAGE_COLUMNS, REMOVED_COLUMNS, WIDE_IMAGE_COLUMNS, ReadableFrame, history_frame,
                                        human_size, images_frame, removal_summary, removed_frame,
                                        search_frame)
 from podman_nb.notebook.units import human_age
@@ -200,6 +202,9 @@ def test_human_age_reads_like_podman():
         "less than a second ago", "1 second ago", "42 seconds ago", "about a minute ago", "3 minutes ago",
         "about an hour ago", "5 hours ago", "3 days ago", "2 weeks ago", "3 months ago", "3 years ago"]
     assert human_age(None) == "" and human_age(-100) == "in the future"
+    # for a narrow window: ten characters at most
+    assert [human_age(s, compact=True) for s in (0.2, 1, 42, 60, 180, 3600, 15 * 86400, 90 * 86400)] == [
+        "now", "1 s ago", "42 s ago", "1 min ago", "3 min ago", "1 h ago", "2 wk ago", "3 mo ago"]
 
 
 def test_display_ages_sizes_left_aligned_text():
@@ -242,7 +247,7 @@ def test_terminal_text_fits_120_columns_with_the_scanned_columns():
 def test_removed_frame_and_prune_summary():
     report = [{"Untagged": "localhost:5000/x/y:v2"}, {"Untagged": "quay.io/me/old:1"}, {"Deleted": OLD_ID}]
     frame = removed_frame(ROWS, report)
-    assert list(frame.columns) == list(IMAGE_COLUMNS) + ["removed"]
+    assert tuple(frame.columns) == REMOVED_COLUMNS
     assert frame[["repository", "removed"]].values.tolist() == [["localhost:5000/x/y", "untagged"],
                                                                  ["quay.io/me/old", "deleted"]]
     assert repr(removed_frame(ROWS, [])) == "nothing was removed"
@@ -252,3 +257,70 @@ def test_removed_frame_and_prune_summary():
         "Would remove 2 images, freeing 6.2 MB: 1 dangling, 1 intermediate (untagged parents that %images "
         "hides and %images -a lists).")
     assert removal_summary(images_frame(ROWS[:1]), "Removed") == "Removed 1 image, freeing 5.59 GB: 1 tagged."
+
+
+# what the quickstart leaves on the service: a registry on a port, names a newcomer reads
+QUICKSTART_NAMES = ["127.0.0.1:37541/quickstart/hello:1.0", "localhost/quickstart/hello:latest",
+                    "localhost/podman-nb/busybox:latest", "127.0.0.1:37541/podman-nb/busybox:latest"]
+
+
+def _quickstart_rows(age: float) -> list:
+    now = pd.Timestamp.now(tz="UTC").timestamp()
+    return [{"Id": ALPINE_ID, "RepoTags": QUICKSTART_NAMES[:2], "Created": now - age, "Size": 2_130_000,
+             "Containers": 0},
+            {"Id": OLD_ID, "RepoTags": QUICKSTART_NAMES[2:], "Created": now - age - 5, "Size": 2_130_000,
+             "Containers": 1}]
+
+
+@pytest.mark.parametrize("age", [0.3, 70, 3700, 15 * 86400])
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "kernel"])
+def test_every_table_fits_80_columns_at_every_age(age, terminal, monkeypatch):
+    """%images, %image_history and %image_rm in 80 columns: an IPython terminal (pandas measures the window,
+    and drops columns behind "..." when the text is wider) or a kernel's text/plain (pandas wraps it in
+    "\\" blocks). Podman's ages ("about a minute ago") give way to short ones ("1 min ago") when needed."""
+    rows = _quickstart_rows(age)
+    now = rows[0]["Created"]
+    history = [{"Id": ALPINE_ID, "Created": now, "CreatedBy": '/bin/sh -c #(nop) CMD ["cat", "/hello.txt"]',
+                "Size": 0, "Comment": "FROM localhost/podman-nb/busybox:latest"},
+               {"Id": "<missing>", "Created": now, "CreatedBy": '/bin/sh -c echo "hello from podman_nb" > /hello.txt',
+                "Size": 2560, "Comment": ""}]
+    report = [{"Untagged": QUICKSTART_NAMES[0]}, {"Untagged": QUICKSTART_NAMES[1]}, {"Deleted": ALPINE_ID},
+              {"Untagged": QUICKSTART_NAMES[3]}]
+    tables = {"images": (images_frame(rows), IMAGE_COLUMNS),
+              "history": (history_frame(history), ("id", "created", "created_by", "size", "comment")),
+              "rm": (removed_frame(rows, report), REMOVED_COLUMNS)}
+    if terminal:
+        monkeypatch.setenv("COLUMNS", "80")
+    options = ("display.max_columns", 0) if terminal else ("display.width", 80, "display.max_columns", 20)
+    for name, (frame, columns) in tables.items():
+        with pd.option_context(*options):
+            text = repr(frame)
+        lines = text.splitlines()
+        assert "..." not in text and "\\" not in text and max(map(len, lines)) <= 80, (name, text)
+        assert lines[0].split() == list(columns) and len(lines) == len(frame) + 1, (name, text)
+
+
+def test_removed_names_are_shown_whole_in_html_as_images_shows_them():
+    rows = _quickstart_rows(70)
+    listed = images_frame(rows)._repr_html_()
+    removed = removed_frame(rows, [{"Deleted": ALPINE_ID}, {"Deleted": OLD_ID}])._repr_html_()
+    for name in QUICKSTART_NAMES:
+        repository = name.rsplit(":", 1)[0]
+        assert f"<td>{repository}</td>" in listed, listed
+        assert f"<td>{repository}</td>" in removed, removed
+
+
+def test_a_busy_service_still_fits_80_columns():
+    """Seen in CI: long names and a dangling image (its column shown) in 80 columns; the names give way
+    (start and end kept), every column stays on screen."""
+    now = pd.Timestamp.now(tz="UTC").timestamp()
+    names = ["localhost/podman-nb/debian-python-managed:latest", "127.0.0.1:51429/podman-nb/secrets-magic:latest"]
+    rows = [{"Id": ALPINE_ID, "RepoTags": [], "Created": now - 5000, "Size": 10**6, "Containers": 0, "Dangling": True}]
+    rows += [{"Id": str(i) * 64, "RepoTags": [name], "Created": now - 4000, "Size": 2 * 10**8, "Containers": 0}
+             for i, name in enumerate(names * 8)]
+    with pd.option_context("display.width", 80, "display.max_columns", 20):
+        text = repr(images_frame(rows))
+    lines = text.splitlines()
+    assert lines[0].split() == list(IMAGE_COLUMNS) + ["dangling"], text
+    assert len(lines) == len(rows) + 1 and max(map(len, lines)) <= 80, text
+    assert re.search(r"loca…\S*managed\s+latest", text), text

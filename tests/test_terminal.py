@@ -22,12 +22,12 @@ WIDTH = 120
 class Terminal:
     """An IPython session in a detached tmux window of WIDTH columns."""
 
-    def __init__(self, env: dict, cwd: Path):
+    def __init__(self, env: dict, cwd: Path, width: int = WIDTH):
         self.name = f"pnb-{uuid.uuid4().hex[:8]}"
         self.prompts = 0
         # its own tmux server (-L): a shared one carries its first client's environment (COLUMNS=80...)
         self.tmux = ["tmux", "-L", self.name, "-f", "/dev/null"]
-        subprocess.run([*self.tmux, "new-session", "-d", "-s", self.name, "-x", str(WIDTH), "-y", "60",
+        subprocess.run([*self.tmux, "new-session", "-d", "-s", self.name, "-x", str(width), "-y", "60",
                         "-c", str(cwd), "env", "-u", "COLUMNS", "-u", "LINES", *[f"{k}={v}" for k, v in env.items()],
                         sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor",
                         "--no-confirm-exit", "--HistoryManager.enabled=False"], check=True)
@@ -60,20 +60,45 @@ class Terminal:
         subprocess.run([*self.tmux, "kill-server"], check=False, capture_output=True)
 
 
-@pytest.fixture
-def terminal(podman_service, tmp_path):
+def _terminal(podman_service, tmp_path, width: int):
     if not shutil.which("tmux"):
         pytest.fail("tmux is missing: run scripts/install-deps")
     env = {k: v for k, v in podman_service.env.items()}
     env.update({"PYTHONPATH": os.environ.get("PYTHONPATH", str(ROOT)), "TERM": "xterm", "HOME": str(tmp_path),
                 "IPYTHONDIR": str(tmp_path / "ipython")})
-    term = Terminal(env, tmp_path)
+    term = Terminal(env, tmp_path, width)
+    term.run("%load_ext podman_nb")
+    term.run(f"%config PodmanMagics.base_url = {podman_service.base_url!r}")
+    return term
+
+
+@pytest.fixture
+def terminal(podman_service, tmp_path):
+    term = _terminal(podman_service, tmp_path, WIDTH)
+    yield term
+    term.close()
+
+
+def test_the_quickstarts_tables_fit_an_80_column_terminal(podman_service, base_image, tmp_path):
+    """The classic window: %images, %image_history and %image_rm with the quickstart's names, every column on
+    screen, one line per row (no "...", no "\\" blocks), podman's ages shortened if the window needs it."""
+    port = base_image.plain.split("/")[0]
+    names = [f"{port}/quickstart/hello:1.0", "localhost/quickstart/hello:latest", f"{port}/podman-nb/busybox:latest"]
+    for name in names:
+        podman_service.cli("tag", base_image.local, name)
+    term = _terminal(podman_service, tmp_path, 80)
     try:
-        term.run("%load_ext podman_nb")
-        term.run(f"%config PodmanMagics.base_url = {podman_service.base_url!r}")
-        yield term
+        for line, columns in (("%images", ("repository", "tag", "image_id", "created", "size", "containers")),
+                              (f"%image_history {names[0]}", ("id", "created", "created_by", "size", "comment")),
+                              ("%image_rm " + " ".join(names), ("repository", "tag", "image_id", "size", "removed"))):
+            shown = term.run(line)
+            lines = [text for text in shown.split("Out[", 1)[1].splitlines()[1:] if text.strip()]
+            assert lines[0].split() == list(columns), shown
+            assert "..." not in shown and "\\" not in shown and max(map(len, lines)) <= 80, shown
+            assert all(re.match(r"\d+ ", text) for text in lines[1:]), shown  # one line per row
     finally:
         term.close()
+        podman_service.cli("rmi", *names, check=False)
 
 
 def test_listings_fit_120_columns_with_the_scanned_columns(terminal, podman_service, base_image):

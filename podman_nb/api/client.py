@@ -14,7 +14,8 @@ import urllib3.exceptions
 from ..errors import APIError, InvalidArgument, NotFound, ServiceUnavailable, StreamTimeout
 from .features import Features
 from .params import clean_params
-from .service import START_HINT, Target, find_service
+from ..failures import START_HINT
+from .service import Target, find_service
 from .ssh import SSHTunnel
 from .stream import json_stream
 
@@ -57,8 +58,10 @@ class APIClient:
 
     def __init__(self, base_url: Optional[str] = None, timeout: Optional[float] = None,
                  stream_timeout: Optional[float] = None, start_service: bool = True,
-                 connection: Optional[str] = None, identity: Optional[str] = None, **_ignored: Any):
-        self.target: Target = find_service(base_url, start=start_service, connection=connection, identity=identity)
+                 connection: Optional[str] = None, identity: Optional[str] = None,
+                 environment: Optional[Mapping[str, str]] = None, **_ignored: Any):
+        self.target: Target = find_service(base_url, start=start_service, connection=connection, identity=identity,
+                                           environment=environment)
         self.base_url = self.target.url
         self.connection = self.target.name
         self.timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)

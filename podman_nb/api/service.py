@@ -22,16 +22,16 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Mapping, Optional
 from urllib.parse import urlparse
 
 from ..errors import InvalidArgument, ServiceUnavailable
+from ..failures import START_HINT
 from .connections import Connection, default_connection, get_connection
 
 log = logging.getLogger("podman_nb")
+ROOTFUL_URL = "unix:///run/podman/podman.sock"  # the system service's socket, tried last
 
-START_HINT = ("start it with `podman system service --time=0 &` "
-              "(or `systemctl --user start podman.socket`), or pass base_url=")
 
 
 def normalize_url(url: str) -> str:
@@ -90,15 +90,16 @@ def _named(connection: Connection, identity: Optional[str] = None) -> Target:
     return target
 
 
-def candidate_urls() -> List[str]:
+def candidate_urls(environment: Optional[Mapping[str, str]] = None) -> List[str]:
     """The local addresses tried, in order, when nothing names the service."""
+    env = os.environ if environment is None else environment
     urls = []
-    if os.environ.get("CONTAINER_HOST"):
-        urls.append(os.environ["CONTAINER_HOST"])
-    runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
+    if env.get("CONTAINER_HOST"):
+        urls.append(env["CONTAINER_HOST"])
+    runtime_dir = env.get("XDG_RUNTIME_DIR")
     if runtime_dir:
         urls.append(f"unix://{runtime_dir}/podman/podman.sock")
-    urls.append("unix:///run/podman/podman.sock")
+    urls.append(ROOTFUL_URL)
     return list(dict.fromkeys(urls))
 
 
@@ -163,25 +164,27 @@ _private: Optional[PrivateService] = None
 
 
 def find_service(base_url: Optional[str] = None, start: bool = True, connection: Optional[str] = None,
-                 identity: Optional[str] = None) -> Target:
-    """The service to talk to (see the module's order); raises ServiceUnavailable naming what was tried."""
+                 identity: Optional[str] = None, environment: Optional[Mapping[str, str]] = None) -> Target:
+    """The service to talk to (see the module's order), reading ``environment`` (default ``os.environ``);
+    raises ServiceUnavailable naming what was tried."""
     global _private
+    env = os.environ if environment is None else environment
     if base_url is not None and connection is not None:
         raise InvalidArgument("give base_url or connection, not both")
     if base_url is not None:
         return Target(normalize_url(base_url), identity=identity)
-    name = connection or os.environ.get("CONTAINER_CONNECTION")
+    name = connection or env.get("CONTAINER_CONNECTION")
     if name:
         return _named(get_connection(name), identity)
-    host = os.environ.get("CONTAINER_HOST")
+    host = env.get("CONTAINER_HOST")
     if host and urlparse(host).scheme == "ssh":
-        return Target(normalize_url(host), identity=identity or os.environ.get("CONTAINER_SSHKEY") or None)
+        return Target(normalize_url(host), identity=identity or env.get("CONTAINER_SSHKEY") or None)
     if not host:
         default = default_connection()
         if default is not None:
             return _named(default, identity)
     tried = []
-    for url in candidate_urls():
+    for url in candidate_urls(env):
         url = normalize_url(url)
         tried.append(url)
         if answers(url):

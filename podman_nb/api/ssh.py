@@ -24,27 +24,10 @@ from typing import List, Optional
 from urllib.parse import unquote, urlparse
 
 from ..errors import ServiceUnavailable
+from ..failures import ssh_reason
 from .dialstdio import DialStdioRelay, spawn, stop_process
 
 CONNECT_TIMEOUT = 8  # seconds ssh may take to reach the host (its ConnectTimeout)
-
-# What ssh prints, and the sentence we say instead (first match wins).
-_REASONS = [
-    ("remote host identification has changed", "the host key has CHANGED since it was saved in known_hosts "
-                                                "(if that is expected, remove the old key with ssh-keygen -R)"),
-    ("host key verification failed", "the host key could not be verified against known_hosts"),
-    ("permission denied", "the host refused the authentication (check the identity key and the user)"),
-    ("too many authentication failures", "the host refused the authentication (check the identity key and the user)"),
-    ("connection refused", "nothing accepts ssh connections there (connection refused)"),
-    ("could not resolve hostname", "the host name is unknown"),
-    ("name or service not known", "the host name is unknown"),
-    ("timed out", f"the host did not answer within {CONNECT_TIMEOUT} s"),
-    ("no route to host", "there is no route to the host"),
-    ("network is unreachable", "the network is unreachable"),
-    ("no such file", "the identity file does not exist"),
-    ("bad permissions", "the identity file's permissions are too open (chmod 600 it)"),
-    ("forwarding", "the server refused to forward the Podman socket (AllowStreamLocalForwarding)"),
-]
 
 _tunnels: "weakref.WeakSet[SSHTunnel]" = weakref.WeakSet()
 
@@ -120,12 +103,7 @@ class SSHTunnel:
             return self.local_path
 
     def _failure(self, stderr: str, returncode: Optional[int]) -> ServiceUnavailable:
-        text = " ".join(stderr.split())
-        lowered = text.lower()
-        reason = next((said for seen, said in _REASONS if seen in lowered), None)
-        if reason is None:
-            reason = f"ssh exited with {returncode}: {text[-300:] or 'no message'}"
-        return ServiceUnavailable(f"{self._where()}: {reason}", [self.uri])
+        return ServiceUnavailable(f"{self._where()}: {ssh_reason(stderr, returncode, CONNECT_TIMEOUT)}", [self.uri])
 
     def remote_socket(self) -> str:
         """The service socket on the remote side, as its own ``podman info`` reports it."""

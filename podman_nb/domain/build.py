@@ -17,9 +17,11 @@ from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
 
 from ..api.client import quote_name
 from ..errors import BuildError, InvalidArgument, NotSupported, PodmanError
+from ..failures import attached
 from . import build_containers, events
 from .build_context import make_build_context
 from .buildlog import BuildLog
+from .references import short_id
 
 _logger = logging.getLogger(__name__)
 
@@ -128,6 +130,25 @@ def build_params(kwargs: Mapping[str, Any]) -> Dict[str, Any]:
     return params
 
 
+class _Read:
+    """A file object whose ``read()`` gives back what was read from the caller's once."""
+
+    def __init__(self, data: Any):
+        self.data = data
+
+    def read(self) -> Any:
+        return self.data
+
+
+def _read_containerfile(fileobj: Any, custom_context: bool) -> Tuple[Any, Optional[str]]:
+    """``fileobj`` (read once, to keep its text for a failure's sentence) and the Containerfile's text."""
+    if fileobj is None or custom_context:
+        return fileobj, None
+    data = fileobj.read()
+    text = data.decode("utf-8", "replace") if isinstance(data, (bytes, bytearray)) else data
+    return _Read(data), text if isinstance(text, str) else None
+
+
 class BuildMixin:
     """The ``build`` method of ImagesManager."""
 
@@ -148,8 +169,9 @@ class BuildMixin:
                                   "bytes in io.BytesIO), not a " + type(kwargs["fileobj"]).__name__)
         params = build_params(kwargs)
         self._refuse_unhonoured(kwargs)
+        fileobj, containerfile = _read_containerfile(kwargs.get("fileobj"), kwargs.get("custom_context", False))
         body, dockerfile, encoding = make_build_context(
-            path=kwargs.get("path"), fileobj=kwargs.get("fileobj"), dockerfile=kwargs.get("dockerfile"),
+            path=kwargs.get("path"), fileobj=fileobj, dockerfile=kwargs.get("dockerfile"),
             custom_context=kwargs.get("custom_context", False), encoding=kwargs.get("encoding"),
             gzip=kwargs.get("gzip", False))
         params["dockerfile"] = dockerfile
@@ -165,7 +187,8 @@ class BuildMixin:
         finally:
             body.close()
         log = BuildLog()  # the one log of this build: returned, kept on the Image, carried by BuildError
-        lines = self._build_lines(response, kwargs.get("progress"), log, containers)
+        lines = attached(self._build_lines(response, kwargs.get("progress"), log, containers),
+                            containerfile=containerfile, context=kwargs.get("path"))
         if kwargs.get("stream"):
             decode = kwargs.get("decode")
             return (line if decode else json.dumps(line).encode() + b"\n" for line, _ in lines if line is not None)
@@ -209,7 +232,7 @@ class BuildMixin:
         build_containers.remove(self.client, ours)
         if unsure:
             message = ("the abandoned build may go on on the service: its container could not be told from "
-                       f"another build's ({', '.join(sorted(c[:12] for c in unsure))}); "
+                       f"another build's ({', '.join(sorted(short_id(c) for c in unsure))}); "
                        "`podman ps --external` lists them, `podman rm -f ID` stops one")
             _logger.warning(message)
             warnings.warn(message, RuntimeWarning, stacklevel=2)
@@ -236,15 +259,12 @@ class BuildMixin:
     def _build_lines_until_end(self, response: Any, progress: Any, log: BuildLog,
                                containers: "build_containers.BuildContainers",
                                ) -> Iterator[Tuple[Dict[str, Any], Any]]:
-        image_id = None
         for line, found in events.read(self.client.stream_json(response), containers.watching(progress)):
+            before = log.events.image_id
             log.add(line, found)
-            error = events.first_error(found)
-            if error is not None:
-                raise BuildError(error.message.strip(), log)
-            ids = [event.image_id for event in found if isinstance(event, events.Result) and event.image_id]
-            image_id = ids[-1] if ids else image_id
-            yield line, (ids[-1] if ids else None)
-        if image_id is None:
+            if log.events.failure is not None:
+                raise BuildError(log.events.failure.strip(), log)
+            yield line, (log.events.image_id if log.events.image_id != before else None)
+        if log.events.image_id is None:
             last = log.text[-1] if len(log.text) else "no output"
             raise BuildError(f"the build ended without an image: {last}", log)

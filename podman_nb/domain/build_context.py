@@ -16,7 +16,7 @@ import secrets
 import stat
 import tarfile
 import tempfile
-from typing import IO, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import IO, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from podman_nb.errors import InvalidArgument, MissingArgument
 
@@ -114,6 +114,12 @@ class IgnoreRules:
         text = data.decode("utf-8", "surrogateescape").lstrip("\ufeff")
         return cls(text.split("\n"), source=os.fspath(path))
 
+    def plus(self, lines: Iterable[str]) -> "IgnoreRules":
+        """These rules and then ``lines`` (which win where both match)."""
+        rules = IgnoreRules()
+        rules.patterns = self.patterns + IgnoreRules(lines).patterns
+        return rules
+
     def excluded(self, relpath: str) -> bool:
         """True when ``relpath`` (file or directory, relative to the context) is left out."""
         parts = relpath.strip("/").split("/")
@@ -144,6 +150,7 @@ def _could_match_below(segments: Sequence[Optional["re.Pattern[str]"]], parts: S
 def make_build_context(path: Optional[PathArg] = None, fileobj: Optional[IO] = None,
                        dockerfile: Optional[str] = None, custom_context: bool = False,
                        encoding: Optional[str] = None, gzip: bool = False,
+                       extra_files: Optional[Mapping[str, Tuple[bytes, int]]] = None,
                        ) -> Tuple[IO[bytes], str, Optional[str]]:
     """Return ``(body, dockerfile, content_encoding)`` for a build request.
 
@@ -154,17 +161,22 @@ def make_build_context(path: Optional[PathArg] = None, fileobj: Optional[IO] = N
     through as is. ``dockerfile`` is relative to the context or an absolute path; one that
     lies outside the context (or reaches it through a symlink) is copied in under a
     generated ``.containerfile.<hex>`` name.
+
+    ``extra_files`` (``{name: (content, mode)}``) are added at the context's root in place of any file
+    of that name in ``path``; a ``dockerfile`` among them is the Containerfile, and an ignore file among
+    them replaces the folder's own ignore files in the archive (the folder's rules still choose its files).
     """
+    extra_files = dict(extra_files or {})
     if gzip and encoding not in (None, "gzip"):  # podman-py refuses the pair too
         raise InvalidArgument(f"build(gzip=True) sends gzip, so encoding={encoding!r} cannot apply: give one of them")
     if custom_context:
         return _custom_context(fileobj, dockerfile, encoding)
-    if path is None and fileobj is None:
+    if path is None and fileobj is None and dockerfile not in extra_files:
         raise MissingArgument("build() needs path (a context folder) or fileobj (a Containerfile)")
     extra: Optional[Tuple[str, bytes, int]] = None  # (name, content, mtime) added at the end
     if path is None:
         name = (_safe_relative(dockerfile) if dockerfile else "Containerfile") or _generated_name()
-        extra = (name, _read_fileobj(fileobj), 0)
+        extra = None if fileobj is None else (name, _read_fileobj(fileobj), 0)
         root, rules, always = None, IgnoreRules(), set()
     else:
         try:  # str, bytes or os.PathLike; os.fsdecode keeps undecodable bytes
@@ -180,19 +192,25 @@ def make_build_context(path: Optional[PathArg] = None, fileobj: Optional[IO] = N
         if fileobj is not None:
             extra = (_generated_name(), _read_fileobj(fileobj), 0)
             name = extra[0]
+        elif dockerfile in extra_files:
+            name = dockerfile
         else:
             name, extra = _locate_containerfile(root, dockerfile)
             always.add(name)
+        if extra_files:
+            replaced = set(extra_files) | (set(IGNORE_FILES) if set(IGNORE_FILES) & set(extra_files) else set())
+            rules, always = rules.plus(f"/{n}" for n in replaced), always - replaced
     body = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES)
     try:
         with tarfile.open(fileobj=body, mode="w:gz" if gzip else "w", format=tarfile.PAX_FORMAT,
                           encoding="utf-8", errors="surrogateescape") as tar:
             if root is not None:
                 _add_tree(tar, root, "", rules, always, [])
-            if extra is not None:
-                info = tarfile.TarInfo(extra[0])
-                info.size, info.mode, info.mtime = len(extra[1]), 0o644, extra[2]
-                tar.addfile(info, io.BytesIO(extra[1]))
+            added = [] if extra is None else [(extra[0], extra[1], 0o644, extra[2])]
+            for added_name, content, mode, mtime in added + [(n, c, m, 0) for n, (c, m) in extra_files.items()]:
+                info = tarfile.TarInfo(added_name)
+                info.size, info.mode, info.mtime = len(content), mode, mtime
+                tar.addfile(info, io.BytesIO(content))
         body.seek(0)
     except BaseException:
         body.close()

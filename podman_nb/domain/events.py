@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Union
 
 from ..api.stream import error_message
+from .references import short_id
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def _text_events(text: str) -> Iterator[Event]:
             if match.group(2) == "config":
                 yield Status(line)
             else:
-                yield LayerProgress(match.group(3)[:12], state)
+                yield LayerProgress(short_id(match.group(3)), state)
             continue
         if _IMAGE_ID.match(line):
             yield Result(line)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, 
 
 from ..api.client import quote_name
 from ..errors import APIError, ImageNotFound, InvalidArgument
+from .references import NO_NAME
 
 if TYPE_CHECKING:
     from .manager import ImagesManager
@@ -46,7 +47,7 @@ class Image:
 
     @property
     def tags(self) -> List[str]:
-        return [t for t in (self.attrs.get("RepoTags") or []) if t != "<none>:<none>"]
+        return [t for t in (self.attrs.get("RepoTags") or []) if t != NO_NAME]
 
     @property
     def labels(self) -> Dict[str, str]:

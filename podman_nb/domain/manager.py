@@ -16,11 +16,12 @@ from ..api.client import APIClient, quote_name, says_not_found
 from ..api.params import encode_auth, encode_filters, filter_values
 from ..api.registry import inspect_distribution, layer_sizes, registry_is_insecure
 from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, NotFound, NotSupported, PodmanError
+from ..failures import attach, attached
 from . import events
 from .build import BuildMixin
 from .images import Image
 from .platforms import split_platform
-from .references import bare_id, join_reference, registry_location, split_reference
+from .references import bare_id, join_reference, registry_location, short_id, split_reference
 from .registry_data import RegistryData
 
 Progress = Optional[Callable[[events.Event], None]]
@@ -110,10 +111,8 @@ class ImagesManager(BuildMixin):
             attrs = inspect_distribution(registry_location(name), auth_config=auth_config, tls_verify=tls_verify,
                                          timeout=self.client.timeout)
         except APIError as error:
-            if not self.client.is_local and not error.hint:
-                error.hint = ("the registry was asked from this machine, not by the remote Podman service (which "
-                              "has no endpoint for it), so this machine's registries.conf, certificates and "
-                              "logins applied, not the service's")
+            if not self.client.is_local:
+                attach(error, asked_from_here=True)
             raise
         return RegistryData(name, attrs, self)
 
@@ -263,8 +262,11 @@ class ImagesManager(BuildMixin):
         features = self.client.features
         if not features.has_image_scp:
             raise NotSupported(f"scp needs Podman 4 or later; this service runs Podman {features.version}")
-        response = self.client.post(f"/images/scp/{quote_name(source)}",
-                                    params={"destination": dest, "quiet": quiet})
+        try:
+            response = self.client.post(f"/images/scp/{quote_name(source)}",
+                                        params={"destination": dest, "quiet": quiet})
+        except APIError as error:
+            raise attach(error, operation="image_scp", destination=dest)
         return response.json()
 
     def pull(self, repository: str, tag: Optional[str] = None, all_tags: bool = False, **kwargs: Any,
@@ -304,8 +306,11 @@ class ImagesManager(BuildMixin):
             self._announce_layer_sizes(reference, kwargs, tls_verify, platform)
         if use_compat:
             params = {"fromImage": reference, "platform": kwargs.get("platform")}
-            response = self.client.post("/images/create", compat=True, params=params, headers=headers,
-                                        stream=True, not_found=ImageNotFound)
+            try:
+                response = self.client.post("/images/create", compat=True, params=params, headers=headers,
+                                            stream=True, not_found=ImageNotFound)
+            except APIError as error:
+                raise attach(error, operation="image_pull", reference=reference)
         else:
             params = {"reference": reference, "allTags": all_tags or None, "policy": policy,
                       "tlsVerify": tls_verify, "compatMode": libpod_compat or None,
@@ -316,8 +321,9 @@ class ImagesManager(BuildMixin):
             except APIError as error:
                 if all_tags and tls_verify is False:
                     _all_tags_tls_hint(error)
-                raise
-        lines = self._checked_lines(response, kwargs.get("progress"), not_found=ImageNotFound, reference=reference)
+                raise attach(error, operation="image_pull", reference=reference)
+        lines = attached(self._checked_lines(response, kwargs.get("progress"), not_found=ImageNotFound,
+                                             reference=reference), operation="image_pull", reference=reference)
         if all_tags and tls_verify is False:
             lines = _all_tags_tls_hinted(lines)
         if kwargs.get("stream"):
@@ -370,7 +376,7 @@ class ImagesManager(BuildMixin):
         except PodmanError:  # the pull itself will say what is wrong
             return
         if sizes:
-            kwargs["progress"](events.LayerSizes(tuple((bare_id(digest)[:12], size) for digest, size in sizes)))
+            kwargs["progress"](events.LayerSizes(tuple((short_id(digest), size) for digest, size in sizes)))
 
     # Streams -------------------------------------------------------------------------------
     def _checked_lines(self, response: Any, progress: Progress, not_found: type = APIError,
@@ -389,9 +395,8 @@ class ImagesManager(BuildMixin):
 def _all_tags_tls_hint(error: APIError) -> None:
     """Podman (3.0.1 to 5.8.6 alike) lists an all-tags pull's tags with registries.conf's TLS settings,
     whatever tlsVerify says: hint at what works, not at the --no-tls-verify that was already given."""
-    if _TLS_WORDS.search(str(error)):
-        error.hint = ("Podman ignores tls_verify=False when it lists the tags of an all-tags pull: "
-                      "mark the registry insecure = true in registries.conf, or pull the tags one by one")
+    if _TLS_WORDS.search(error.raw()):
+        attach(error, all_tags_tls=True)
 
 
 def _all_tags_tls_hinted(lines: Iterator[Any]) -> Iterator[Any]:

@@ -8,38 +8,15 @@ No UI and no I/O here; the notebook layer renders these.
 
 from __future__ import annotations
 
-import re
 import time
 from collections import deque
 from typing import Deque, Dict, Optional
 
-from .buildlog import LogText
+from .buildlog import BuildEvents
 from .events import (LAYER_PRESENT_STATES, Error, Event, LayerProgress, LayerSizes, LogLine, Result,
                      Status, Step)
-from .references import bare_id
 
-__all__ = ["LayerState", "PullProgress", "BuildProgress", "short_id", "failure_reason"]
-
-# Podman's build error repeats the step ('building at STEP "RUN x": while running runtime: exit status 1';
-# Podman 3: 'error building at STEP "RUN x": exit status 1') (the instruction is quoted as it is, inner quotes too)
-_SERVICE_LOG = re.compile(r'^time="[^"]*" level=\w+ msg=')  # the service's own log lines, in a build's stream
-_STEP_PREFIX = re.compile(r'^(?:error )?building at STEP ".*?": (?:while running runtime: )?')
-
-
-def failure_reason(message: str, instruction: str = "") -> str:
-    """A build error without the step it names (the display names the step itself): ``exit status 1``."""
-    text = str(message).strip()
-    text = text[len("error "):] if text.startswith("error building at STEP ") else text  # Podman 3
-    prefix = f'building at STEP "{instruction}": '
-    if instruction and text.startswith(prefix):
-        text = text[len(prefix):]
-        return text[len("while running runtime: "):] if text.startswith("while running runtime: ") else text
-    return _STEP_PREFIX.sub("", text, count=1)
-
-
-def short_id(image_id: Optional[str], length: int = 12) -> Optional[str]:
-    """``image_id`` without any ``sha256:`` prefix, cut to ``length`` characters (None stays None)."""
-    return bare_id(image_id)[:length] if image_id else None
+__all__ = ["LayerState", "PullProgress", "BuildProgress"]
 
 
 class _Timed:
@@ -213,26 +190,45 @@ class PullProgress(_Timed):
         return before != (layer.state, layer.current, layer.total)
 
 
-class BuildProgress(_Timed):  # pylint: disable=too-many-instance-attributes
-    """State of a build: current step and instruction (and when it began, and the last lines it printed),
-    cache hits and the last ``log_tail`` log lines.
+class BuildProgress(_Timed):
+    """State of a build, as both displays read it: its :class:`~podman_nb.domain.buildlog.BuildEvents`
+    (``events``: step, the last lines the step printed, cache hits, image id, failure, and the last
+    ``log_tail`` lines in ``tail``, without the failure's line: the summary says it), and when the step began.
 
-    The lines read as in the build's :class:`~podman_nb.domain.buildlog.BuildLog` (the same
-    :class:`LogText`); the whole log is that BuildLog's, kept on the built Image and on BuildError,
-    so this keeps only the tail a live view shows, and ``lines``, how many lines there were.
+    The whole log is the build's BuildLog, kept on the built Image and on BuildError.
     """
 
     def __init__(self, log_tail: int = 200, clock=time.monotonic):
         super().__init__(clock)
-        self.step = 0
-        self.steps_total = 0
-        self.instruction = ""
-        self.step_started = self.started  # when the current step began (for a ticking timer)
-        self.step_lines: Deque[str] = deque(maxlen=5)  # the last lines the current step printed
-        self.cache_hits = 0
-        self.lines = 0
-        self._text = LogText()
         self.tail: Deque[str] = deque(maxlen=max(1, int(log_tail)))
+        self.reader = BuildEvents(self.tail, failure_line=False)
+        self.step_started = self.started  # when the current step began (for a ticking timer)
+
+    @property
+    def step(self) -> int:
+        return self.reader.step.number if self.reader.step else 0
+
+    @property
+    def steps_total(self) -> int:
+        """The step count (0: Podman 3 does not say)."""
+        return (self.reader.step.total or 0) if self.reader.step else 0
+
+    @property
+    def instruction(self) -> str:
+        return self.reader.step.instruction if self.reader.step else ""
+
+    @property
+    def step_lines(self) -> Deque[str]:
+        return self.reader.step_lines
+
+    @property
+    def cache_hits(self) -> int:
+        return self.reader.cache_hits
+
+    @property
+    def lines(self) -> int:
+        """How many lines the build printed so far."""
+        return self.reader.count
 
     @property
     def step_elapsed(self) -> float:
@@ -244,21 +240,6 @@ class BuildProgress(_Timed):  # pylint: disable=too-many-instance-attributes
         """Fold one event in; True when something visible changed."""
         self.events += 1
         if isinstance(event, Step):
-            # Podman 3 gives no total: steps_total stays 0
-            self.step, self.steps_total, self.instruction = event.number, event.total or 0, event.instruction
             self.step_started = self._clock()
-            self.step_lines.clear()
-        elif isinstance(event, LogLine):
-            self.cache_hits += event.cache_hit
-            # Podman's own lines, not the step's (Podman 3 adds "subprocess exited with status N", twice;
-            # Podman 4 logs an unknown instruction as 'time="..." level=error msg="...&imagebuilder.Step{...}"')
-            if not (event.text.startswith(("--> ", "COMMIT ", "subprocess exited with status "))
-                    or _SERVICE_LOG.match(event.text)):
-                self.step_lines.append(event.text)
         changed = self._apply_common(event)
-        text = self._text.line(event)
-        if text is not None:
-            self.lines += 1
-            self.tail.append(text)
-            return True
-        return changed or isinstance(event, Step)
+        return self.reader.apply(event) or changed or isinstance(event, Step)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple, Optional, Tuple
 
+from ..api.registry import DOCKER_HUB  # noqa: F401 (one home: where the registry is asked)
 from ..errors import InvalidArgument
 
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
@@ -31,7 +32,7 @@ _DOMAIN = re.compile(rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA
 _TAG = re.compile(r"[\w][\w.-]{0,127}", re.ASCII)
 _DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
 NAME_MAX = 255
-DOCKER_HUB = "docker.io"
+NO_NAME = "<none>:<none>"  # what Docker-shaped listings say of an image without a name
 
 
 class Reference(NamedTuple):
@@ -120,3 +121,9 @@ def bare_id(image_id: Any) -> str:
     """An image id without its ``sha256:`` prefix ("" for None)."""
     text = str(image_id or "")
     return text[len("sha256:"):] if text.startswith("sha256:") else text
+
+
+def short_id(image_id: Optional[str], length: int = 12) -> Optional[str]:
+    """``image_id`` (or a layer digest) without any ``sha256:`` prefix, cut to ``length`` characters
+    (None stays None): the one place ids are shortened."""
+    return bare_id(image_id)[:length] if image_id else None

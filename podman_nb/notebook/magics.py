@@ -2,21 +2,21 @@
 
 ``%load_ext podman_nb`` registers them; ``%config PodmanMagics`` shows the settings. Errors from
 the service come out as one short line (``%config PodmanMagics.show_tracebacks = True`` for more)
-while the cell still fails, so nbconvert and papermill stop.
+while the cell still fails, so nbconvert and papermill stop. What every magic repeats (parsing, the
+call's context, the error path) is the ``magic`` decorator (notebook/context.py); the options are in
+notebook/arguments.py; this module is the table of contents.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import os
 import sys
 from typing import Any, Callable, Dict, List, Optional
 
 from IPython.core.error import UsageError
-from IPython.utils.process import arg_split
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Enum, Float, Int, Unicode, observe
 
 from ..api.connections import list_connections
@@ -25,130 +25,16 @@ from ..domain.references import bare_id, parse_reference
 from ..errors import BuildError, InvalidArgument, PodmanError
 from .units import human_size
 from . import errors
+from .arguments import (build_kwargs, build_options, common, creds_option, filter_option, filters, quiet,
+                        tls, tls_options)
+from .context import CallContext, magic, session_for
 from .progress import make_display
-from .secrets import creds_passwords, mask, parse_creds, scrub_history
 
 
 def _tables():
     """The DataFrame module, imported on first use: pandas costs ~0.2 s, %load_ext should not."""
     from . import tables
     return tables
-
-
-def _key_values(values: Optional[List[str]], option: str) -> List[tuple]:
-    """``KEY=VALUE`` words of a repeatable option as (key, value) pairs; anything else is a UsageError."""
-    pairs = []
-    for value in values or []:
-        key, sep, val = value.partition("=")
-        if not sep or not key:
-            raise UsageError(f"{option} takes KEY=VALUE, got {value!r}")
-        pairs.append((key, val))
-    return pairs
-
-
-def _pairs(values: Optional[List[str]], option: str) -> Dict[str, str]:
-    return dict(_key_values(values, option))
-
-
-def _filters(values: Optional[List[str]]) -> Dict[str, List[str]]:
-    filters: Dict[str, List[str]] = {}
-    for key, value in _key_values(values, "--filter"):
-        filters.setdefault(key, []).append(value)
-    return filters
-
-
-def _tls(args: Any) -> Optional[bool]:
-    return False if args.no_tls_verify else (True if args.tls_verify else None)
-
-
-def operation(function: Callable) -> Callable:
-    """Parse the magic's arguments (``-h`` prints help) and turn failures into one short message."""
-
-    @functools.wraps(function)
-    def run(self: "PodmanMagics", line: str = "", cell: Optional[str] = None) -> Any:
-        magic = getattr(self, function.__name__)
-        name = ("%%" if cell is not None else "%") + function.__name__
-        self.creds_given, self._call, self._failed = False, None, None
-        for password in creds_passwords(line):  # first: a line that fails to parse keeps none either
-            self._remember_password(password)
-        try:
-            words = arg_split(line)
-        except ValueError as error:  # an unbalanced quote: shlex's "No closing quotation"
-            raise UsageError(f"cannot read the arguments: {error}") from None
-        if any(word in ("-h", "--help") for word in words):  # before required arguments are checked
-            print(_help_text(magic.__doc__))
-            return None
-        try:
-            args = parse_argstring(magic, line)
-        except (UsageError, ValueError) as error:
-            # argparse keeps its options in a private list; IPython's magic_arguments offers no other way
-            options = [o for action in magic.parser._actions for o in action.option_strings if o.startswith("--")]
-            raise UsageError(mask(errors.usage_message(name, options, str(error)), self.secrets)) from None
-        self._call = errors.Call(name, args, cell)  # for the messages: the display's and the one line
-        try:
-            self._call_connection = getattr(args, "connection", None)  # this call's --connection, if any
-            return function(self, args, cell) if cell is not None else function(self, args)
-        except PodmanError as error:
-            self._failed = error
-            raise
-        except errors.Interrupted:
-            raise
-        except KeyboardInterrupt:  # the display's summary says "interrupted": see errors.Interrupted
-            raise errors.Interrupted() from None
-        finally:
-            self._call_connection = None
-
-    return run
-
-
-def _help_text(doc: Optional[str]) -> str:
-    """The magic's docstring as -h shows it: ``Usage:`` instead of reST's leading ``::``."""
-    doc = (doc or "").strip("\n")
-    return "Usage:" + doc[2:] if doc.startswith("::") else doc
-
-
-def _common(function: Callable) -> Callable:
-    function = argument("--connection", metavar="NAME",
-                        help="Use this Podman connection for this call (`%%podman connections` lists them).")(function)
-    return argument("-h", "--help", action="store_true", help="Show this help.")(function)
-
-
-def _build_options(function: Callable) -> Callable:
-    """The options %%image_build and %image_env share (read by _build_kwargs)."""
-    for args, kwargs in reversed((
-            (("--no-layers",), dict(action="store_true", help="Do not cache intermediate layers.")),
-            (("--squash",), dict(action="store_true", help="Squash the new layers into one.")),
-            (("--platform",), dict(help="Target platform, e.g. linux/amd64.")),
-            (("--pull",), dict(action="store_true", help="Always pull the base image.")),
-            (("--no-cache",), dict(action="store_true", help="Do not use cached layers.")),
-            (("--label",), dict(action="append", metavar="KEY=VALUE", help="Image label; repeatable.")),
-            (("--build-arg",), dict(action="append", metavar="KEY=VALUE", help="Build argument; repeatable.")),
-            (("-t", "--tag"), dict(action="append", metavar="TAG", help="Name for the image; repeatable.")))):
-        function = argument(*args, **kwargs)(function)
-    return _quiet()(function)
-
-
-def _build_kwargs(args: Any) -> Dict[str, Any]:
-    return dict(tag=args.tag, buildargs=_pairs(args.build_arg, "--build-arg"), labels=_pairs(args.label, "--label"),
-                nocache=args.no_cache or None, pull=args.pull or None, platform=args.platform,
-                squash=args.squash or None, layers=not args.no_layers)
-
-
-def _quiet(help: str = "No progress display.") -> Callable:  # pylint: disable=redefined-builtin
-    return argument("-q", "--quiet", action="store_true", help=help)
-
-
-def _filter(help: str) -> Callable:  # pylint: disable=redefined-builtin
-    return argument("-f", "--filter", action="append", metavar="KEY=VALUE", help=help + " Repeatable.")
-
-
-_creds_option = argument("--creds", metavar="USER[:PASS]",
-                         help="Registry credentials (only USER: asks for the password).")
-
-
-def _tls_options(function: Callable) -> Callable:
-    function = argument("--no-tls-verify", action="store_true", help="Do not verify the registry's TLS.")(function)
-    return argument("--tls-verify", action="store_true", help="Require TLS verification.")(function)
 
 
 @magics_class
@@ -172,83 +58,69 @@ class PodmanMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any):
         # before super().__init__: a %config'd base_url is applied there, and _reconnect reads this
-        self._clients: Dict[Optional[str], PodmanClient] = {}  # None: the notebook's; else per --connection NAME
+        self.session = session_for(shell, lambda: dict(base_url=self.base_url, connection=self.connection,
+                                                       stream_timeout=self.stream_timeout))
         super().__init__(shell=shell, **kwargs)
-        self._call_connection: Optional[str] = None
-        self.secrets: set = set()  # passwords seen this session, masked in any error shown
-        self.creds_given = False  # whether the running (or last) operation sent credentials
-        self._call: Optional[errors.Call] = None  # the running (or last) magic call
-        self._failed: Optional[BaseException] = None  # the PodmanError the last call raised, if any
         self.error_handler: Any = None  # set by errors.install
-        self.shown_failure: Optional[BaseException] = None  # a failure whose display already said it all
 
     @observe("base_url", "connection", "stream_timeout", "list_cache")
     def _reconnect(self, change: Any) -> None:
-        # getattr: a reload after %config PodmanMagics.base_url=... applies the config inside __init__
-        clients, self._clients = getattr(self, "_clients", {}), {}
-        for client in clients.values():
-            client.close()
+        self.session.reset()
 
     def client_for(self, name: Optional[str]) -> PodmanClient:
         """The client of connection ``name`` (None: the notebook's), made once and kept."""
-        if name not in self._clients:
-            if name is None:
-                made = PodmanClient(base_url=self.base_url, connection=self.connection,
-                                    stream_timeout=self.stream_timeout)
-            else:
-                made = PodmanClient(connection=name, stream_timeout=self.stream_timeout)
-            self._clients[name] = made
-        return self._clients[name]
+        return self.session.client_for(name)
 
     @property
     def client(self) -> PodmanClient:
-        return self.client_for(self._call_connection)
+        """The notebook's client (a call's own --connection is its CallContext's)."""
+        return self.client_for(None)
 
     @property
     def _client(self) -> Optional[PodmanClient]:
         """The notebook's own client, if made (tests swap it)."""
-        return self._clients.get(None)
+        return self.session.clients.get(None)
 
     @_client.setter
     def _client(self, value: Optional[PodmanClient]) -> None:
-        self._clients.pop(None, None)
+        self.session.clients.pop(None, None)
         if value is not None:
-            self._clients[None] = value
+            self.session.clients[None] = value
 
-    @property
-    def manager(self):
-        return self.client.images
-
-    def _with_progress(self, kind: str, title: str, quiet: bool, call: Callable[[Callable], Any]) -> Any:
-        """Run ``call(progress)`` under a live display, leaving its summary behind."""
+    def _with_progress(self, call: CallContext, kind: str, title: str, quiet: bool,
+                       run: Callable[[Callable], Any]) -> Any:
+        """Run ``run(progress)`` under a live display, leaving its summary behind: a failed build's names
+        the step and says the one sentence, so the error adds nothing (``call.shown``); a failed pull's or
+        push's says only that it failed, the error line says why: each failure is said once."""
         shown = make_display(kind, title, mode="none" if quiet else self.progress,
                              update_interval=self.update_interval, log_tail=self.log_tail)
         with shown:
             try:
-                return call(shown.update)
+                return run(shown.update)
             except BuildError as error:
-                # the summary names the step and says the cause in the words the one-line message would use
-                shown.close(error=errors.rewritten(error, self._call) or str(error))
-                if shown.mode != "none":  # ... so no second message
-                    self.shown_failure = error
+                shown.close(error=str(error))
+                call.shown = shown.mode != "none"
+                raise
+            except PodmanError:
+                shown.close(error="")
                 raise
 
     # Listing -------------------------------------------------------------------------------
     @line_magic
     @magic_arguments()
-    @_common
+    @common
     @argument("--no-trunc", action="store_true", help="Show full image ids.")
     @argument("--wide", action="store_true", help="Every column: also dangling, arch, os, shared and virtual "
               "size, digest, labels.")
-    @_quiet("Only the image ids.")
+    @quiet("Only the image ids.")
     @argument("--sort", help="Sort by this column (newest first by default).")
-    @_filter("dangling=true, label=k or label=k=v, reference=PATTERN, before=IMAGE, since=IMAGE.")
+    @filter_option("dangling=true, label=k or label=k=v, reference=PATTERN, before=IMAGE, since=IMAGE.")
     @argument("-a", "--all", action="store_true", help="Include intermediate images.")
     @argument("--all-connections", action="store_true",
               help="Every Podman connection, asked in parallel, with a connection column.")
     @argument("--fresh", action="store_true", help="Ask the service, not the listing cache.")
-    @operation
-    def images(self, args):
+    @magic
+    def images(self, args, call):
         """List images as a DataFrame, one row per tag: repository, tag, image_id, created, size,
         containers (and dangling when some image is); ``--wide`` for every column.
 
@@ -262,16 +134,16 @@ class PodmanMagics(Magics):
             names = [c.name for c in list_connections()]
             if not names:
                 raise UsageError("Podman has no connections (`podman system connection add`)")
-        filters = _filters(args.filter)
+        wanted = filters(args.filter)
         tables = _tables()
         why = "no images" + (" match " + " ".join(f"--filter {f}" for f in args.filter) if args.filter else "")
         shape = dict(no_trunc=args.no_trunc, sort=args.sort, quiet=args.quiet, wide=args.wide, why_empty=why)
 
         def rows(client: PodmanClient):
-            return client.listing(self.list_cache).list_attrs(fresh=args.fresh, all=args.all, filters=filters)
+            return client.listing(self.list_cache).list_attrs(fresh=args.fresh, all=args.all, filters=wanted)
 
         if not args.all_connections and len(names) < 2:
-            return tables.images_frame(rows(self.client), **shape)
+            return tables.images_frame(rows(call.client), **shape)
 
         def frame(name: str):
             return tables.images_frame(rows(self.client_for(name)), **shape)
@@ -284,124 +156,125 @@ class PodmanMagics(Magics):
 
     @line_magic
     @magic_arguments()
-    @_common
+    @common
     @argument("--no-trunc", action="store_true", help="Do not shorten ids and commands.")
     @argument("image", help="Image name or id.")
-    @operation
-    def image_history(self, args):
+    @magic
+    def image_history(self, args, call):
         """The layers an image is made of, as a DataFrame.
 
         Example: ``%image_history localhost/myenv:latest``
         """
-        return _tables().history_frame(self.manager.get(args.image).history(), no_trunc=args.no_trunc)
+        return _tables().history_frame(call.images.get(args.image).history(), no_trunc=args.no_trunc)
 
     @line_magic
     @magic_arguments()
-    @_common
+    @common
     @argument("image", help="Image name or id.")
-    @operation
-    def image_inspect(self, args):
-        """Everything the service knows about an image, as a dict.
+    @magic
+    def image_inspect(self, args, call):
+        """Everything the service knows about an image: its document as a dict, shown as one sentence.
 
         Example: ``info = %image_inspect localhost/myenv:latest``
         """
-        return self.manager.get(args.image).attrs
+        return _tables().inspect_answer(args.image, call.images.get(args.image).attrs)
 
     @line_magic
     @magic_arguments()
-    @_common
-    @_tls_options
+    @common
+    @tls_options
     @argument("--list-tags", action="store_true", help="List the tags of the named repository.")
-    @_filter("is-official, is-automated, stars.")
+    @filter_option("is-official, is-automated, stars.")
     @argument("--limit", type=int, help="At most this many results per registry.")
     @argument("term", help="What to search for, e.g. registry.example.com/name.")
-    @operation
-    def image_search(self, args):
+    @magic
+    def image_search(self, args, call):
         """Search registries, as a DataFrame.
 
         Example: ``%image_search quay.io/podman --limit 5``
         """
-        found = self.manager.search(args.term, limit=args.limit, filters=_filters(args.filter),
-                                   listTags=args.list_tags or None, tls_verify=_tls(args))
+        found = call.images.search(args.term, limit=args.limit, filters=filters(args.filter),
+                                   listTags=args.list_tags or None, tls_verify=tls(args))
         why = f"no image matches {args.term!r}"
         if not found and not _names_registry(args.term) and \
-                not (self.client.info().get("registries") or {}).get("search"):
+                not (call.client.info().get("registries") or {}).get("search"):
             why = ("no search registries are configured: name one, e.g. "
                    f"`%image_search quay.io/{args.term}`")
         return _tables().search_frame(found, list_tags=args.list_tags, why_empty=why)
 
     @line_magic
     @magic_arguments()
-    @_common
-    @_creds_option
+    @common
+    @creds_option
     @argument("image", help="Image reference in a registry.")
-    @operation
-    def image_registry_data(self, args):
-        """Ask the registry (without pulling) for an image's digest and platforms.
+    @magic
+    def image_registry_data(self, args, call):
+        """Ask the registry (without pulling) for an image's digest and platforms: a dict (name, digest,
+        platforms) shown as one sentence.
 
         Example: ``%image_registry_data 127.0.0.1:5000/team/env:latest``
         """
-        auth = self._creds(args.creds)
-        data = self.manager.get_registry_data(args.image, auth_config=auth)
-        return {"name": args.image, "digest": data.id, "platforms": data.platforms}
+        auth = call.creds(args.creds)
+        data = call.images.get_registry_data(args.image, auth_config=auth)
+        return _tables().registry_answer(args.image, data.id, data.platforms)
 
     # Pull, push, build ---------------------------------------------------------------------
     @line_magic
     @magic_arguments()
-    @_common
-    @_tls_options
-    @_quiet()
-    @_creds_option
+    @common
+    @tls_options
+    @quiet()
+    @creds_option
     @argument("--policy", choices=["always", "missing", "newer", "never"], help="Pull policy (default always).")
     @argument("--platform", metavar="OS/ARCH[/VARIANT]", help="Platform to pull, e.g. linux/arm64.")
     @argument("--all-tags", action="store_true", help="Pull every tag of the repository.")
     @argument("reference", help="Image to pull, e.g. quay.io/podman/hello:latest.")
-    @operation
-    def image_pull(self, args):
+    @magic
+    def image_pull(self, args, call):
         """Pull an image with live progress; returns the Image (a DataFrame as %images' with --all-tags).
 
         Example: ``img = %image_pull 127.0.0.1:5000/team/env:latest --creds alice``
         """
-        auth = self._creds(args.creds)
-        kwargs = {"auth_config": auth, "platform": args.platform, "tls_verify": _tls(args)}
+        auth = call.creds(args.creds)
+        kwargs = {"auth_config": auth, "platform": args.platform, "tls_verify": tls(args)}
         if args.policy:
             kwargs["policy"] = args.policy
-        pulled = self._with_progress("pull", args.reference, args.quiet, lambda progress: self.manager.pull(
+        pulled = self._with_progress(call, "pull", args.reference, args.quiet, lambda progress: call.images.pull(
             args.reference, all_tags=args.all_tags, progress=progress,
             **{k: v for k, v in kwargs.items() if v is not None}))
-        return self._images_result(pulled) if args.all_tags else pulled
+        return self._images_result(call, pulled) if args.all_tags else pulled
 
     @line_magic
     @magic_arguments()
-    @_common
-    @_tls_options
-    @_quiet()
-    @_creds_option
+    @common
+    @tls_options
+    @quiet()
+    @creds_option
     @argument("--format", choices=["oci", "v2s2", "v2s1"], help="Manifest format.")
     @argument("reference", help="Local image to push.")
     @argument("destination", nargs="?", help="Where to push it (default: the reference itself).")
-    @operation
-    def image_push(self, args):
+    @magic
+    def image_push(self, args, call):
         """Push an image to a registry with live progress; the summary says what was pushed (nothing is returned).
 
         Example: ``%image_push localhost/myenv:latest 127.0.0.1:5000/team/myenv:latest --creds alice``
         """
-        auth = self._creds(args.creds)
-        kwargs = {"auth_config": auth, "destination": args.destination, "tls_verify": _tls(args),
+        auth = call.creds(args.creds)
+        kwargs = {"auth_config": auth, "destination": args.destination, "tls_verify": tls(args),
                   "format": args.format}
         title = args.destination or args.reference
-        self._with_progress("push", title, args.quiet, lambda progress: self.manager.push(
+        self._with_progress(call, "push", title, args.quiet, lambda progress: call.images.push(
             args.reference, progress=progress, **{k: v for k, v in kwargs.items() if v is not None}))
         return None
 
     @cell_magic
     @magic_arguments("%image_build")  # the usage line gets the one "%" magic_arguments adds: %%image_build
-    @_common
-    @_build_options
+    @common
+    @build_options
     @argument("--target", help="Build up to this stage.")
     @argument("--context", metavar="DIR", help="Folder whose files COPY can use (default: none).")
-    @operation
-    def image_build(self, args, cell):
+    @magic
+    def image_build(self, args, call):
         """Build an image: the cell body is the Containerfile. Returns the Image; its
         ``build_log`` keeps every line (``.text``: the output as text).
 
@@ -411,26 +284,26 @@ class PodmanMagics(Magics):
             FROM localhost/base:latest
             COPY requirements.txt /app/
         """
-        if not cell.strip():
+        if not call.cell.strip():
             raise UsageError("the cell is empty: write the Containerfile below %%image_build")
         context = os.path.expanduser(args.context) if args.context else None
         title = ", ".join(args.tag or []) or "image"
-        return self._with_progress("build", title, args.quiet, lambda progress: self.manager.build(
-            fileobj=io.StringIO(cell), path=context, target=args.target, progress=progress,
-            **_build_kwargs(args))[0])
+        return self._with_progress(call, "build", title, args.quiet, lambda progress: call.images.build(
+            fileobj=io.StringIO(call.cell), path=context, target=args.target, progress=progress,
+            **build_kwargs(args))[0])
 
     @line_magic
     @magic_arguments()
-    @_common
-    @_build_options
+    @common
+    @build_options
     @argument("--print", action="store_true", help="Only print the Containerfile (to edit in %%%%image_build).")
     @argument("--base", metavar="IMAGE", help="Base image (default: docker.io/library/python:X.Y-slim for "
               "runtime.txt's Python, else this kernel's).")
     @argument("--freeze", action="store_true", help="This kernel's environment: its Python and every "
               "installed distribution, pinned.")
     @argument("path", nargs="?", help="Project folder (default: the notebook's folder).")
-    @operation
-    def image_env(self, args):
+    @magic
+    def image_env(self, args, call):
         """Build an environment image from a project folder's requirements.txt, pyproject.toml/setup.py,
         runtime.txt, apt.txt, postBuild (or binder/), or with --freeze from this kernel; shows the
         Containerfile and returns the Image. Host PIP_INDEX_URL/PIP_EXTRA_INDEX_URL/PIP_TRUSTED_HOST
@@ -438,58 +311,58 @@ class PodmanMagics(Magics):
 
         Example: ``img = %image_env . -t localhost/myproject:latest``
         """
-        from ..domain import environment
+        from .. import environment  # its modules import on first use
         if args.freeze and args.path:
             raise UsageError("give a project folder or --freeze, not both")
+        env = (environment.from_interpreter(base=args.base) if args.freeze  # the folder first: a wrong one
+               else environment.from_folder(args.path or os.getcwd(), base=args.base))  # is the first mistake
         if not args.print and not args.tag:
             raise UsageError("name the image with -t TAG (or only look at the Containerfile with --print)")
-        env = (environment.from_interpreter(base=args.base) if args.freeze
-               else environment.from_folder(args.path or os.getcwd(), base=args.base))
         for warning in env.warnings:
             print(f"Warning: {warning}", file=sys.stderr)
         print(env.containerfile)
         if args.print:
             return None
-        return self._with_progress("build", ", ".join(args.tag), args.quiet, lambda progress: environment.build(
-            self.manager, env, progress=progress, **_build_kwargs(args))[0])
+        return self._with_progress(call, "build", ", ".join(args.tag), args.quiet, lambda progress: environment.build(
+            call.images, env, progress=progress, **build_kwargs(args))[0])
 
     # Changing images -----------------------------------------------------------------------
     @line_magic
     @magic_arguments()
-    @_common
+    @common
     @argument("-f", "--force", action="store_true", help="Remove even when containers use it.")
     @argument("images", nargs="+", help="Images to remove.")
-    @operation
-    def image_rm(self, args):
+    @magic
+    def image_rm(self, args, call):
         """Remove images; returns a DataFrame of what went, in %images' columns and ``removed``
         ("deleted", or "untagged" when the image keeps other names).
 
         Example: ``%image_rm localhost/old:1 localhost/old:2``
         """
-        before = self.manager.list_attrs(all=True)
+        before = call.images.list_attrs(all=True)
         report = []
         for name in args.images:
-            report.extend(self.manager.remove(name, force=args.force or None))
+            report.extend(call.images.remove(name, force=args.force or None))
         return _tables().removed_frame(before, report)
 
     @line_magic
     @magic_arguments()
-    @_common
+    @common
     @argument("--dry-run", action="store_true", help="Show what would be removed and the space it frees.")
-    @_filter("label=..., until=...")
+    @filter_option("label=..., until=...")
     @argument("-a", "--all", action="store_true", help="Every image no container uses, not only dangling ones.")
-    @operation
-    def image_prune(self, args):
+    @magic
+    def image_prune(self, args, call):
         """Remove unused images; returns a DataFrame of what went (or would go, with --dry-run).
 
         Example: ``%image_prune --dry-run``
         """
-        filters = _filters(args.filter)
+        wanted = filters(args.filter)
         if args.dry_run:
-            gone = [image.attrs for image in self.manager.prune_candidates(all=args.all, filters=filters)]
+            gone = [image.attrs for image in call.images.prune_candidates(all=args.all, filters=wanted)]
         else:
-            before = self.manager.list_attrs(all=True)
-            deleted = {entry["Deleted"] for entry in self.manager.prune(all=args.all, filters=filters)["ImagesDeleted"]}
+            before = call.images.list_attrs(all=True)
+            deleted = {entry["Deleted"] for entry in call.images.prune(all=args.all, filters=wanted)["ImagesDeleted"]}
             gone = [attrs for attrs in before if attrs.get("Id") in deleted]
         why = ("nothing to prune: every image is in use" if args.all else
                "nothing to prune: no dangling images (--all also removes tagged images no container uses)")
@@ -501,35 +374,35 @@ class PodmanMagics(Magics):
 
     @line_magic
     @magic_arguments()
-    @_common
+    @common
     @argument("image", help="Existing image.")
     @argument("target", help="New name, REPOSITORY[:TAG].")
-    @operation
-    def image_tag(self, args):
+    @magic
+    def image_tag(self, args, call):
         """Give an image another name.
 
         Example: ``%image_tag localhost/myenv:latest 127.0.0.1:5000/team/myenv:1.0``
         """
         from ..domain.references import split_reference
         repository, tag, _ = split_reference(args.target)
-        image = self.manager.get(args.image)
+        image = call.images.get(args.image)
         image.tag(repository, tag or "latest")
         image.reload()
         return image
 
     @line_magic
     @magic_arguments()
-    @_common
+    @common
     @argument("--named", action="store_true", help="Keep the image's name in the archive.")
     @argument("image", help="Image to save.")
     @argument("path", help="File to write (a docker-archive tarball).")
-    @operation
-    def image_save(self, args):
+    @magic
+    def image_save(self, args, call):
         """Save an image to a tarball that %image_load can read back.
 
         Example: ``%image_save localhost/myenv:latest myenv.tar --named``
         """
-        image = self.manager.get(args.image)
+        image = call.images.get(args.image)
         path = os.path.expanduser(args.path)
         written = 0
         with open(path + ".part", "wb") as handle:
@@ -542,31 +415,31 @@ class PodmanMagics(Magics):
 
     @line_magic
     @magic_arguments()
-    @_common
+    @common
     @argument("path", help="A tarball made by %%image_save or podman save.")
-    @operation
-    def image_load(self, args):
+    @magic
+    def image_load(self, args, call):
         """Load images from a tarball; returns the Image (a DataFrame as %images' when there are several).
 
         Example: ``%image_load myenv.tar``
         """
-        loaded = list(self.manager.load(file_path=os.path.expanduser(args.path)))
-        return loaded[0] if len(loaded) == 1 else self._images_result(loaded)
+        loaded = list(call.images.load(file_path=os.path.expanduser(args.path)))
+        return loaded[0] if len(loaded) == 1 else self._images_result(call, loaded)
 
     @line_magic
     @magic_arguments()
-    @_common
-    @_quiet("Only the loaded image.")
+    @common
+    @quiet("Only the loaded image.")
     @argument("source", help="Source image (or connection::image).")
     @argument("destination", nargs="?", help="Destination connection (and image name).")
-    @operation
-    def image_scp(self, args):
+    @magic
+    def image_scp(self, args, call):
         """Copy an image to another Podman connection (the service runs podman image scp); says what
         arrived where, once (nothing is returned).
 
         Example: ``%image_scp localhost/myenv:latest otherhost::``
         """
-        answer = self.manager.scp(args.source, args.destination, quiet=args.quiet)
+        answer = call.images.scp(args.source, args.destination, quiet=args.quiet)
         arrived = answer.get("Id") if isinstance(answer, dict) else None
         print(f"Copied {args.source} to {args.destination or 'the default connection'}"
               + (f" (there as {arrived})" if arrived and arrived != args.source else ""))
@@ -575,11 +448,11 @@ class PodmanMagics(Magics):
     # Connection ----------------------------------------------------------------------------
     @line_magic
     @magic_arguments()
-    @_common
+    @common
     @argument("--url", help="Switch to the Podman service at this address (unix://, ssh://, tcp://).")
     @argument("what", nargs="?", choices=["connections"], help="connections: a DataFrame of Podman's connections.")
-    @operation
-    def podman(self, args):
+    @magic
+    def podman(self, args, call):
         """Which Podman service the magics use (connection, address, version: a dict shown as one sentence);
         ``--url`` or ``--connection`` switches to another; ``%podman connections`` lists Podman's connections
         and whether they answer.
@@ -593,9 +466,8 @@ class PodmanMagics(Magics):
         previous = (self.base_url, self.connection)
         if args.url or args.connection:
             self.base_url, self.connection = args.url, args.connection
-        self._call_connection = None  # here --connection switches the notebook, it is not for one call
         try:
-            client = self.client
+            client = self.client_for(None)  # here --connection switches the notebook, it is not for one call
             info = _tables().ServiceFacts(connection=client.connection, base_url=client.base_url,
                                           podman=client.api.podman_version, api=client.version().get("ApiVersion"),
                                           listing=client.listing(self.list_cache).status())
@@ -617,28 +489,11 @@ class PodmanMagics(Magics):
                    for c in found]
         return _tables().connections_frame(records)
 
-    def _images_result(self, images: List[Any]) -> Any:
+    def _images_result(self, call: CallContext, images: List[Any]) -> Any:
         """Several images as %images shows them (the listing's rows for their ids)."""
         ids = {bare_id(image.id) for image in images}
-        return _tables().images_frame([row for row in self.manager.list_attrs(all=True) if bare_id(row.get("Id")) in ids])
-
-    def _creds(self, creds: Optional[str]) -> Optional[Dict[str, str]]:
-        """``--creds`` as an auth_config (asking for the password when only USER is given)."""
-        auth = parse_creds(creds)
-        if auth:
-            self.creds_given = True
-            self._remember_password(auth["password"])
-        return auth
-
-    def _remember_password(self, password: Optional[str]) -> None:
-        """Mask ``password`` from now on: in IPython's history and in any error shown."""
-        if password:
-            self.secrets.add(password)
-            scrub_history(self.shell, password)
-
-    def failed_call(self, error: BaseException) -> Optional["errors.Call"]:
-        """The magic call (``%image_pull`` with its arguments and cell) that raised ``error``, if one of these did."""
-        return self._call if error is not None and error is self._failed else None
+        rows = call.images.list_attrs(all=True)
+        return _tables().images_frame([row for row in rows if bare_id(row.get("Id")) in ids])
 
 
 def _names_registry(term: str) -> bool:
@@ -694,4 +549,4 @@ def unload_ipython_extension(ipython: Any) -> None:
     magics = ipython.magics_manager.registry.get("PodmanMagics")
     if magics is not None:
         errors.uninstall(ipython, magics)
-        magics._reconnect(None)  # close the clients: their listing caches' threads and streams end
+        magics.session.reset()  # close the clients: their listing caches' threads and streams end

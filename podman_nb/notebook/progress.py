@@ -32,8 +32,10 @@ import time
 from typing import Any, Dict, List, Optional
 
 from ..domain.events import Event, LayerProgress, LayerSizes, LogLine, Status, Step
-from ..domain.progress import BuildProgress, PullProgress, failure_reason, short_id
+from ..domain.progress import BuildProgress, PullProgress
+from ..domain.references import short_id
 from ..errors import InvalidArgument
+from ..failures import step_reason
 from .units import format_elapsed, human_size
 
 __all__ = ["make_display", "choose_mode", "Summary", "ProgressDisplay", "WidgetsDisplay",
@@ -109,7 +111,7 @@ class Summary:  # pylint: disable=too-many-instance-attributes
     @property
     def reason(self) -> str:
         if self.kind == "build" and self.error:
-            return failure_reason(self.error, self.instruction)
+            return step_reason(self.error, self.instruction)
         return str(self.error or "")
 
     @property
@@ -118,7 +120,7 @@ class Summary:  # pylint: disable=too-many-instance-attributes
         if self.interrupted:
             return f"{_VERBING[self.kind]} {self.title}: interrupted{where}"
         if self.error is not None:
-            return (f"{_VERBING[self.kind]} {self.title} failed{where}" if where
+            return (f"{_VERBING[self.kind]} {self.title} failed{where}" if where or not self.error
                     else f"{_VERBING[self.kind]} {self.title} failed: {self.error}")
         return f"{_VERBS[self.kind]} {self.title}"
 
@@ -166,7 +168,7 @@ class Summary:  # pylint: disable=too-many-instance-attributes
         if self.interrupted:
             state = " interrupted" + (" at" if self.failed_step else "")
         elif self.error is not None:
-            state = " failed" + (" at" if self.failed_step else ":")
+            state = " failed" + (" at" if self.failed_step else (":" if self.error else ""))
         else:
             state = ""
         what = literal(self.failed_step) if self.failed_step else (
@@ -271,15 +273,14 @@ class TextDisplay(ProgressDisplay):
                 layer = self.progress.layers[event.layer]
                 total = layer.total or layer.size
                 size = f" ({human_size(total)})" if total else ""
-                self._print(f"  {event.layer[:12]}: {event.state}{size}")
+                self._print(f"  {short_id(event.layer)}: {event.state}{size}")
             return
         before_len = self.progress.lines if self.kind == "build" else None
         self.progress.apply(event)
         if self.kind == "build":
             added = self.progress.lines - before_len  # the newest lines, read from the tail in O(added)
             for line in reversed(list(itertools.islice(reversed(self.progress.tail), added))):
-                if not line.startswith("Error: "):  # the summary says it
-                    self._print(line)
+                self._print(line)
         elif isinstance(event, (Status, LogLine, Step)):
             self._print(self.progress.last_status or "")
 
@@ -413,7 +414,7 @@ class WidgetsDisplay(ProgressDisplay):
             self.bar.description = f"STEP {p.step}/{p.steps_total}"
         elif p.step:  # Podman 3 gives no total: name the step, leave the bar empty rather than guess
             self.bar.description = f"STEP {p.step}"
-        running = "" if p.done else f' <span class="podman-nb-elapsed">running {_ticking(p.step_elapsed)}</span>'
+        running = "" if p.done else f' <span class="podman-nb-elapsed">running {format_elapsed(p.step_elapsed, ticking=True)}</span>'
         hits = f" &middot; cache hits: {p.cache_hits}" if p.cache_hits else ""
         self.label.value = (literal(p.instruction) if p.instruction else "") + running + hits
         self.log_html.value = literal_block(p.tail, "font-size:85%")
@@ -422,7 +423,7 @@ class WidgetsDisplay(ProgressDisplay):
         p = self.progress
         present = f" ({p.layers_present} already present)" if p.layers_present else ""
         layers = f"{p.layers_done}/{p.layer_count} layers{present}" if p.layer_count else ""
-        elapsed = "" if p.done else f' <span class="podman-nb-elapsed">{_ticking(p.elapsed)}</span>'
+        elapsed = "" if p.done else f' <span class="podman-nb-elapsed">{format_elapsed(p.elapsed, ticking=True)}</span>'
         if p.bytes_total:
             self.bar.layout.display, self.busy.layout.display = None, "none"
             self.bar.max = p.bytes_total
@@ -448,7 +449,7 @@ class WidgetsDisplay(ProgressDisplay):
         created = row is None
         if created:
             bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="40%"))
-            name, text = w.HTML(literal(layer.layer[:12])), w.HTML("")
+            name, text = w.HTML(literal(short_id(layer.layer))), w.HTML("")
             row = self._rows[layer.layer] = (w.HBox([name, bar, text]), bar, text)
         _, bar, text = row
         state = layer.state or "waiting"
@@ -474,13 +475,9 @@ class WidgetsDisplay(ProgressDisplay):
 
     def _finish_widgets(self, summary: Summary) -> None:
         p = self.progress
-        if summary.ok:  # a finished operation ends with full bars, whatever the service reported
-            if self.kind == "build":
-                if p.steps_total:
-                    p.step = max(p.step, p.steps_total)
-            else:
-                for layer in p.layers.values():
-                    self._dirty_layers[layer.layer] = None
+        if summary.ok and self.kind != "build":  # a finished operation ends with full bars (below)
+            for layer in p.layers.values():
+                self._dirty_layers[layer.layer] = None
         self.refresh()
         if summary.ok:
             self.bar.value = self.bar.max
@@ -496,14 +493,6 @@ class WidgetsDisplay(ProgressDisplay):
 
             display(summary)
         self.widget.close()
-
-
-def _ticking(seconds: float) -> str:
-    """An elapsed time that changes at every refresh: ``4.2s``, ``1m 05.2s``."""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(seconds, 60)
-    return f"{int(minutes)}m {secs:04.1f}s"
 
 
 def _shell_initialized() -> bool:

@@ -18,19 +18,20 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import pandas as pd
 
-from ..domain.references import bare_id, parse_reference
+from ..domain.references import NO_NAME, bare_id, parse_reference, short_id
 from ..errors import InvalidArgument
 from .units import human_age, human_size
 
 __all__ = ["human_size", "ReadableFrame", "images_frame", "removed_frame",
            "history_frame", "search_frame", "removal_summary", "ServiceFacts", "IMAGE_COLUMNS", "WIDE_IMAGE_COLUMNS", "HISTORY_COLUMNS",
-           "SEARCH_COLUMNS"]
+           "REMOVED_COLUMNS", "SEARCH_COLUMNS"]
 
 # Every column of every table, and how it is shown, is decided here.
 IMAGE_COLUMNS = ("repository", "tag", "image_id", "created", "size", "containers")  # what people scan
 WIDE_IMAGE_COLUMNS = IMAGE_COLUMNS + ("dangling", "arch", "os", "shared_size", "virtual_size", "digest",
                                       "labels")
 HISTORY_COLUMNS = ("id", "created", "created_by", "size", "comment")
+REMOVED_COLUMNS = ("repository", "tag", "image_id", "size", "removed")  # what went, and what it freed
 SEARCH_COLUMNS = ("name", "description", "stars", "official", "automated", "index", "tag")
 _SHOWN_SEARCH = ("name", "description", "stars", "official", "automated")
 _SHOWN_TAGS = ("name", "tag")
@@ -41,13 +42,12 @@ AGE_COLUMNS = frozenset({"created"})
 NONE_COLUMNS = frozenset({"repository", "tag"})
 RIGHT_ALIGNED = SIZE_COLUMNS | {"containers", "stars"}
 KEEP_END = frozenset({"repository", "name"})  # shortened in the middle when the window is narrow
-SHRINK_TO = 16
+SHRINK_TO = 12  # a name still shows a bit of its start and its last part: "loca…busybox"
 SHRINK_FIRST = frozenset({"comment", "labels", "digest", "description"})  # what says least gives way first
 # JupyterLab at 1280 px with its file browser open leaves ~830 px to an output: ~110 characters of
 # its table font (7.5 px each, measured in chromium) once each cell's padding (two characters) is counted.
 HTML_WIDTH = 106
 CUT_AT = {"created_by": 45, "description": 45, "comment": 30, "labels": 40}  # characters, unless no_trunc
-_NONE_TAG = "<none>:<none>"
 _NOP = "/bin/sh -c #(nop) "
 
 
@@ -63,8 +63,8 @@ class ReadableFrame(pd.DataFrame):
     def _constructor(self):
         return ReadableFrame
 
-    def _display_frame(self) -> pd.DataFrame:
-        """A plain copy with every shaped column as the text it is shown as."""
+    def _display_frame(self, compact: bool = False) -> pd.DataFrame:
+        """A plain copy with every shaped column as the text it is shown as (``compact``: short ages)."""
         frame = pd.DataFrame(self)
         now = pd.Timestamp.now(tz="UTC")
         cut = not self.attrs.get("no_trunc")
@@ -73,7 +73,7 @@ class ReadableFrame(pd.DataFrame):
             if column in SIZE_COLUMNS and pd.api.types.is_numeric_dtype(values):
                 shown = [human_size(v) for v in values]
             elif column in AGE_COLUMNS and pd.api.types.is_datetime64_any_dtype(values):
-                shown = [human_age((now - v).total_seconds()) if not pd.isna(v) else "" for v in values]
+                shown = [human_age((now - v).total_seconds(), compact) if not pd.isna(v) else "" for v in values]
             elif column in NONE_COLUMNS:
                 shown = ["<none>" if v is None or v is pd.NA or v != v else v for v in values]
             elif column == "created_by":  # buildah's "/bin/sh -c #(nop) " before CMD, LABEL, COPY... says nothing
@@ -92,10 +92,16 @@ class ReadableFrame(pd.DataFrame):
     def __repr__(self) -> str:
         if len(self) == 0 and self.attrs.get("why_empty"):
             return self.attrs["why_empty"]
-        frame = self._display_frame()
-        texts = {column: ["" if v is None else str(v) for v in frame[column]] for column in frame.columns}
-        widths = _fit({c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in frame.columns},
-                      len(str(len(frame) - 1)), _text_width() - 3)  # pandas' own margins
+        # podman's ages, or short ones ("1 min ago") where those leave more of the names and text whole
+        layouts = []
+        for compact in (False, True):
+            frame = self._display_frame(compact)
+            texts = {column: ["" if v is None else str(v) for v in frame[column]] for column in frame.columns}
+            natural = {c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in frame.columns}
+            widths = _fit(natural, len(str(len(frame) - 1)), _text_width() - 3)  # pandas' own margins
+            cut = sum(natural[c] - widths[c] for c in natural) if widths is not None else float("inf")
+            layouts.append((cut, compact, frame, texts, widths or natural))
+        _, _, frame, texts, widths = min(layouts, key=lambda layout: layout[:2])
         padded = {}
         for column in frame.columns:
             width = widths[column]
@@ -118,8 +124,8 @@ class ReadableFrame(pd.DataFrame):
         frame = self._display_frame()
         if not self.attrs.get("no_trunc"):  # the page's width is unknown here: fit what 1280 px leaves
             texts = {c: ["" if v is None else str(v) for v in frame[c]] for c in frame.columns}
-            widths = _fit({c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in frame.columns},
-                          len(str(len(frame) - 1)), HTML_WIDTH)
+            natural = {c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in frame.columns}
+            widths = _fit(natural, len(str(len(frame) - 1)), HTML_WIDTH) or natural
             for column in frame.columns:
                 frame[column] = [_shorten(t, widths[column], column in KEEP_END) if isinstance(v, str) else v
                                  for t, v in zip(texts[column], frame[column])]
@@ -146,17 +152,17 @@ def _text_width() -> int:
     return pd.get_option("display.width") or 80
 
 
-def _fit(widths: Dict[str, int], index_width: int, total: int) -> Dict[str, int]:
+def _fit(widths: Dict[str, int], index_width: int, total: int) -> Optional[Dict[str, int]]:
     """Column widths that fit ``total`` characters: the widest text columns give way first, down to
-    SHRINK_TO characters (pandas puts two spaces before each column). When that cannot fit, the widths
-    stay whole and pandas lays the frame out as it does any other (a Jupyter kernel's 80 columns)."""
+    SHRINK_TO characters (pandas puts two spaces before each column); None when that cannot fit (the
+    widths then stay whole and pandas lays the frame out as it does any other)."""
     fitted = dict(widths)
     over = index_width + sum(w + 2 for w in fitted.values()) - total
     while over > 0:
         shrinkable = [c for c in fitted if c not in RIGHT_ALIGNED and c not in ("image_id", "id", "created")
                       and fitted[c] > SHRINK_TO]
         if not shrinkable:
-            return dict(widths)
+            return None
         widest = max(shrinkable, key=lambda c: (c in SHRINK_FIRST, fitted[c]))
         step = min(over, fitted[widest] - SHRINK_TO)
         fitted[widest] -= step
@@ -220,7 +226,7 @@ def _image_id(value: Any, no_trunc: bool) -> Optional[str]:
     hex_id = bare_id(value)
     if no_trunc:
         return f"sha256:{hex_id}" if len(hex_id) == 64 else hex_id
-    return hex_id[:12]
+    return short_id(hex_id)
 
 
 def _frame(records: List[dict], columns: Iterable[str], dtypes: Mapping[str, str],
@@ -269,8 +275,8 @@ def _image_records(rows: Iterable[Mapping[str, Any]], no_trunc: bool) -> List[Di
         tags = image.get("RepoTags")
         if tags is None and "RepoTags" not in image:
             tags = image.get("Names")
-        docker_untagged = _NONE_TAG in (tags or [])
-        tags = [t for t in (tags or []) if t and t != _NONE_TAG]
+        docker_untagged = NO_NAME in (tags or [])
+        tags = [t for t in (tags or []) if t and t != NO_NAME]
         # libpod sends Dangling only when true (omitempty): an untagged parent of another image
         # (an intermediate build image) is not dangling. Docker-shaped rows say <none>:<none>.
         dangling = image.get("Dangling")
@@ -327,7 +333,8 @@ def images_frame(rows: List[Mapping[str, Any]], no_trunc: bool = False, sort: Op
 
 def removed_frame(before: List[Mapping[str, Any]], report: List[Mapping[str, Any]],
                   why_empty: str = "nothing was removed") -> ReadableFrame:
-    """What a removal did, in ``%images``' columns and a last one, ``removed``: "deleted" or "untagged".
+    """What a removal did: repository, tag, image_id, size (int64 bytes) and ``removed``: "deleted" or
+    "untagged" (REMOVED_COLUMNS: narrow enough to keep names whole where ``%images`` does).
 
     ``before`` is the listing (``all=True``) taken before the removal; ``report`` the service's
     ``{"Deleted": id}`` / ``{"Untagged": reference}`` entries.
@@ -342,7 +349,7 @@ def removed_frame(before: List[Mapping[str, Any]], report: List[Mapping[str, Any
         elif reference in untagged:
             records.append({**record, "removed": "untagged"})
     frame = _sorted(_frame(records, WIDE_IMAGE_COLUMNS + ("removed",), _IMAGE_DTYPES, why_empty), "created")
-    return frame[_image_columns(records, wide=False) + ["removed"]]
+    return frame[list(REMOVED_COLUMNS)]
 
 
 def history_frame(history: List[Mapping[str, Any]], no_trunc: bool = False) -> ReadableFrame:
@@ -407,6 +414,37 @@ def removal_summary(frame: pd.DataFrame, verb: str) -> str:
     named = [f"{n} {kind}" for n, kind in kinds if n]
     text = f"{verb} {count} image{'' if count == 1 else 's'}, freeing {human_size(int(images['size'].sum()))}"
     return text + (f": {', '.join(named)}." if named else ".")
+
+
+class Answer(dict):
+    """A magic's answer that is a dict (``%image_inspect``, ``%image_registry_data``): the dict as the
+    service gave it, shown as one sentence, as ``%podman``'s is."""
+
+    def __init__(self, values: Mapping[str, Any], sentence: str):
+        super().__init__(values)
+        self.sentence = sentence
+
+    def __repr__(self) -> str:
+        return self.sentence
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
+def inspect_answer(name: str, attrs: Mapping[str, Any]) -> Answer:
+    """``%image_inspect``'s answer: the service's whole document, shown as what it is."""
+    tags = ", ".join(attrs.get("RepoTags") or []) or "no names"
+    size = attrs.get("Size")
+    return Answer(attrs, f"{name}: image {short_id(attrs.get('Id'))} ({tags}; "
+                         f"{human_size(size) if size is not None else 'size unknown'}); its keys: "
+                         f"{', '.join(sorted(attrs))}")
+
+
+def registry_answer(name: str, digest: str, platforms: Sequence[Mapping[str, Any]]) -> Answer:
+    """``%image_registry_data``'s answer: name, digest and platforms, shown as one sentence."""
+    said = ", ".join("/".join(p.get(k) for k in ("os", "architecture", "variant") if p.get(k)) for p in platforms)
+    return Answer({"name": name, "digest": digest, "platforms": platforms},
+                  f"{name}: {digest} for {said or 'no platform named'}")
 
 
 class ServiceFacts(dict):

@@ -30,10 +30,14 @@ def human_size(n: Any) -> str:
     return f"{sign}{value:.3g} {unit}"
 
 
-def format_elapsed(seconds: float) -> str:
-    """``4.2s``, ``1m 05s``, ``1h 02m``."""
+def format_elapsed(seconds: float, ticking: bool = False) -> str:
+    """``4.2s``, ``1m 05s``, ``1h 02m``; ``ticking`` (a clock that changes at every refresh) keeps the tenths
+    under an hour: ``1m 05.2s``."""
     if seconds < 60:
         return f"{seconds:.1f}s"
+    if ticking and seconds < 3600:
+        minutes, secs = divmod(seconds, 60)
+        return f"{int(minutes)}m {secs:04.1f}s"
     minutes, secs = divmod(int(round(seconds)), 60)
     if minutes < 60:
         return f"{minutes}m {secs:02d}s"
@@ -41,36 +45,49 @@ def format_elapsed(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
-def human_age(seconds: Any) -> str:
+_SHORT_UNITS = {"second": "s", "minute": "min", "hour": "h", "day": "d", "week": "wk", "month": "mo", "year": "yr"}
+
+
+def human_age(seconds: Any, compact: bool = False) -> str:
     """How long ago, as ``podman images`` says it (go-units' HumanDuration): ``3 minutes ago``.
 
     ``less than a second ago``, ``about a minute ago``, ``5 hours ago``, ``2 weeks ago``, ``3 years ago``;
-    None or NaN gives ``""``, a time in the future (clock skew) ``in the future``.
+    None or NaN gives ``""``, a time in the future (clock skew) ``in the future``. ``compact`` (for a
+    narrow window) says ``now``, ``1 min ago``, ``5 h ago``, ``2 wk ago``: ten characters at most.
     """
+    count, unit = _age(seconds)
+    if unit is None:
+        return count
+    if count == 0:
+        return "now" if compact else "less than a second ago"
+    if compact:
+        return f"{count} {_SHORT_UNITS[unit]} ago"
+    if count == 1 and unit in ("minute", "hour"):
+        return f"about {'an' if unit == 'hour' else 'a'} {unit} ago"
+    return f"{count} {unit}{'' if count == 1 else 's'} ago"
+
+
+def _age(seconds: Any) -> tuple:
+    """(count, unit) of an age in go-units' steps, or (the whole text, None) for none and the future."""
     try:
         value = float(seconds)
     except (TypeError, ValueError):
-        return ""
+        return "", None
     if math.isnan(value):
-        return ""
+        return "", None
     if value < -1:
-        return "in the future"
+        return "in the future", None
     if value < 1:
-        return "less than a second ago"
+        return 0, "second"
     if value < 60:
-        return "1 second ago" if int(value) == 1 else f"{int(value)} seconds ago"
+        return int(value), "second"
     minutes = int(round(value / 60))
-    if minutes == 1:
-        return "about a minute ago"
     if minutes < 60:
-        return f"{minutes} minutes ago"
+        return minutes, "minute"
     hours = int(round(value / 3600))
-    if hours == 1:
-        return "about an hour ago"
     if hours < 48:
-        return f"{hours} hours ago"
-    for limit, unit, size in ((24 * 14, "days", 24), (24 * 60, "weeks", 24 * 7),
-                              (24 * 365 * 2, "months", 24 * 30)):
+        return hours, "hour"
+    for limit, unit, size in ((24 * 14, "day", 24), (24 * 60, "week", 24 * 7), (24 * 365 * 2, "month", 24 * 30)):
         if hours < limit:
-            return f"{hours // size} {unit} ago"
-    return f"{hours // (24 * 365)} years ago"
+            return hours // size, unit
+    return hours // (24 * 365), "year"

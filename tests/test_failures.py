@@ -1,0 +1,133 @@
+"""Every row of the one failure table (podman_nb/failures.py) on a recorded real message: each gives its
+sentence and hint, in ``str(error)`` (the Python API) as in a magic's line. A row added without a case here
+fails the coverage check. The same wordings are triggered against the real service by test_messages,
+test_first_mistakes, test_environment and test_connections (ssh)."""
+from podman_nb import failures
+from podman_nb.domain.buildlog import BuildLog
+from podman_nb.errors import APIError, BuildError, ImageNotFound, InvalidArgument, ServiceUnavailable
+from podman_nb.notebook.errors import describe
+
+_REGISTRY = "127.0.0.1:36357"
+# row -> (the exception as raised with the service's recorded words, facts, what str(error) says)
+CASES = {
+    0: (ImageNotFound("failed to find image localhost/x:1", explanation="failed to find image localhost/x:1: "
+                      "localhost/x:1: image not known"), {},
+        "Image not found: localhost/x:1 is not on this Podman service (hint: %images lists the images it has; "
+        "%image_pull localhost/x:1 fetches it from a registry)"),
+    1: (ImageNotFound("localhost/x:1: image not known"), {}, "Image not found: localhost/x:1 is not on"),
+    2: (APIError(f"initializing source docker://{_REGISTRY}/podman-nb/busyboxx:latest: reading manifest latest in "
+                 f"{_REGISTRY}/podman-nb/busyboxx: manifest unknown: manifest unknown"), {},
+        f"{_REGISTRY}/podman-nb/busyboxx has no tag latest, or there is no such repository (hint: check the "
+        f"spelling; `%image_search {_REGISTRY}/podman-nb/busyboxx --list-tags` or the registry's tag list "
+        f"({_REGISTRY}/v2/podman-nb/busyboxx/tags/list) shows what there is)"),
+    3: (APIError("manifest unknown: manifest unknown"), {"operation": "image_pull", "reference": f"{_REGISTRY}/a/b:1"},
+        f"{_REGISTRY}/a/b has no tag 1, or there is no such repository (hint: check the spelling"),  # Podman 5
+    4: (BuildError('building at STEP "RUNN ": Build error: Unknown instruction: "RUNN"'),
+        {"containerfile": "FROM busybox\nRUN true\nRUNN echo hi\n"},
+        "unknown instruction RUNN at line 3 of the Containerfile (hint: did you mean RUN?)"),
+    5: (BuildError('building at STEP "COPY requirements.txt /app/": checking on sources under "/var/tmp/b": '
+                   'copier: stat: "/requirements.txt": no such file or directory'), {"context": "/srv/ctx"},
+        "COPY cannot find requirements.txt in the build context /srv/ctx (hint: COPY paths are relative to "
+        "the --context folder)"),
+    6: (APIError("unsupported image filter \"colour\""), {"magic": "%image_prune", "operation": "image_prune"},
+        "unknown filter 'colour': %image_prune filters on dangling, label, until (as --filter KEY=VALUE)"),
+    7: (APIError('strconv.Atoi: parsing "": invalid syntax'), {"operation": "image_scp", "destination": "other::"},
+        "Podman could not use the destination 'other::': it expects CONNECTION::[IMAGE]"),
+    8: (InvalidArgument("project folder /no/such/folder does not exist"), {},
+        "the project folder /no/such/folder does not exist (hint: give the folder that holds requirements.txt"),
+    9: (ServiceUnavailable("No Podman service answered at unix:///x.sock (podman is not installed); "
+                           + failures.START_HINT), {"magic": "%podman"},
+        "No Podman service answered at unix:///x.sock (podman is not installed); start it with `podman system "
+        "service --time=0 &` (or `systemctl --user start podman.socket`), or point the magics at one with "
+        "%podman --url ADDRESS"),
+}
+
+
+def _raised(error, facts):
+    return failures.attach(error, **facts)
+
+
+def test_every_row_gives_its_sentence():
+    assert sorted(CASES) == list(range(len(failures.RULES)))  # every row has its case
+    for row, (error, facts, said) in CASES.items():
+        error = _raised(error, facts)
+        kind, pattern, _, _ = failures.RULES[row]
+        assert failures.matched(error) is not None and isinstance(error, kind), (row, pattern)
+        assert str(error).startswith(said), (row, str(error))
+        assert describe(error).endswith(str(error))  # a magic shows the same sentence
+
+
+def test_a_row_needs_its_facts_and_the_text_stays():
+    scp = APIError('strconv.Atoi: parsing "": invalid syntax')
+    assert failures.matched(scp) is None  # the scp row is for scp only
+    typo = BuildError('Unknown instruction: "RUNN"')
+    assert str(typo) == "unknown instruction RUNN of the Containerfile (hint: did you mean RUN?)"  # no line
+    assert typo.msg == 'Unknown instruction: "RUNN"' and typo.raw() == typo.msg  # the service's words stay
+    missing = ImageNotFound("x", explanation="x: image not known")
+    assert missing.explanation == "x: image not known" and "x: image not known" in missing.raw()
+
+
+BUILD_LOG_CASES = (
+    ("error: externally-managed-environment", "the base image's Python is externally managed (PEP 668)"),
+    ("/bin/sh: 1: python3: not found", "the base image has no python3"),
+    ("/usr/bin/python3: No module named pip", "the base image's python3 has no pip"),
+    ("ERROR: No matching distribution found for nosuchpkg==1",
+     "pip found no distribution for nosuchpkg==1 in the package index"),
+)
+
+
+def test_every_build_log_row_and_the_mark():
+    assert len(BUILD_LOG_CASES) == len(failures.BUILD_LOG_RULES)
+    for line, said in BUILD_LOG_CASES:
+        log = BuildLog()
+        log.text.append("STEP 2/3: RUN pip install x")
+        log.text.append(line)
+        error = failures.attach(BuildError("exit status 1", log), explain_log=True)
+        assert str(error).startswith(said), (line, str(error))
+        assert str(BuildError("exit status 1", log)) == "exit status 1"  # only an environment build reads its log
+    log = BuildLog()
+    log.text.append(failures.MARK + "the environment asks for Python 3.12, the base image has Python 3.11")
+    log.text.append("ERROR: No matching distribution found for x")  # the generated step's own sentence wins
+    assert str(failures.attach(BuildError("exit status 1", log), explain_log=True)) == \
+        "the environment asks for Python 3.12, the base image has Python 3.11"
+
+
+KEYWORD_CASES = (
+    ("unauthorized: authentication required", "the registry wants credentials"),
+    ("x509: certificate signed by unknown authority", "the registry's certificate is not trusted"),
+    ("http: server gave HTTP response to HTTPS client", "this registry speaks plain HTTP"),
+    ("dial tcp 127.0.0.1:9: connect: connection refused", "is the registry running"),
+)
+
+
+def test_every_keyword_hint_and_the_fact_hints():
+    assert len(KEYWORD_CASES) == len(failures.KEYWORD_HINTS)
+    for text, hint in KEYWORD_CASES:
+        assert f"(hint: {hint}" in str(APIError(text)), text
+    wrong = failures.attach(APIError("unauthorized: authentication required"), creds_given=True)
+    assert "the registry refused these credentials" in str(wrong)
+    remote = failures.attach(APIError("x509: certificate signed by unknown authority"), asked_from_here=True)
+    assert "(hint: the registry was asked from this machine" in str(remote)
+    all_tags = failures.attach(APIError("x509: certificate"), all_tags_tls=True)
+    assert "(hint: Podman ignores tls_verify=False" in str(all_tags)
+
+
+SSH_CASES = (
+    "@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@", "Host key verification failed.",
+    "alice@127.0.0.1: Permission denied (publickey).", "Received disconnect: Too many authentication failures",
+    "ssh: connect to host 127.0.0.1 port 9: Connection refused",
+    "ssh: Could not resolve hostname nohost: Name or service not known",
+    "ssh: nohost: Name or service not known", "ssh: connect to host 10.255.255.1 port 22: Connection timed out",
+    "ssh: connect to host 10.0.0.1 port 22: No route to host",
+    "ssh: connect to host 10.0.0.1 port 22: Network is unreachable",
+    "Warning: Identity file /no/key not accessible: No such file or directory.",
+    "WARNING: UNPROTECTED PRIVATE KEY FILE! Bad permissions: ignore key: /k",
+    "channel 2: open failed: administratively prohibited: open failed (forwarding)",
+)
+
+
+def test_every_ssh_reason():
+    assert len(SSH_CASES) == len(failures.SSH_REASONS)
+    for (seen, said), stderr in zip(failures.SSH_REASONS, SSH_CASES):
+        assert failures.ssh_reason(stderr, 255, 8) == said.format(timeout=8), (seen, stderr)
+    assert failures.ssh_reason("something else", 3, 8) == "ssh exited with 3: something else"
