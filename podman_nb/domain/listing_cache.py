@@ -30,7 +30,8 @@ from datetime import datetime, timezone
 from typing import Any, Deque, Dict, List, Optional
 
 from ..api.client import abort_stream
-from ..errors import PodmanError
+from ..errors import InvalidArgument, PodmanError
+from ..failures import cache_off
 
 MODES = ("auto", "on", "off")
 MAX_AGE = 300.0  # seconds: the safety net for changes that emit no event
@@ -74,7 +75,7 @@ class ListingCache:
 
     def __init__(self, manager: Any, mode: str = "auto", max_age: float = MAX_AGE, debounce: float = DEBOUNCE):
         if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+            raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.manager, self.client = manager, manager.client
         self.mode, self.max_age, self.debounce = mode, max_age, debounce
         self._cond = threading.Condition()
@@ -135,10 +136,10 @@ class ListingCache:
         caching = self._caching()
         with self._cond:
             if not caching:
-                return {"cached": False, "since": None, "why": self._off or "closed"}
+                return {"cached": False, "since": None, "why": self._off or cache_off("closed")}
             if not self._live:
                 return {"cached": False, "since": None,
-                        "why": f"the events stream dropped and is being reopened ({self.last_error})"}
+                        "why": cache_off("dropped", self.last_error)}
             current = [entry for entry in self._entries.values() if self._valid(entry)]
             if not current:
                 return {"cached": True, "since": None, "why": "nothing listed since the last change"}
@@ -148,7 +149,7 @@ class ListingCache:
     def close(self) -> None:
         """Stop the watcher and the background refresh (idempotent); later calls ask the service."""
         self._stop()
-        self._off, self.closed = self._off or "closed", True
+        self._off, self.closed = self._off or cache_off("closed"), True
         for hooks, hook in ((self.client.change_hooks, self.invalidate), (self.client.close_hooks, self.close)):
             if hook in hooks:
                 hooks.remove(hook)
@@ -205,23 +206,21 @@ class ListingCache:
                 thread.start()
             self._opened.wait(self.client.timeout)
             if not self._live:  # off for this client's life: a %config change or a reconnect tries again
-                self._off = f"the service's events stream could not be opened ({self.last_error or 'no answer'})"
+                self._off = cache_off("unopened", self.last_error or "no answer")
                 self._stop()
         return self._off is None
 
     def _why_off(self) -> Optional[str]:
         if self.mode == "off":
-            return 'list_cache = "off"'
+            return cache_off("off")
         if self.mode == "auto" and self.client.features.lists_images_quickly:
-            return ('Podman 4.5 and later list images quickly (list_cache = "auto" caches only older ones; '
-                    '"on" caches anyway)')
+            return cache_off("quick")
         info = self.client.get("/info").json()
         host = info.get("host") if isinstance(info, dict) else None
         if not isinstance(host, dict) or not host.get("eventLogger"):
-            return "the service's /info does not say how it logs events"
-        logger = str(host["eventLogger"])
-        if logger.lower() == "none":
-            return 'the service logs no events (events_logger = "none" in its containers.conf)'
+            return cache_off("no_logger")
+        if str(host["eventLogger"]).lower() == "none":
+            return cache_off("no_events")
         return None
 
     def _watch(self) -> None:
@@ -258,7 +257,7 @@ class ListingCache:
         try:
             for event in self.client.stream_json(response):
                 self._event(event)
-            self.last_error = PodmanError("the service ended the events stream")
+            self.last_error = PodmanError(cache_off("ended"))
         except PodmanError as error:
             self.last_error = error
         finally:
@@ -270,7 +269,7 @@ class ListingCache:
 
     def _event(self, event: Any) -> None:
         if isinstance(event, dict) and not event.get("Type") and (event.get("message") or event.get("cause")):
-            raise PodmanError(f"the events stream said: {event.get('message') or event.get('cause')}")
+            raise PodmanError(str(event.get("message") or event.get("cause")))  # the service's own words
         arrived = time.time()
         nanoseconds = event.get("timeNano") if isinstance(event, dict) else None
         if isinstance(nanoseconds, int):
