@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import services  # noqa: E402  (tests/services.py)
+import listing_cache  # noqa: E402  (bench/listing_cache.py)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -330,7 +331,6 @@ def bench_listing(env: Env, res: Results, sizes: List[int], reps: int, profile: 
     import podman
     import podman_nb
     from podman_nb.notebook.tables import images_frame
-    from cached_listing import CachedLister
 
     prefix = api_prefix(env)
     ours = podman_nb.PodmanClient(base_url=env.base_url)
@@ -354,7 +354,7 @@ def bench_listing(env: Env, res: Results, sizes: List[int], reps: int, profile: 
     methods = {
         "floor: raw GET + json.loads": floor,
         "ImagesManager.list()": lambda: ours.images.list(),
-        "%images -> DataFrame": lambda: run_magic(shell, "line", "images", ""),
+        "%images -> DataFrame": lambda: run_magic(shell, "line", "images", "--fresh"),  # uncached: see listing_cache
         "podman-py images.list() + images_frame": lambda: images_frame([i.attrs for i in theirs.images.list()]),
         "podman --url images --format json": run_cli,
     }
@@ -367,7 +367,7 @@ def bench_listing(env: Env, res: Results, sizes: List[int], reps: int, profile: 
             make_list_images(env, made, want)
             made = want
         count = len(floor())
-        frame = run_magic(shell, "line", "images", "")
+        frame = run_magic(shell, "line", "images", "--fresh")
         assert len(frame) == count, (len(frame), count)
         times = interleaved(methods, reps)
         base = median(times["floor: raw GET + json.loads"])
@@ -381,43 +381,6 @@ def bench_listing(env: Env, res: Results, sizes: List[int], reps: int, profile: 
         t = interleaved({"frame": lambda: images_frame(rows)}, reps)["frame"]
         res.add(Row("listing", f"images_frame() alone @ {count} images", median(t), "floor", median(t) / base,
                     note="no service: DataFrame work only"))
-        # the cached-listing prototype: first call lists, then each call is one events read
-        lister = CachedLister(ours.images)
-        lister.usable()  # one GET /info per session, not per call
-        lister.list_attrs()
-        t = interleaved({"cached": lambda: tables_from(lister)}, reps, warmup=False)["cached"]
-        res.add(Row("listing", f"prototype: events-checked cache + frame @ {count} images", median(t), "floor",
-                    median(t) / base, note=f"{lister.hits} hits, {lister.misses} miss(es); no change between calls"))
-        if size == sizes[-1]:
-            # invalidation: after each change the next cached call must equal a fresh listing
-            def names(rows_):
-                return sorted(n for r in rows_ for n in (r.get("Names") or r.get("RepoTags") or []))
-            checks = []
-            for label, args in (("podman tag", ("tag", "localhost/bench/list:0", "localhost/bench/list:retagged")),
-                                ("podman untag", ("untag", "localhost/bench/list:retagged")),
-                                ("podman rmi", ("rmi", "localhost/bench/list:1")),
-                                ("API import", None)):
-                if args:
-                    env.cli(*args)
-                else:
-                    make_list_images(env, 1, 2)
-                truth = names(floor())
-                fresh = names(lister.list_attrs()) == truth
-                verdict = "fresh" if fresh else "STALE at once"
-                if not fresh:
-                    time.sleep(0.25)
-                    verdict += ", fresh 0.25 s later" if names(lister.list_attrs()) == truth else ", STILL STALE 0.25 s later"
-                    lister._cache.clear()
-                    lister.list_attrs()
-                checks.append(f"{label}: {verdict}")
-            res.note("listing", "Prototype invalidation checks (cached call after each change vs a fresh listing): "
-                     + "; ".join(checks) + f". Podman {env.service.version} (file events logger) makes an event visible to "
-                     "GET /events a moment after the operation's own answer, so a check made at once can miss it.")
-            stale = [c for c in checks if "STALE" in c]
-            res.goal("events-gated listing cache never stale", "; ".join(checks), not stale)
-            ev = interleaved({"events": lambda: lister.changed_since(time.time() - 0.001)}, reps)["events"]
-            res.add(Row("listing", f"prototype: one events check alone @ {count} images", median(ev), "floor",
-                        median(ev) / base, note="GET /libpod/events?stream=false&since=...&filters=type"))
     client_side_only(env, res, floor(), prefix, reps)
     if len(curve) >= 2:
         (n0, t0), (n1, t1) = curve[0], curve[-1]
@@ -440,7 +403,7 @@ def bench_listing(env: Env, res: Results, sizes: List[int], reps: int, profile: 
     if profile:
         prof = cProfile.Profile()
         prof.enable()
-        run_magic(shell, "line", "images", "")
+        run_magic(shell, "line", "images", "--fresh")
         prof.disable()
         res.note("listing-profile", profile_text(prof, 14))
     ours.close()
@@ -511,7 +474,7 @@ def client_side_only(env: Env, res: Results, rows: list, prefix: str, reps: int)
 
         methods = {"floor: raw GET + json.loads": floor,
                    "ImagesManager.list()": lambda: ours.images.list(),
-                   "%images -> DataFrame": lambda: run_magic(shell, "line", "images", ""),
+                   "%images -> DataFrame": lambda: run_magic(shell, "line", "images", "--fresh"),  # uncached: see listing_cache
                    "podman-py images.list() + images_frame":
                        lambda: images_frame([i.attrs for i in theirs.images.list()])}
         times = interleaved(methods, max(reps, 20))
@@ -526,11 +489,6 @@ def client_side_only(env: Env, res: Results, rows: list, prefix: str, reps: int)
     finally:
         canned.stop()
         ipython_shell(env.base_url)
-
-
-def tables_from(lister):
-    from podman_nb.notebook.tables import images_frame
-    return images_frame(lister.list_attrs())
 
 
 def profile_text(prof: cProfile.Profile, limit: int) -> str:
@@ -675,8 +633,8 @@ def bench_ssh(env: Env, res: Results, reps: int, layers: int, mb: int) -> None:
         with podman_nb.PodmanClient(connection=name) as client:
             client.images.list()
         first = time.perf_counter() - t0
-        listing = both_orders({"unix": lambda: run_magic(shell, "line", "images", ""),
-                               "ssh": lambda: run_magic(shell, "line", "images", f"--connection {name}")},
+        listing = both_orders({"unix": lambda: run_magic(shell, "line", "images", "--fresh"),
+                               "ssh": lambda: run_magic(shell, "line", "images", f"--fresh --connection {name}")},
                               max(reps, 3))
         unix, over = median(listing["unix"]), median(listing["ssh"])
         res.add(Row("ssh", "%images over the unix socket", unix, samples=listing["unix"]))
@@ -996,7 +954,8 @@ def write_report(res: Results, path: Path, env: Optional[Env], options: argparse
     out += ["", "## Goals", "", "| goal | measured | met |", "|---|---|---|"]
     for text, measured, met in res.goals:
         out.append(f"| {text} | {measured} | {'yes' if met else ('no' if met is not None else '?')} |")
-    titles = {"listing": "Listing", "listing-client": "Listing: client side only (canned server, no Podman)", "pull": "Pull", "build": "Build", "stream": "Stream handling (synthetic)",
+    titles = {"listing": "Listing", "listing-client": "Listing: client side only (canned server, no Podman)",
+              "listing-cache": listing_cache.TITLE, "pull": "Pull", "build": "Build", "stream": "Stream handling (synthetic)",
               "environment": "Environment images (%image_env)", "explore": "Image explorer (%image_layers)",
               "kernels": "Container kernels (%image_kernel)",
               "startup": "Start-up", "ssh": "ssh:// (loopback sshd) beside the unix socket"}
@@ -1021,10 +980,13 @@ def write_report(res: Results, path: Path, env: Optional[Env], options: argparse
 def run_benchmarks(env: Env, options: argparse.Namespace) -> Results:
     res = Results()
     only = set(options.only.split(",")) if options.only else {"listing", "build", "pull", "stream", "startup", "ssh",
-                                                               "environment", "explore"}
+                                                               "environment", "explore", "listing_cache"}
     if "listing" in only:
         print("listing ...", flush=True)
         bench_listing(env, res, options.sizes, options.reps, options.profile)
+    if "listing_cache" in only:
+        print("listing cache ...", flush=True)
+        listing_cache.bench_listing_cache(env, res, options.sizes, options.reps, sys.modules[__name__])
     if "build" in only:
         print("build ...", flush=True)
         bench_build(env, res, options.build_reps, options.build_steps)
@@ -1067,7 +1029,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--startup-reps", type=int)
     p.add_argument("--pull-mb", type=int, help="MB per layer of the pulled image (default 50)")
     p.add_argument("--proxy-rate", help="nginx limit_rate per connection (default 10m; 'off' skips)")
-    p.add_argument("--only", help="comma-separated sections: listing,build,pull,ssh,stream,startup,environment,explore")
+    p.add_argument("--only", help="comma-separated sections: listing,listing_cache,build,pull,ssh,stream,startup,"
+                                  "environment,explore (kernels: its own run)")
     p.add_argument("--no-profile", dest="profile", action="store_false")
     p.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     p.add_argument("--workdir", help="where services keep their state (default: a temp dir, removed)")

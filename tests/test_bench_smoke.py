@@ -33,7 +33,8 @@ def test_bench_quick_produces_every_table(podman_service, registries, base_image
     text = Path(options.out).read_text()
 
     sections = {row.section for row in results.rows}
-    assert {"listing", "listing-client", "build", "pull", "stream", "startup", "ssh", "environment", "explore"} <= sections
+    assert {"listing", "listing-client", "listing-cache", "build", "pull", "stream", "startup", "ssh",
+            "environment", "explore"} <= sections
     for needle in ("floor: raw GET + json.loads @", "%images -> DataFrame @", "podman-py images.list() + images_frame @",
                    "podman --url images --format json @", "%image_pull, widgets display", "podman --url pull",
                    "%%image_build --no-cache, widgets display", "podman --url build", "log line delay",
