@@ -7,47 +7,49 @@ and the event lag (an event's arrival minus its own time stamp). Hooked into ben
 
 from __future__ import annotations
 
+import argparse
 import time
-from typing import Any, List
+
+from harness import Results, Row, interleaved, median
+from listing import api_prefix, make_list_images
+from listing_client import raw_list
+from magic_runner import ipython_shell, run_magic
+from services_env import Env
 
 SECTION = "listing-cache"
 TITLE = "Listing cache (%images kept current by the service's events)"
 
 
-def bench_listing_cache(env: Any, res: Any, sizes: List[int], reps: int, bench: Any) -> None:
+def bench_listing_cache(env: Env, res: Results, options: argparse.Namespace) -> None:
     import podman
     from podman_nb.notebook.tables import images_frame
 
-    shell = bench.ipython_shell(env.base_url)
+    sizes, reps = options.sizes, options.reps
+    shell = ipython_shell(env.base_url)
     shell.run_line_magic("config", "PodmanMagics.list_cache = 'on'")
     magics = shell.magics_manager.registry["PodmanMagics"]
     theirs = podman.PodmanClient(base_url=env.base_url)
-    prefix = bench.api_prefix(env)
+    prefix = api_prefix(env)
 
     def floor():
-        conn = bench.services.UnixHTTPConnection(env.service.socket_path, timeout=900)
-        try:
-            conn.request("GET", f"{prefix}/images/json")
-            return bench.json.loads(conn.getresponse().read())
-        finally:
-            conn.close()
+        return raw_list(env.service.socket_path, prefix)
 
     def magic():
-        return bench.run_magic(shell, "line", "images", "")
+        return run_magic(shell, "line", "images", "")
 
     made, lags, worst_repeat, worst_first = 0, [], 0.0, 0.0
     start = 10_000  # names of this section's own, beside the listing section's bench/list:N
     for size in sizes:
         want = max(1, size - (len(floor()) - made))  # at least the one image the outside change tags
         if want > made:
-            bench.make_list_images(env, start + made, start + want)
+            make_list_images(env, start + made, start + want)
             made = want
         count = len(floor())
         cache = magics.client.listing("on")
         magic()
-        times = bench.interleaved({"floor": floor, "podman-py": lambda: images_frame([i.attrs for i in theirs.images.list()]),
+        times = interleaved({"floor": floor, "podman-py": lambda: images_frame([i.attrs for i in theirs.images.list()]),
                                    "cached": magic}, reps)
-        base = bench.median(times["floor"])
+        base = median(times["floor"])
         rows = [("floor: raw GET + json.loads", times["floor"], None),
                 ("podman-py images.list() + images_frame", times["podman-py"], None),
                 ("%images repeated (answered from the cache)", times["cached"], None)]
@@ -73,12 +75,12 @@ def bench_listing_cache(env: Any, res: Any, sizes: List[int], reps: int, bench: 
                  ("%images after the background refresh of that change", healed,
                   f"the refresh starts {cache.debounce} s after the last event")]
         for name, samples, note in rows:
-            m = bench.median(samples)
+            m = median(samples)
             floor_row = name.startswith("floor")
-            res.add(bench.Row(SECTION, f"{name} @ {count} images", m, None if floor_row else "floor",
+            res.add(Row(SECTION, f"{name} @ {count} images", m, None if floor_row else "floor",
                               None if floor_row else m / base, note=note or "", samples=samples))
-        worst_repeat = max(worst_repeat, bench.median(times["cached"]) / base)
-        worst_first = max(worst_first, bench.median(first) / base)
+        worst_repeat = max(worst_repeat, median(times["cached"]) / base)
+        worst_first = max(worst_first, median(first) / base)
     lags.sort()
     if lags:
         res.note(SECTION, f"Event lag on Podman {env.service.version} (file events logger, polled every 250 ms): "
