@@ -8,12 +8,17 @@ folder (every step cached). Goal: notebook-edit rebuild <= 1.2x that no-op build
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from pathlib import Path
-from typing import Any, List
+from typing import List
+from unittest import mock
 
 import envservices  # noqa: E402  (tests/envservices.py; bench.py puts tests/ on sys.path)
+from harness import Results, Row, interleaved, median
+from magic_runner import ipython_shell, run_magic
+from services_env import Env
 
 PINS = ["six==1.16.0", "idna==3.7", "attrs==23.2.0", "packaging==24.0", "tomli==2.0.1"]
 TAG = "localhost/bench/env:latest"
@@ -37,14 +42,14 @@ def _write_notebook(root: Path, edits: int) -> None:
                                                      "nbformat_minor": 5}))
 
 
-def bench_environment(env: Any, res: Any, reps: int, Row: Any, interleaved: Any, median: Any,
-                      ipython_shell: Any, run_magic: Any) -> None:
+def bench_environment(env: Env, res: Results, options: argparse.Namespace) -> None:
     from podman_nb import environment
 
+    reps = options.reps
     base = envservices.python_base_image(env.service)
     index = envservices.PackageIndex(env.workdir / "env-index")
-    saved = {k: os.environ.get(k) for k in ("PIP_INDEX_URL", "PIP_TRUSTED_HOST")}
-    os.environ.update(PIP_INDEX_URL=index.url, PIP_TRUSTED_HOST="127.0.0.1")
+    settings = mock.patch.dict(os.environ, PIP_INDEX_URL=index.url, PIP_TRUSTED_HOST="127.0.0.1")
+    settings.start()
     try:
         project = _project(env.workdir / "env-project")
         shell = ipython_shell(env.base_url)
@@ -97,13 +102,11 @@ def bench_environment(env: Any, res: Any, reps: int, Row: Any, interleaved: Any,
                  f"{base} (Debian bookworm python3, imported offline). The requirements edit adds or removes "
                  "pyparsing, so pip reinstalls from its cache mount, never the network.")
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        settings.stop()
         index.stop()
         env.cli("rmi", "-f", TAG, check=False)
+    for text in repo2docker_note():
+        res.note("environment", text)
 
 
 def repo2docker_note() -> List[str]:

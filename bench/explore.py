@@ -5,6 +5,7 @@ parent was analysed, against the child's first analysis. Methods interleaved; me
 
 from __future__ import annotations
 
+import argparse
 import cProfile
 import io
 import os
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import envservices  # noqa: E402  (tests/envservices.py; bench.py puts tests/ on sys.path)
+from harness import Results, Row, interleaved, median
+from services_env import Env
 
 BIG = "localhost/bench/explore-big:latest"
 # 800 MB in 4000 files over 30 folders, then an eighth of them rewritten and one folder removed (100 MB wasted);
@@ -42,10 +45,11 @@ def _save_and_dive(service: Any, image: str, workdir: Path) -> float:
     return elapsed
 
 
-def bench_explore(env: Any, res: Any, reps: int, Row: Any, interleaved: Any, median: Any, profile: bool,
-                  quick: bool = False) -> None:
+def bench_explore(env: Env, res: Results, options: argparse.Namespace) -> None:
     from podman_nb import PodmanClient
     from podman_nb.explore import Explorer, LayerCache
+
+    reps, profile, quick = options.reps, options.profile, options.quick
 
     service = env.service
     python = envservices.python_base_image(service)

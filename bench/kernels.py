@@ -9,6 +9,7 @@ the local kernel's (1.2x allowed for noise).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -19,6 +20,8 @@ from typing import Any, Dict, List
 from unittest import mock
 
 import envservices  # noqa: E402  (tests/envservices.py; bench.py puts tests/ on sys.path)
+from harness import Results, Row, interleaved, median
+from services_env import Env
 
 TAG = "localhost/bench/kernel:latest"
 
@@ -29,7 +32,8 @@ def _spec(folder: Path, name: str, argv: List[str], env: Dict[str, str]) -> None
                                                             "interrupt_mode": "signal", "env": env}))
 
 
-def bench_kernels(env: Any, res: Any, reps: int, Row: Any, interleaved: Any, median: Any) -> None:
+def bench_kernels(env: Env, res: Results, options: argparse.Namespace) -> None:
+    reps = options.reps
     from jupyter_client import KernelManager
     from podman_nb import environment, kernels
 

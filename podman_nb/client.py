@@ -6,6 +6,7 @@ import os
 from typing import Any, Dict, Mapping, Optional
 
 from .api.client import APIClient
+from .domain.listing_cache import ListingCache
 from .domain.manager import ImagesManager
 from .errors import PodmanError
 
@@ -23,6 +24,17 @@ class PodmanClient:
         self.api = APIClient(base_url=base_url, timeout=timeout, stream_timeout=stream_timeout,
                              connection=connection, identity=identity, **kwargs)
         self.images = ImagesManager(self.api)
+        self._listing: Optional[ListingCache] = None
+
+    def listing(self, mode: str = "on") -> ListingCache:
+        """This service's listing cache (made once, kept until :meth:`close`): ``listing().list_attrs()``
+        answers as ``images.list_attrs()``, from what the service's events say is current; ``mode`` as
+        ``%config PodmanMagics.list_cache`` ("auto", "on", "off")."""
+        if self._listing is None or self._listing.closed or self._listing.mode != mode:
+            if self._listing is not None:
+                self._listing.close()
+            self._listing = ListingCache(self.images, mode=mode)
+        return self._listing
 
     @classmethod
     def from_env(cls, base_url: Optional[str] = None, timeout: Optional[float] = None,

@@ -9,8 +9,8 @@ puts the magic's name (and :func:`label`) in front. The service's text stays on 
 (``explanation``, ``msg``, :meth:`~podman_nb.errors.PodmanError.raw`).
 
 To change a message, change its row in ``RULES`` (service and build errors), ``BUILD_LOG_RULES``
-(what a build step printed), ``KEYWORD_HINTS`` or ``SSH_REASONS``; tests/test_failures.py triggers
-each row.
+(what a build step printed), ``KEYWORD_HINTS``, ``SSH_REASONS`` or ``LISTING_CACHE_OFF``; tests/test_failures.py
+triggers each row.
 """
 
 from __future__ import annotations
@@ -283,6 +283,26 @@ SSH_REASONS: Tuple[Tuple[str, str], ...] = (
     ("bad permissions", "the identity file's permissions are too open (chmod 600 it)"),
     ("forwarding", "the server refused to forward the Podman socket (AllowStreamLocalForwarding)"),
 )
+
+# Why %images asks the service each time instead of answering from the listing cache (%podman says it):
+# domain/listing_cache.py picks the row, {error} is the sentence of the failure behind it.
+LISTING_CACHE_OFF: Dict[str, str] = {
+    "off": 'list_cache = "off"',
+    "quick": ('Podman 4.5 and later list images quickly (list_cache = "auto" caches only older ones; '
+              '"on" caches anyway)'),
+    "no_logger": "the service's /info does not say how it logs events",
+    "no_events": 'the service logs no events (events_logger = "none" in its containers.conf)',
+    "unopened": "the service's events stream could not be opened ({error})",
+    "dropped": "the events stream dropped and is being reopened ({error})",
+    "ended": "the service ended the events stream",
+    "closed": "closed",
+}
+
+
+def cache_off(reason: str, error: Any = None) -> str:
+    """The row ``reason`` of LISTING_CACHE_OFF, with ``error``'s sentence where the row has one."""
+    return LISTING_CACHE_OFF[reason].format(error=error)
+
 
 # A build error repeats the step ('building at STEP "RUN x": while running runtime: exit status 1';
 # Podman 3: 'error building at STEP "RUN x": exit status 1'; the instruction is quoted as it is).

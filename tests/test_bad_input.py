@@ -2,7 +2,8 @@
 
 Every request the client sends is recorded (a response hook on the client's requests Session, which also sees
 redirects) and checked: its path has no dot segment, keeps the image name inside one segment, and stays
-under /images/ (or /build, /version, /_ping; a build also lists build containers and removes one it abandoned).
+under /images/ (or /build, /version, /_ping; a build also lists build containers and removes one it abandoned;
+%images' listing cache asks /info and opens /events).
 """
 from __future__ import annotations
 
@@ -61,6 +62,9 @@ def check_paths(sent):
                                                                        "all=true&external=true") or (
                 method == "DELETE" and len(segments) == 2 and re.fullmatch(r"[0-9a-f]{64}", segments[1])), \
                 f"unexpected containers request: {method} {path_url}"
+            continue
+        if segments in (["info"], ["events"]):  # the listing cache's: how the service logs events, its events
+            assert method == "GET", f"unexpected request: {method} {path_url}"
             continue
         assert segments and segments[0] in ALLOWED_ROOTS, f"request left /images/: {method} {path_url}"
         if segments[0] == "images" and len(segments) > 2:

@@ -10,6 +10,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 def test_bench_quick_produces_every_table(podman_service, registries, base_image, tmp_path):
     import bench
+    import magic_runner  # bench/magic_runner.py: the bench's in-process IPython shell
     from IPython.core.interactiveshell import InteractiveShell
 
     shell_was_there = InteractiveShell.initialized()
@@ -28,12 +29,13 @@ def test_bench_quick_produces_every_table(podman_service, registries, base_image
             # the bench made the process's IPython singleton: drop it, or test_magics cannot make its own
             InteractiveShell.instance().history_manager.end_session()
             InteractiveShell.clear_instance()
-            bench._SHELL = None
+            magic_runner._SHELL = None
     bench.write_report(results, Path(options.out), env, options, 0.0)
     text = Path(options.out).read_text()
 
     sections = {row.section for row in results.rows}
-    assert {"listing", "listing-client", "build", "pull", "stream", "startup", "ssh", "environment", "explore"} <= sections
+    assert {"listing", "listing-client", "listing-cache", "build", "pull", "stream", "startup", "ssh",
+            "environment", "explore"} <= sections
     for needle in ("floor: raw GET + json.loads @", "%images -> DataFrame @", "podman-py images.list() + images_frame @",
                    "podman --url images --format json @", "%image_pull, widgets display", "podman --url pull",
                    "%%image_build --no-cache, widgets display", "podman --url build", "log line delay",

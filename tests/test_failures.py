@@ -2,9 +2,14 @@
 sentence and hint, in ``str(error)`` (the Python API) as in a magic's line. A row added without a case here
 fails the coverage check. The same wordings are triggered against the real service by test_messages,
 test_first_mistakes, test_environment and test_connections (ssh)."""
+import re
+from pathlib import Path
+
 from podman_nb import failures
+from podman_nb.domain import listing_cache
 from podman_nb.domain.buildlog import BuildLog
-from podman_nb.errors import APIError, BuildError, ImageNotFound, InvalidArgument, ServiceUnavailable, StreamParseError
+from podman_nb.errors import (APIError, BuildError, ImageNotFound, InvalidArgument, PodmanError, ServiceUnavailable,
+                              StreamParseError)
 from podman_nb.kernel.containers import KernelError
 from podman_nb.notebook.errors import describe
 
@@ -165,3 +170,10 @@ def test_every_ssh_reason():
     for (seen, said), stderr in zip(failures.SSH_REASONS, SSH_CASES):
         assert failures.ssh_reason(stderr, 255, 8) == said.format(timeout=8), (seen, stderr)
     assert failures.ssh_reason("something else", 3, 8) == "ssh exited with 3: something else"
+
+
+def test_every_listing_cache_reason_is_a_row_in_use():
+    used = set(re.findall(r'cache_off\("(\w+)"', Path(listing_cache.__file__).read_text()))
+    assert used == set(failures.LISTING_CACHE_OFF)  # no row without its use, no use without its row
+    assert failures.cache_off("dropped", PodmanError("the connection broke")) == (
+        "the events stream dropped and is being reopened (the connection broke)")

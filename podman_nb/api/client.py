@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
 import threading
-from typing import Any, Dict, Iterator, Mapping, Optional, Type
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Type
 from urllib.parse import quote
 
 import requests
@@ -82,6 +83,10 @@ class APIClient:
         self._versions: Optional[Dict[str, Any]] = None
         self._versions_of: Any = None  # the socket file the kept /version came from (see _service_key)
         self._lock = threading.Lock()
+        # called (no arguments) when a request that may change the service's images starts and when it ends,
+        # and when the client is closed: how a listing cache hears of this client's own changes and goes away
+        self.change_hooks: List[Callable[[], None]] = []
+        self.close_hooks: List[Callable[[], None]] = []
 
     @property
     def is_local(self) -> bool:
@@ -150,8 +155,15 @@ class APIClient:
         """Send one request; a non-2xx answer raises APIError (``not_found`` for 404)."""
         if timeout is None:
             timeout = (self.timeout, self.stream_timeout) if stream else self.timeout
-        response = self._send(method, self.url(path, compat), params=clean_params(params), data=data,
-                              headers=headers, stream=stream, timeout=timeout)
+        changes = method != "GET"
+        if changes:
+            self._changed()
+        try:
+            response = self._send(method, self.url(path, compat), params=clean_params(params), data=data,
+                                  headers=headers, stream=stream, timeout=timeout)
+        finally:
+            if changes and not stream:  # a stream's change ends with the stream (stream_bytes)
+                self._changed()
         if response.status_code >= 400:
             raise error_from_response(response, not_found)
         return response
@@ -184,9 +196,17 @@ class APIClient:
             yield from _guarded(chunks, self)
         finally:
             response.close()
+            if response.request is not None and response.request.method != "GET":
+                self._changed()
+
+    def _changed(self) -> None:
+        for hook in list(self.change_hooks):
+            hook()
 
     def close(self) -> None:
         """Close the HTTP connections and stop the ssh forwarding, if any (the client may be used again)."""
+        for hook in list(self.close_hooks):
+            hook()
         self._session.close()
         if self.tunnel is not None:
             self.tunnel.close()
@@ -228,6 +248,17 @@ class APIClient:
                                          [self.base_url]) from error
             raise ServiceUnavailable(f"No Podman service answered at {where}; {START_HINT}",
                                      [self.base_url]) from error
+
+
+def abort_stream(response: requests.Response) -> None:
+    """Make a thread blocked reading this streamed response return at once: shut its socket down
+    (``close()`` from another thread would wait for the reader or leave it blocked)."""
+    sock = getattr(getattr(response.raw, "_connection", None), "sock", None)  # urllib3's HTTPResponse
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already closed
+            pass
 
 
 def _guarded(chunks: Iterator[bytes], client: APIClient) -> Iterator[bytes]:

@@ -73,3 +73,9 @@ class Features:
     def list_ands_label_filters(self) -> bool:
         """Podman 5 ANDs several label filters; 3 and 4 match nothing when given two."""
         return self.release >= (5, 0, 0)
+
+    @property
+    def lists_images_quickly(self) -> bool:
+        """Before Podman 4.5 (containers/common #1372) listing images takes time growing as the square of
+        their number: about 4 s at 120 images and 11 s at 200 on 4.3.1."""
+        return self.release >= (4, 5, 0)

@@ -53,6 +53,8 @@ class PodmanMagics(Magics):
     show_tracebacks = Bool(False, help="Show full tracebacks instead of one line.").tag(config=True)
     stream_timeout = Float(None, allow_none=True, help="Seconds a pull, push or build may stay silent "
                            "before it is abandoned (None: no limit).").tag(config=True)
+    list_cache = Enum(["auto", "on", "off"], "auto", help="%images from a listing kept current by the service's "
+                      "events: auto = where listing is slow (Podman < 4.5); %podman says whether.").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any):
         # before super().__init__: a %config'd base_url is applied there, and _reconnect reads this
@@ -61,7 +63,7 @@ class PodmanMagics(Magics):
         super().__init__(shell=shell, **kwargs)
         self.error_handler: Any = None  # set by errors.install
 
-    @observe("base_url", "connection", "stream_timeout")
+    @observe("base_url", "connection", "stream_timeout", "list_cache")
     def _reconnect(self, change: Any) -> None:
         self.session.reset()
 
@@ -116,6 +118,7 @@ class PodmanMagics(Magics):
     @argument("-a", "--all", action="store_true", help="Include intermediate images.")
     @argument("--all-connections", action="store_true",
               help="Every Podman connection, asked in parallel, with a connection column.")
+    @argument("--fresh", action="store_true", help="Ask the service, not the listing cache.")
     @magic
     def images(self, args, call):
         """List images as a DataFrame, one row per tag: repository, tag, image_id, created, size,
@@ -135,11 +138,15 @@ class PodmanMagics(Magics):
         tables = _tables()
         why = "no images" + (" match " + " ".join(f"--filter {f}" for f in args.filter) if args.filter else "")
         shape = dict(no_trunc=args.no_trunc, sort=args.sort, quiet=args.quiet, wide=args.wide, why_empty=why)
+
+        def rows(client: PodmanClient):
+            return client.listing(self.list_cache).list_attrs(fresh=args.fresh, all=args.all, filters=wanted)
+
         if not args.all_connections and len(names) < 2:
-            return tables.images_frame(call.images.list_attrs(all=args.all, filters=wanted), **shape)
+            return tables.images_frame(rows(call.client), **shape)
 
         def frame(name: str):
-            return tables.images_frame(self.client_for(name).images.list_attrs(all=args.all, filters=wanted), **shape)
+            return tables.images_frame(rows(self.client_for(name)), **shape)
 
         frames, failures = _ask_each(names, frame)
         notes = [f"connection {name!r} did not answer: {error}" for name, error in failures.items()]
@@ -471,7 +478,8 @@ class PodmanMagics(Magics):
         try:
             client = self.client_for(None)  # here --connection switches the notebook, it is not for one call
             info = _tables().ServiceFacts(connection=client.connection, base_url=client.base_url,
-                                          podman=client.api.podman_version, api=client.version().get("ApiVersion"))
+                                          podman=client.api.podman_version, api=client.version().get("ApiVersion"),
+                                          listing=client.listing(self.list_cache).status())
         except PodmanError:
             if args.url or args.connection:  # an address that does not answer leaves the magics where they were
                 self.base_url, self.connection = previous
@@ -550,3 +558,4 @@ def unload_ipython_extension(ipython: Any) -> None:
     magics = ipython.magics_manager.registry.get("PodmanMagics")
     if magics is not None:
         errors.uninstall(ipython, magics)
+        magics.session.reset()  # close the clients: their listing caches' threads and streams end

@@ -448,11 +448,22 @@ def registry_answer(name: str, digest: str, platforms: Sequence[Mapping[str, Any
 
 
 class ServiceFacts(dict):
-    """``%podman``'s answer: a dict (connection, base_url, podman, api) shown once, as one sentence."""
+    """``%podman``'s answer: a dict (connection, base_url, podman, api, listing) shown once: one sentence
+    on the service, one on whether ``%images`` answers from the listing cache (since when, or why not)."""
 
     def __repr__(self) -> str:
         named = f" (connection {self['connection']!r})" if self.get("connection") else ""
-        return f"Podman {self.get('podman')} at {self.get('base_url')}{named}"
+        text = f"Podman {self.get('podman')} at {self.get('base_url')}{named}"
+        listing = self.get("listing")
+        if listing:
+            if not listing["cached"]:
+                text += f"\n%images asks the service each time: {listing['why']}"
+            elif listing["since"] is None:
+                text += f"\n%images is cached, kept current by the service's events ({listing['why']})"
+            else:
+                since = listing["since"].astimezone().strftime("%H:%M:%S")
+                text += f"\n%images is cached, kept current by the service's events: current since {since}"
+        return text
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
