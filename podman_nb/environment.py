@@ -6,7 +6,7 @@ The code lives in the domain layer, one module per job: ``project_folder`` (read
 """
 
 from .domain.containerfile_steps import SUPPORTED_BASES, SUPPORTED_PYTHONS, default_base, pip_config  # noqa: F401
-from .domain.environment import Environment, build, explain  # noqa: F401
+from .domain.environment_image import Environment, build, explain  # noqa: F401
 from .domain.frozen_interpreter import from_interpreter  # noqa: F401
 from .domain.project_folder import from_folder  # noqa: F401
 

@@ -11,7 +11,7 @@ from podman_nb.domain.buildlog import BuildLog
 from podman_nb.errors import (APIError, BuildError, ImageNotFound, InvalidArgument, PodmanError, ServiceUnavailable,
                               StreamParseError)
 from podman_nb.kernel.containers import KernelError
-from podman_nb.notebook.errors import describe
+from podman_nb.notebook.error_display import describe
 
 _REGISTRY = "127.0.0.1:36357"
 # row -> (the exception as raised with the service's recorded words, facts, what str(error) says)

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 from podman_nb.domain.events import (LAYER_DONE_STATES, Error, LayerProgress, LogLine, Result,
                                      Step, events)
-from podman_nb.domain.progress import BuildProgress, PullProgress
+from podman_nb.domain.progress_state import BuildProgress, PullProgress
 from podman_nb.domain.references import short_id
 from podman_nb.errors import InvalidArgument
-from podman_nb.notebook import progress as nbprogress
-from podman_nb.notebook.progress import (NullDisplay, Summary, TextDisplay, WidgetsDisplay,
+from podman_nb.notebook import progress_display as nbprogress
+from podman_nb.notebook.progress_display import (NullDisplay, Summary, TextDisplay, WidgetsDisplay,
                                          choose_mode, format_elapsed, make_display)
 
 IMAGE_ID = "sha256:" + "0123456789ab" + "cd" * 26
@@ -413,7 +413,7 @@ def test_executed_notebook_keeps_the_summary_not_the_widget():
     source = "\n".join([
         "import sys; sys.path.insert(0, %r)" % str(root),
         "from podman_nb.domain.events import LayerProgress, Result",
-        "from podman_nb.notebook.progress import make_display, choose_mode",
+        "from podman_nb.notebook.progress_display import make_display, choose_mode",
         "print(choose_mode())",
         "d = make_display('pull', 'docker.io/library/alpine:latest', update_interval=0.01)",
         "for i in range(3000):",

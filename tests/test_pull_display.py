@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from podman_nb.domain import events
-from podman_nb.notebook.progress import make_display
+from podman_nb.notebook.progress_display import make_display
 from test_images_manager import pushed_behind_slow_proxy, slow_secure_registry  # noqa: F401  (a fixture)
 
 

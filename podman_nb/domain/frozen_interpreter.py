@@ -1,5 +1,5 @@
 """Freezing a Python interpreter: its major.minor and every installed distribution pinned, as an
-:class:`~podman_nb.domain.environment.Environment` (what ``%image_env --freeze`` builds)."""
+:class:`~podman_nb.domain.environment_image.Environment` (what ``%image_env --freeze`` builds)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from ..errors import InvalidArgument
 from .containerfile_steps import check_step, choose_base, pip_config, pip_step
-from .environment import Environment
+from .environment_image import Environment
 
 _FREEZE_SKIP = {"pip", "setuptools", "wheel", "distribute"}  # as `pip freeze` leaves them out
 _FREEZE_SCRIPT = r"""

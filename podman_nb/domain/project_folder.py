@@ -1,5 +1,5 @@
 """Reading a project folder's environment files (repo2docker's names: requirements.txt, pyproject.toml/setup.py,
-runtime.txt, apt.txt, postBuild, binder/) into an :class:`~podman_nb.domain.environment.Environment`."""
+runtime.txt, apt.txt, postBuild, binder/) into an :class:`~podman_nb.domain.environment_image.Environment`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ..errors import InvalidArgument
 from ..failures import MARK
 from .build_context import IGNORE_FILES, IgnoreRules
 from .containerfile_steps import DEPS_DIR, WORKDIR, check_step, choose_base, current_python, pip_config, pip_step
-from .environment import Environment
+from .environment_image import Environment
 
 _UNSUPPORTED = {"environment.yml": "environment.yml (conda)", "environment.yaml": "environment.yaml (conda)",
                 "install.R": "install.R (R)", "DESCRIPTION": "DESCRIPTION (R)", "Project.toml": "Project.toml (Julia)",

@@ -1,6 +1,6 @@
 """What every magic repeats, in one place: the session (its clients and the passwords to mask), the
 context of one call, and the :func:`magic` decorator that parses the line, makes the context and, on a
-failure, attaches it to the exception for the error handler (notebook/errors.py).
+failure, attaches it to the exception for the error handler (notebook/error_display.py).
 
 A new magic module adopts it like this (the method gets the parsed ``args`` and the ``call``)::
 

@@ -24,11 +24,11 @@ from ..client import PodmanClient
 from ..domain.references import bare_id, parse_reference
 from ..errors import BuildError, InvalidArgument, PodmanError
 from .units import human_size
-from . import errors, kernel_magics
+from . import error_display, kernel_magics
 from .arguments import (build_kwargs, build_options, common, creds_option, filter_option, filters, quiet,
                         tls, tls_options)
 from .context import CallContext, magic, session_for
-from .progress import make_display
+from .progress_display import make_display
 
 
 def _tables():
@@ -61,7 +61,7 @@ class PodmanMagics(Magics):
         self.session = session_for(shell, lambda: dict(base_url=self.base_url, connection=self.connection,
                                                        stream_timeout=self.stream_timeout))
         super().__init__(shell=shell, **kwargs)
-        self.error_handler: Any = None  # set by errors.install
+        self.error_handler: Any = None  # set by error_display.install
 
     @observe("base_url", "connection", "stream_timeout", "list_cache")
     def _reconnect(self, change: Any) -> None:
@@ -549,7 +549,7 @@ def load_ipython_extension(ipython: Any) -> None:
         ipython.configurables.append(magics)
     if _help_with_empty_cell not in ipython.input_transformers_cleanup:  # a public list (IPython >= 7)
         ipython.input_transformers_cleanup.append(_help_with_empty_cell)
-    errors.install(ipython, magics)
+    error_display.install(ipython, magics)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -557,5 +557,5 @@ def unload_ipython_extension(ipython: Any) -> None:
         ipython.input_transformers_cleanup.remove(_help_with_empty_cell)
     magics = ipython.magics_manager.registry.get("PodmanMagics")
     if magics is not None:
-        errors.uninstall(ipython, magics)
+        error_display.uninstall(ipython, magics)
         magics.session.reset()  # close the clients: their listing caches' threads and streams end

@@ -42,7 +42,8 @@ AGE_COLUMNS = frozenset({"created"})
 NONE_COLUMNS = frozenset({"repository", "tag"})
 RIGHT_ALIGNED = SIZE_COLUMNS | {"containers", "stars"}
 KEEP_END = frozenset({"repository", "name"})  # shortened in the middle when the window is narrow
-SHRINK_TO = 12  # a name still shows a bit of its start and its last part: "loca…busybox"
+SHRINK_TO = 16
+DROPPED_FIRST = ("dangling",)  # left out of a text table that cannot fit the window otherwise
 SHRINK_FIRST = frozenset({"comment", "labels", "digest", "description"})  # what says least gives way first
 # JupyterLab at 1280 px with its file browser open leaves ~830 px to an output: ~110 characters of
 # its table font (7.5 px each, measured in chromium) once each cell's padding (two characters) is counted.
@@ -93,15 +94,17 @@ class ReadableFrame(pd.DataFrame):
         if len(self) == 0 and self.attrs.get("why_empty"):
             return self.attrs["why_empty"]
         # podman's ages, or short ones ("1 min ago") where those leave more of the names and text whole
+        # and, when even that cannot fit, without the dangling column (its rows say <none> already)
         layouts = []
-        for compact in (False, True):
-            frame = self._display_frame(compact)
-            texts = {column: ["" if v is None else str(v) for v in frame[column]] for column in frame.columns}
-            natural = {c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in frame.columns}
-            widths = _fit(natural, len(str(len(frame) - 1)), _text_width() - 3)  # pandas' own margins
-            cut = sum(natural[c] - widths[c] for c in natural) if widths is not None else float("inf")
-            layouts.append((cut, compact, frame, texts, widths or natural))
-        _, _, frame, texts, widths = min(layouts, key=lambda layout: layout[:2])
+        for dropped in ((), DROPPED_FIRST):
+            for compact in (False, True):
+                frame = self._display_frame(compact).drop(columns=list(dropped), errors="ignore")
+                texts = {column: ["" if v is None else str(v) for v in frame[column]] for column in frame.columns}
+                natural = {c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in frame.columns}
+                widths = _fit(natural, len(str(len(frame) - 1)), _text_width() - 3)  # pandas' own margins
+                cut = sum(natural[c] - widths[c] for c in natural) if widths is not None else float("inf")
+                layouts.append((cut, bool(dropped), compact, frame, texts, widths or natural))
+        _, _, _, frame, texts, widths = min(layouts, key=lambda l: (l[0] == float("inf"), l[1], l[0], l[2]))
         padded = {}
         for column in frame.columns:
             width = widths[column]

@@ -32,7 +32,7 @@ import time
 from typing import Any, Dict, List, Optional
 
 from ..domain.events import Event, LayerProgress, LayerSizes, LogLine, Status, Step
-from ..domain.progress import BuildProgress, PullProgress
+from ..domain.progress_state import BuildProgress, PullProgress
 from ..domain.references import short_id
 from ..errors import InvalidArgument
 from ..failures import step_reason
