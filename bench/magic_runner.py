@@ -70,7 +70,7 @@ class ReadStamps:
     """Wrap APIClient.stream_bytes: the time each chunk came off the socket (``last``)."""
 
     def __init__(self):
-        from podman_nb.api.client import APIClient
+        from podman_nb.api.api_client import APIClient
         self.cls = APIClient
         self.original = APIClient.stream_bytes
         self.last = 0.0

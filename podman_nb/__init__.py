@@ -4,7 +4,7 @@
 """
 
 from . import errors, failures  # noqa: F401 (failures: the one table behind str(error))
-from .api.client import APIClient
+from .api.api_client import APIClient
 from .api.connections import Connection, list_connections
 from .client import PodmanClient
 from .domain.images import Image

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, Mapping, Optional
 
-from .api.client import APIClient
+from .api.api_client import APIClient
 from .domain.listing_cache import ListingCache
 from .domain.manager import ImagesManager
 from .errors import PodmanError

@@ -20,7 +20,7 @@ from IPython.testing.globalipapp import get_ipython
 import podman_nb
 import reliability
 import services
-from podman_nb.api.client import abort_stream
+from podman_nb.api.api_client import abort_stream
 from podman_nb.notebook import tables
 
 OUTSIDE_WAIT = 0.5  # what the issue promises: a listing asked this long after an outside change shows it

@@ -12,7 +12,7 @@ from typing import Iterator, Tuple
 from urllib.parse import unquote, urlparse
 
 from ..errors import APIError, NotFound, ServiceUnavailable
-from .client import APIClient
+from .api_client import APIClient
 
 
 def hijack(api: APIClient, path: str, timeout: float = 30.0) -> Tuple[socket.socket, bytes]:

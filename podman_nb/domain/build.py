@@ -15,7 +15,7 @@ import threading
 import warnings
 from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
 
-from ..api.client import quote_name
+from ..api.api_client import quote_name
 from ..errors import BuildError, InvalidArgument, NotSupported, PodmanError
 from ..failures import attached
 from . import build_containers, events

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
-from ..api.client import quote_name
+from ..api.api_client import quote_name
 from ..errors import PodmanError
 from .events import Event, LogLine, Step
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Union
 
-from ..api.client import quote_name
+from ..api.api_client import quote_name
 from ..errors import APIError, ImageNotFound, InvalidArgument
 from .references import NO_NAME
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Deque, Dict, List, Optional
 
-from ..api.client import abort_stream
+from ..api.api_client import abort_stream
 from ..errors import InvalidArgument, PodmanError
 from ..failures import cache_off
 

@@ -12,7 +12,7 @@ import os
 import re
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Union
 
-from ..api.client import APIClient, quote_name, says_not_found
+from ..api.api_client import APIClient, quote_name, says_not_found
 from ..api.params import encode_auth, encode_filters, filter_dict, filter_values
 from ..api.registry import inspect_distribution, layer_sizes, registry_is_insecure
 from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, NotFound, NotSupported, PodmanError

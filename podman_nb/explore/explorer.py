@@ -7,7 +7,7 @@ import stat
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Tuple
 
-from ..api.client import APIClient, quote_name
+from ..api.api_client import APIClient, quote_name
 from ..errors import ImageNotFound, InvalidArgument
 from .analysis import Analysis
 from .layerindex import DIR, LayerCache, LayerIndex, read_archive

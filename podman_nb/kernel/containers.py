@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
-from ..api.client import APIClient, quote_name
+from ..api.api_client import APIClient, quote_name
 from ..errors import APIError, ImageNotFound, InvalidArgument, PodmanError
 from ..failures import attach
 

@@ -22,7 +22,7 @@ import threading
 from typing import List, Optional
 
 from ..api.attach import frames, hijack
-from ..api.client import APIClient
+from ..api.api_client import APIClient
 from ..api.dialstdio import spawn, stop_process
 from ..errors import APIError, PodmanError
 from . import containers

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from typing import Any, Dict, List, Optional, Sequence
 
-from ..api.client import APIClient
+from ..api.api_client import APIClient
 from ..errors import InvalidArgument, PodmanError
 from ..kernel import containers
 from ..kernel.containers import KernelError, Options
