@@ -492,7 +492,18 @@ class WidgetsDisplay(ProgressDisplay):
             from IPython.display import display
 
             display(summary)
-        self.widget.close()
+        _close_tree(self.widget)
+
+
+def _close_tree(widget: Any) -> None:
+    """Close a widget, its children and their layouts and styles: the kernel keeps each one (a comm and its
+    state) until it is closed, which a long day of pulls and builds would pile up (the soak run found it)."""
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
+        if part is not None:
+            part.close()
+    widget.close()
 
 
 def _shell_initialized() -> bool:
