@@ -235,6 +235,9 @@ class PodmanService:
         self._mount("--bind", str(self.registries_conf), str(system_conf))
         for host, ca in self.ca_files.items():
             dest = self.root / "etc/containers/certs.d" / host / "ca.crt"
+            if dest.exists() and dest.read_bytes() == Path(ca).read_bytes():
+                continue  # the chroot's tree is shared: another service of this version put it there and removes
+                # it at its stop (removing it at this one's stop broke that service's TLS pulls)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(ca, dest)
             self._chroot_certs.append(dest.parent)
