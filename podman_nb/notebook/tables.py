@@ -96,15 +96,19 @@ class ReadableFrame(pd.DataFrame):
         # podman's ages, or short ones ("1 min ago") where those leave more of the names and text whole
         # and, when even that cannot fit, without the dangling column (its rows say <none> already)
         layouts = []
-        for dropped in ((), DROPPED_FIRST):
-            for compact in (False, True):
-                frame = self._display_frame(compact).drop(columns=list(dropped), errors="ignore")
-                texts = {column: ["" if v is None else str(v) for v in frame[column]] for column in frame.columns}
-                natural = {c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in frame.columns}
-                widths = _fit(natural, len(str(len(frame) - 1)), _text_width() - 3)  # pandas' own margins
-                cut = sum(natural[c] - widths[c] for c in natural) if widths is not None else float("inf")
-                layouts.append((cut, bool(dropped), compact, frame, texts, widths or natural))
-        _, _, _, frame, texts, widths = min(layouts, key=lambda l: (l[0] == float("inf"), l[1], l[0], l[2]))
+        for compact in (False, True):
+            shown = self._display_frame(compact)
+            texts = {column: ["" if v is None else str(v) for v in shown[column]] for column in shown.columns}
+            natural = {c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in shown.columns}
+            for dropped in (False, True):
+                kept = [c for c in shown.columns if not (dropped and c in DROPPED_FIRST)]
+                if dropped and len(kept) == len(shown.columns):
+                    continue  # nothing to leave out
+                whole = {c: natural[c] for c in kept}
+                widths = _fit(whole, len(str(len(shown) - 1)), _text_width() - 3)  # pandas' own margins
+                cut = sum(whole[c] - widths[c] for c in kept) if widths is not None else 0
+                layouts.append(((widths is None, dropped, cut, compact), shown[kept], texts, widths or whole))
+        _, frame, texts, widths = min(layouts, key=lambda layout: layout[0])
         padded = {}
         for column in frame.columns:
             width = widths[column]
