@@ -135,18 +135,20 @@ def _copy_missing(match: re.Match, facts: Dict[str, Any]) -> Said:
     return Said(text, "add --context DIR, the folder that holds it")
 
 
+_SCP_DESTINATION = ("CONNECTION::[IMAGE] with a connection from `podman system connection list`, or "
+                    "USER@HOST::[IMAGE]")
+
+
 def _scp_destination(match: re.Match, facts: Dict[str, Any]) -> Said:
     destination = facts.get("destination") or match.group(0)
-    return Said(f"Podman could not use the destination {destination!r}: it expects CONNECTION::[IMAGE] with a "
-                "connection from `podman system connection list`, or USER@HOST::[IMAGE]",
+    return Said(f"Podman could not use the destination {destination!r}: it expects {_SCP_DESTINATION}",
                 "%podman connections lists them")
 
 
 def _scp_failed(match: re.Match, facts: Dict[str, Any]) -> Said:
     return Said(f"Podman's image scp of {facts.get('source')!r} to {facts.get('destination')!r} stopped with exit "
                 f"status {match.group('code')} and said no more",
-                "check that the image is on the service (%images) and that the destination is "
-                "CONNECTION::[IMAGE] with a connection from `podman system connection list`, or USER@HOST::[IMAGE]")
+                f"check that the image is on the service (%images) and that the destination is {_SCP_DESTINATION}")
 
 
 def _unknown_filter(match: re.Match, facts: Dict[str, Any]) -> Said:
