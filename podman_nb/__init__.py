@@ -17,10 +17,8 @@ __all__ = ["APIClient", "Connection", "Image", "ImagesManager", "PodmanClient", 
 
 def load_ipython_extension(ipython):
     """``%load_ext podman_nb``: register the image magics."""
-    from .notebook.explore_magics import ExploreMagics  # %image_layers, %image_files, %image_diff, %image_packages
     from .notebook.magics import load_ipython_extension as load
     load(ipython)
-    ipython.register_magics(ExploreMagics)
 
 
 def unload_ipython_extension(ipython):

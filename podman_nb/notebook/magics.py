@@ -24,7 +24,7 @@ from ..client import PodmanClient
 from ..domain.references import bare_id, parse_reference
 from ..errors import BuildError, InvalidArgument, PodmanError
 from .units import human_size
-from . import error_display, kernel_magics
+from . import error_display, explore_magics, kernel_magics
 from .arguments import (build_kwargs, build_options, common, creds_option, filter_option, filters, quiet,
                         tls, tls_options)
 from .context import CallContext, magic, session_for
@@ -544,7 +544,8 @@ def _help_with_empty_cell(lines: List[str]) -> List[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     magics = PodmanMagics(ipython, parent=ipython)
-    ipython.register_magics(magics, kernel_magics.KernelMagics(ipython))
+    # the kernels' and the explorer's magic classes share the session of PodmanMagics (notebook/context.py)
+    ipython.register_magics(magics, kernel_magics.KernelMagics(ipython), explore_magics.ExploreMagics(ipython))
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
     if _help_with_empty_cell not in ipython.input_transformers_cleanup:  # a public list (IPython >= 7)
