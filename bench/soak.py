@@ -143,6 +143,10 @@ def report(result: dict) -> str:
     lines += ["", f"Listing: p99 <= {LISTING_P99_OVER_P50:.0f}x p50: x{result['listing_ratio']:.2f} "
               f"({'ok' if result['listing_ratio'] <= LISTING_P99_OVER_P50 else 'BROKEN'}).", ""]
     lines.append("Limits broken: " + ("; ".join(result["broken"]) if result["broken"] else "none") + ".")
+    opened = end["fd kinds"] - warm["fd kinds"]
+    if opened:
+        lines.append("The kernel's fds opened since the warm-up and still open: "
+                     + ", ".join(f"{n} {kind}" for kind, n in sorted(opened.items())) + ".")
     return "\n".join(lines) + "\n"
 
 

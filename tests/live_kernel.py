@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from pathlib import Path
 from typing import List, Optional
 
@@ -62,12 +63,25 @@ class LiveKernel:
         """The kernel process's resident memory (bytes), open file descriptors and threads, from /proc."""
         status = Path(f"/proc/{self.pid}/status").read_text()
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        return {"rss": int(fields["VmRSS"].split()[0]) * 1024, "fds": len(os.listdir(f"/proc/{self.pid}/fd")),
+        fds = fd_kinds(self.pid)
+        return {"rss": int(fields["VmRSS"].split()[0]) * 1024, "fds": sum(fds.values()), "fd kinds": fds,
                 "threads": int(fields["Threads"])}
 
     def stop(self) -> None:
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=True)
+
+
+def fd_kinds(pid: int) -> Counter:
+    """What a process's open file descriptors are, counted: "socket", "pipe", an anon inode's kind or a path."""
+    kinds: Counter = Counter()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:  # closed meanwhile
+            continue
+        kinds[target.split(":[", 1)[0] if ":[" in target else target] += 1
+    return kinds
 
 
 class Cell:
