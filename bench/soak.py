@@ -7,7 +7,8 @@ whether it leaks.
 Starts its own isolated Podman 4 service and plain registry (bench/services_env.py, as scripts/bench does), then
 one kernel (jupyter_client) that repeats CYCLE: list, inspect, history, pull from the registry, tag, build from
 the cache and with --no-cache, push, remove and prune, each with its display (widgets, as in JupyterLab). After
-the warm-up calls and at the end it reads the kernel's RSS, open fds and threads from /proc, its comms (each
+the warm-up calls and at the end (each time after ipykernel's collection of ended threads' output pipes,
+SETTLE) it reads the kernel's RSS, open fds and threads from /proc, its comms (each
 widget it still keeps), the sockets the service process holds and the containers left on the service; each
 call's time is its cell's round trip (execute to idle). LIMITS (leaks) and the listing's p99/p50 are checked;
 the figures go to a markdown file; the exit status is 1 when one is broken. ``run_soak(env, calls, warmup, cwd)``
@@ -61,9 +62,29 @@ def percentile(values: List[float], q: float) -> float:
 
 # the kernel's comms: each widget it keeps (until closed) is one
 COMMS = "import comm as _c; print(len(_c.get_comm_manager().comms), len(Out))"
+# ipykernel gives each thread that sends output a zmq pipe (an fd or two) and closes those of ended threads only
+# every 10 s (IOPubThread._event_pipe_gc): run that collection now, so a display thread that ended lately does not
+# count as a leak; where the ipykernel has no such method, wait out its period instead
+SETTLE = """
+def _settle():
+    import time
+    io = get_ipython().kernel.iopub_thread
+    collect = getattr(io, "_event_pipe_gc", None)
+    if collect is None:
+        time.sleep(getattr(io, "_event_pipe_gc_seconds", 10) + 1)
+        return
+    step = collect()  # a coroutine that never awaits: one send runs it whole
+    try:
+        step.send(None)
+    except StopIteration:
+        pass
+_settle()
+del _settle
+"""
 
 
 def snapshot(kernel: live_kernel.LiveKernel, env: Env) -> Dict[str, int]:
+    kernel.run(SETTLE)
     figures = kernel.stats()
     figures["comms"], figures["results kept"] = map(int, kernel.run(COMMS).text.split())
     figures["service sockets"] = live_kernel.service_sockets(env.service)

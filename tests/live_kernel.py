@@ -73,14 +73,15 @@ class LiveKernel:
 
 
 def fd_kinds(pid: int) -> Counter:
-    """What a process's open file descriptors are, counted: "socket", "pipe", an anon inode's kind or a path."""
+    """What a process's open file descriptors are, counted: "socket", "pipe", an anon inode (with its kind, e.g.
+    ``anon_inode:[eventfd]``) or a path."""
     kinds: Counter = Counter()
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
             target = os.readlink(f"/proc/{pid}/fd/{fd}")
         except OSError:  # closed meanwhile
             continue
-        kinds[target.split(":[", 1)[0] if ":[" in target else target] += 1
+        kinds[target.split(":[", 1)[0] if target.startswith(("socket:", "pipe:")) else target] += 1
     return kinds
 
 
