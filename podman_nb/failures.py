@@ -204,11 +204,16 @@ def _kernel_python(match: re.Match, facts: Dict[str, Any]) -> Said:
 
 
 def _kernel_folder(match: re.Match, facts: Dict[str, Any]) -> Said:
-    where = match.group("path") or facts.get("folder") or "a --mount folder"
-    return Said(f"the Podman service cannot see the folder {where}",
-                "the kernel's folder and its --mount folders are mounted at the same path, so they must exist "
-                "where the service runs (on podman machine only folders under your home directory are shared "
-                "with the VM)")
+    path, folder = match.group("path"), facts.get("folder")  # folder: the kernel's cwd (None at registration)
+    if path and path != folder:
+        where = f"the --mount folder {path}"
+    elif path:
+        where = f"the notebook's folder {path}"
+    else:
+        where = f"the notebook's folder {folder} or a --mount folder" if folder else "a --mount folder"
+    return Said(f"the Podman service cannot see {where}: a kernel's folders are mounted at the same path, so they "
+                "must exist where the service runs, and on podman machine only folders under your home directory "
+                "are shared with the VM", "keep the notebook and its --mount folders under your home directory")
 
 
 Rule = Tuple[type, str, Callable[[re.Match, Dict[str, Any]], Said], Optional[str]]
