@@ -9,8 +9,15 @@ from __future__ import annotations
 import json
 import os
 import atexit
+import pwd
 import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 from jupyter_client import KernelManager
@@ -164,3 +171,81 @@ def test_folder_the_service_cannot_see(kernel, folder, tmp_path, podman_service)
                         "on podman machine only folders under your home directory are shared with the VM")
     assert not notebook.exists()
     assert containers(podman_service, kernel) == {}
+
+
+@pytest.fixture
+def rootless(podman_service, kernel):  # noqa: F811
+    """A user of its own and its rootless `podman system service` (the host's Podman, runc, its own runtime dir and
+    storage) with the kernel's image loaded: (user id, base_url, a folder of the user's); everything removed after."""
+    if podman_service.which != "4":
+        pytest.skip("the rootless service is the host's Podman (4.3.1); the suite on Podman 4 runs this test")
+    user = f"pnbrl{uuid.uuid4().hex[:6]}"
+    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", user], check=True)
+    base = Path(tempfile.mkdtemp(prefix="pnb-rootless-"))
+    service = None
+    try:
+        uid, gid = pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid
+        first = 300000 + (uid % 1000) * 65536
+        subprocess.run(["usermod", "--add-subuids", f"{first}-{first + 65535}",
+                        "--add-subgids", f"{first}-{first + 65535}", user], check=True)
+        base.chmod(0o755)
+        for sub in ("run", "graph", "runroot", "nb"):
+            (base / sub).mkdir()
+        (base / "run").chmod(0o700)
+        conf = Path(podman_service.env["CONTAINERS_CONF"]).read_text().split("tmp_dir")[0]
+        (base / "containers.conf").write_text(conf)
+        (base / "storage.conf").write_text(f'[storage]\ndriver = "overlay"\ngraphroot = "{base}/graph"\n'
+                                           f'runroot = "{base}/runroot"\n')
+        subprocess.run(["chown", "-R", f"{uid}:{gid}", str(base)], check=True)
+        env = {"PATH": os.environ["PATH"], "HOME": pwd.getpwnam(user).pw_dir, "XDG_RUNTIME_DIR": str(base / "run"),
+               "CONTAINERS_CONF": str(base / "containers.conf"), "CONTAINERS_STORAGE_CONF": str(base / "storage.conf"),
+               "PODMAN_IGNORE_CGROUPSV1_WARNING": "1"}
+        as_user = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--init-groups"]
+        url = f"unix://{base}/run/podman.sock"
+        log = open(base / "service.log", "w")
+        service = subprocess.Popen(as_user + ["podman", "system", "service", "--time=0", url], env=env, cwd=base,
+                                   stdout=log, stderr=log)
+        deadline = time.monotonic() + 30
+        while not (base / "run/podman.sock").exists():
+            assert service.poll() is None and time.monotonic() < deadline, (base / "service.log").read_text()
+            time.sleep(0.1)
+        image = image_of(kernel)
+        podman_service.cli("save", "-o", base / "image.tar", image)
+        os.chmod(base / "image.tar", 0o644)
+        subprocess.run(as_user + ["podman", "--remote", "--url", url, "load", "-i", str(base / "image.tar")],
+                       env=env, check=True, capture_output=True)
+        (base / "image.tar").unlink()
+        yield uid, url, base / "nb"
+    finally:
+        if service is not None:
+            service.terminate()
+            service.wait(timeout=30)
+            pause = base / "run/libpod/tmp/pause.pid"  # the user namespace's pause process that the service made
+            if pause.exists():
+                os.kill(int(pause.read_text()), signal.SIGKILL)
+        subprocess.run(["userdel", "--remove", user], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_rootless_kernel_writes_files_as_the_user(rootless, kernel, jupyter_data):  # noqa: F811
+    """Rootless, the kernel runs with the user's ownership (keep-id): inside it is the user's uid, and a file it
+    writes in the notebook folder belongs to the user. The launcher runs as that user (the test's Python is
+    readable to it through CAP_DAC_READ_SEARCH only, as it lives under root's home here)."""
+    uid, url, notebook = rootless
+    name = f"{kernel}-rootless"
+    kernels.install(image_of(kernel), name, base_url=url)
+    try:
+        manager = KernelManager(kernel_name=name)
+        manager.kernel_spec.argv = [
+            "setpriv", f"--reuid={uid}", f"--regid={pwd.getpwuid(uid).pw_gid}", "--init-groups",
+            "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", *manager.kernel_spec.argv]
+        manager.start_kernel(cwd=str(notebook))
+        client = started_client(manager)
+        try:
+            assert run(client, "import os; open('mine.txt', 'w').write('x'); print(os.getuid())") == (f"{uid}\n", None)
+        finally:
+            client.stop_channels()
+            manager.shutdown_kernel()
+        assert (notebook / "mine.txt").stat().st_uid == uid
+    finally:
+        kernels.remove(name)
