@@ -216,6 +216,12 @@ def _kernel_folder(match: re.Match, facts: Dict[str, Any]) -> Said:
                 "are shared with the VM", "keep the notebook and its --mount folders under your home directory")
 
 
+def _kernel_network(match: re.Match, facts: Dict[str, Any]) -> Said:
+    return Said(f"there is no Podman network {match.group('name')} on this service",
+                "make it with `podman network create NAME`, or leave out --network for the host's network "
+                "(on loopback ports)")
+
+
 Rule = Tuple[type, str, Callable[[re.Match, Dict[str, Any]], Said], Optional[str]]
 RULES: Tuple[Rule, ...] = (
     (ImageNotFound, r"failed to find image (?P<name>\S+?): (?P=name): image not known", _missing_image, None),
@@ -240,6 +246,8 @@ RULES: Tuple[Rule, ...] = (
     (APIError, r"(?i)(?:statfs|\bstat|mount\w*)\s+\"?(?P<path>/[^\s\":]*)?.*?no such file or directory",
      _kernel_folder, "kernel"),
     (PodmanError, FULL_STORAGE.pattern, _full_storage, None),
+    (APIError, r"unable to find network with name or ID (?P<name>[^\s:]+): network not found", _kernel_network,
+     "kernel"),
 )
 
 # What an environment build's steps print (the build log), and the sentence for it.

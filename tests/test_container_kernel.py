@@ -299,7 +299,7 @@ def test_remove_takes_the_containers(kernel, started, podman_service, python_bas
         kernels.remove(other)
 
 
-@pytest.mark.parametrize("case", ["no-ipykernel", "no-image", "bad-name", "unseen-folder", "gpu", "bad-env"])
+@pytest.mark.parametrize("case", ["no-ipykernel", "no-image", "bad-name", "unseen-folder", "gpu", "bad-env", "no-network"])
 def test_bad_input_writes_nothing(case, podman_service, python_base, jupyter_data, kernel, shell, capsys):  # noqa: F811
     image = KernelSpecManager().get_kernel_spec(kernel).metadata["podman_nb"]["image"]
     name = f"bad-{uuid.uuid4().hex[:6]}"
@@ -312,6 +312,8 @@ def test_bad_input_writes_nothing(case, podman_service, python_base, jupyter_dat
                           "the Podman service cannot see the --mount folder /nonexistent-pnb/data: "),
         "gpu": (f"{image} --name {name} --gpu", "nvidia-ctk cdi generate"),
         "bad-env": (f"{image} --name {name} --env 1A=2", "--env '1A=2': expected KEY=VALUE"),
+        "no-network": (f"{image} --name {name} --network pnb-nosuchnet",
+                       "there is no Podman network pnb-nosuchnet on this service (hint: make it with"),
     }[case]
     before = sorted(KernelSpecManager().find_kernel_specs())
     capsys.readouterr()

@@ -74,6 +74,11 @@ CASES = {
     15: (APIError(f'{_REGISTRY}/big:latest: writing blob: adding layer with blob "sha256:1475dc": processing tar '
                   'file(write /blob: no space left on device): exit status 1'), {"storage": "/srv/graph"},
          "The Podman storage at /srv/graph is out of space (hint: free some with %image_prune (dangling images)"),
+    16: (APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/create",
+                  explanation="unable to find network with name or ID pnb-nonet: network not found"),
+         {"operation": "kernel", "image": "localhost/k:1"},
+         "there is no Podman network pnb-nonet on this service (hint: make it with `podman network create NAME`, "
+         "or leave out --network for the host's network (on loopback ports))"),
 }
 
 
