@@ -204,11 +204,22 @@ def _kernel_python(match: re.Match, facts: Dict[str, Any]) -> Said:
 
 
 def _kernel_folder(match: re.Match, facts: Dict[str, Any]) -> Said:
-    where = match.group("path") or facts.get("folder") or "a --mount folder"
-    return Said(f"the Podman service cannot see the folder {where}",
-                "the kernel's folder and its --mount folders are mounted at the same path, so they must exist "
-                "where the service runs (on podman machine only folders under your home directory are shared "
-                "with the VM)")
+    path, folder = match.group("path"), facts.get("folder")  # folder: the kernel's cwd (None at registration)
+    if path and path != folder:
+        where = f"the --mount folder {path}"
+    elif path:
+        where = f"the notebook's folder {path}"
+    else:
+        where = f"the notebook's folder {folder} or a --mount folder" if folder else "a --mount folder"
+    return Said(f"the Podman service cannot see {where}: a kernel's folders are mounted at the same path, so they "
+                "must exist where the service runs, and on podman machine only folders under your home directory "
+                "are shared with the VM", "keep the notebook and its --mount folders under your home directory")
+
+
+def _kernel_network(match: re.Match, facts: Dict[str, Any]) -> Said:
+    return Said(f"there is no Podman network {match.group('name')} on this service",
+                "make it with `podman network create NAME`, or leave out --network for the host's network "
+                "(on loopback ports)")
 
 
 Rule = Tuple[type, str, Callable[[re.Match, Dict[str, Any]], Said], Optional[str]]
@@ -235,6 +246,8 @@ RULES: Tuple[Rule, ...] = (
     (APIError, r"(?i)(?:statfs|\bstat|mount\w*)\s+\"?(?P<path>/[^\s\":]*)?.*?no such file or directory",
      _kernel_folder, "kernel"),
     (PodmanError, FULL_STORAGE.pattern, _full_storage, None),
+    (APIError, r"unable to find network with name or ID (?P<name>[^\s:]+): network not found", _kernel_network,
+     "kernel"),
 )
 
 # What an environment build's steps print (the build log), and the sentence for it.

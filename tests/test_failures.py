@@ -67,11 +67,18 @@ CASES = {
     14: (APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/create",
                   explanation="statfs /nonexistent-pnb/data: no such file or directory"),
          {"operation": "kernel", "image": "localhost/k:1", "folder": "/home/me/nb"},
-         "the Podman service cannot see the folder /nonexistent-pnb/data (hint: the kernel's folder and its "
-         "--mount folders are mounted at the same path"),
+         "the Podman service cannot see the --mount folder /nonexistent-pnb/data: a kernel's folders are mounted "
+         "at the same path, so they must exist where the service runs, and on podman machine only folders under "
+         "your home directory are shared with the VM (hint: keep the notebook and its --mount folders under your "
+         "home directory)"),
     15: (APIError(f'{_REGISTRY}/big:latest: writing blob: adding layer with blob "sha256:1475dc": processing tar '
                   'file(write /blob: no space left on device): exit status 1'), {"storage": "/srv/graph"},
          "The Podman storage at /srv/graph is out of space (hint: free some with %image_prune (dangling images)"),
+    16: (APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/create",
+                  explanation="unable to find network with name or ID pnb-nonet: network not found"),
+         {"operation": "kernel", "image": "localhost/k:1"},
+         "there is no Podman network pnb-nonet on this service (hint: make it with `podman network create NAME`, "
+         "or leave out --network for the host's network (on loopback ports))"),
 }
 
 
@@ -97,7 +104,9 @@ def test_a_row_needs_its_facts_and_the_text_stays():
     assert typo.msg == 'Unknown instruction: "RUNN"' and typo.raw() == typo.msg  # the service's words stay
     unseen = APIError("statfs /srv/nb: no such file or directory")
     assert failures.matched(unseen) is None  # the kernel rows are for a kernel's container only
-    assert str(failures.attach(unseen, operation="kernel")).startswith("the Podman service cannot see the folder /srv/nb")
+    assert str(failures.attach(unseen, operation="kernel")).startswith("the Podman service cannot see the --mount folder /srv/nb")
+    cwd = failures.attach(APIError("statfs /srv/nb: no such file or directory"), operation="kernel", folder="/srv/nb")
+    assert str(cwd).startswith("the Podman service cannot see the notebook's folder /srv/nb: ")
     missing = ImageNotFound("x", explanation="x: image not known")
     assert missing.explanation == "x: image not known" and "x: image not known" in missing.raw()
 
