@@ -132,6 +132,16 @@ def bench_kernels(env: Env, res: Results, options: argparse.Namespace) -> None:
             m = median(spawns[key])
             res.add(Row("kernels", f"start-up of {label}", m, "bare interpreter" if key != "bare" else None,
                         m / median(spawns["bare"]) if key != "bare" else None, samples=spawns[key]))
+        left = median(starts["podman_nb"]) - median(starts["cli"])
+        python = median(spawns["launcher"]) - median(spawns["podman"])
+        res.note("kernels", f"What is left of the podman_nb kernel's start over the CLI run's ({left * 1000:.0f} ms in this "
+                 f"run): its launcher is a Python whose start-up and imports take {python * 1000:.0f} ms more than "
+                 "the podman CLI's start (the rows above), most of it requests and urllib3, which the transport is "
+                 "built on and podman_nb's APIError subclasses (requests.HTTPError, as podman-py's does); the kernel "
+                 "cannot talk to the service before they are imported. The rest is the same in both: the API calls "
+                 "(_ping, create, attach, start: the CLI makes them too; the attach's upgrade answers after about "
+                 "0.1 s, and the start must wait for it or lose the kernel's first output), the container's "
+                 "ipykernel start and wait_for_ready's own 0.2 s of IOPub flushing.")
         ratio = median(starts["podman_nb"]) / median(starts["cli"])
         res.goal("container kernel start to ready <= 1.2x a plain ipykernel in `podman run` (CLI)", f"x{ratio:.2f}",
                  ratio <= 1.2)
