@@ -3,12 +3,14 @@
 ``PodmanClient().images`` follows podman-py's ImagesManager; ``%load_ext podman_nb`` adds the magics.
 """
 
+import importlib
+
 from . import errors, failures  # noqa: F401 (failures: the one table behind str(error))
-from .api.api_client import APIClient
-from .api.connections import Connection, list_connections
-from .client import PodmanClient
-from .domain.images import Image
-from .domain.manager import ImagesManager
+
+# the public names import on first use: a container kernel's launcher (python -m podman_nb.kernel) needs only the
+# transport, and the images layer would cost it a twentieth of a second at every kernel start
+_FROM = {"APIClient": ".api.api_client", "Connection": ".api.connections", "list_connections": ".api.connections",
+         "PodmanClient": ".client", "Image": ".domain.images", "ImagesManager": ".domain.manager"}
 
 __version__ = "0.1.0"
 __all__ = ["APIClient", "Connection", "Image", "ImagesManager", "PodmanClient", "errors", "list_connections",
@@ -24,3 +26,10 @@ def load_ipython_extension(ipython):
 def unload_ipython_extension(ipython):
     from .notebook.magics import unload_ipython_extension as unload
     unload(ipython)
+
+
+def __getattr__(name):
+    if name not in _FROM:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = getattr(importlib.import_module(_FROM[name], __name__), name)
+    return value

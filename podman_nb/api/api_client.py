@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Type
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Type
 from urllib.parse import quote
 
 import requests
@@ -82,6 +82,8 @@ class APIClient:
         self._socket_path = socket_path
         self._versions: Optional[Dict[str, Any]] = None
         self._versions_of: Any = None  # the socket file the kept /version came from (see _service_key)
+        self._apis: Optional[Tuple[str, str]] = None  # (libpod, compat) API versions: the paths' prefixes
+        self._apis_of: Any = None
         self._lock = threading.Lock()
         # called (no arguments) when a request that may change the service's images starts and when it ends,
         # and when the client is closed: how a listing cache hears of this client's own changes and goes away
@@ -109,6 +111,10 @@ class APIClient:
                 self._versions, self._versions_of = _podman_versions(response, self.target.label), key
             return self._versions
 
+    def _forget_service(self) -> None:
+        """Drop what was kept of the service: whatever answers next may be another Podman."""
+        self._versions = self._apis = None
+
     def _service_key(self) -> Any:
         """What tells one service from the next on the same address: the socket file's inode and change time (an
         inode number is reused when the file is made anew; None: unknown)."""
@@ -133,17 +139,32 @@ class APIClient:
         """What this service's Podman can do (from ``/version``, read once)."""
         return Features(self.podman_version)
 
+    def api_versions(self) -> Tuple[str, str]:
+        """``(libpod, compat)`` API versions, what the paths start with: from ``/_ping``'s headers, as Podman's own
+        bindings read them (a ms; ``/version`` takes about a second on Podman 4, which asks the package manager
+        where conmon and the runtime come from), else from ``/version`` (which says what answers if not Podman).
+        Kept as ``version()`` is."""
+        with self._lock:
+            key = self._service_key()
+            if self._apis is None or key != self._apis_of:
+                headers = self._send("GET", f"{self._root}/_ping", timeout=self.timeout).headers
+                libpod, compat = headers.get("Libpod-Api-Version"), headers.get("Api-Version")
+                self._apis, self._apis_of = ((libpod, compat or "1.41") if libpod else None), key
+        if self._apis is None:
+            versions = self.version()
+            details = {}
+            for component in versions.get("Components") or []:
+                details = component.get("Details") or details
+            self._apis = (details.get("APIVersion") or self.podman_version, versions.get("ApiVersion", "1.41"))
+        return self._apis
+
     @property
     def libpod_prefix(self) -> str:
-        details = {}
-        for component in self.version().get("Components") or []:
-            details = component.get("Details") or details
-        api = details.get("APIVersion") or self.podman_version
-        return f"{self._root}/v{api}/libpod"
+        return f"{self._root}/v{self.api_versions()[0]}/libpod"
 
     @property
     def compat_prefix(self) -> str:
-        return f"{self._root}/v{self.version().get('ApiVersion', '1.41')}"
+        return f"{self._root}/v{self.api_versions()[1]}"
 
     # Requests -------------------------------------------------------------------------------
     def url(self, path: str, compat: bool = False) -> str:
@@ -240,7 +261,7 @@ class APIClient:
             raise StreamTimeout(f"The Podman service at {where} did not answer within "
                                 f"{kwargs.get('timeout')} s") from error
         except requests.exceptions.ConnectionError as error:
-            self._versions = None  # whatever answers next may be another Podman
+            self._forget_service()
             if self.tunnel is not None:
                 raise ServiceUnavailable(f"ssh to {self.tunnel.host} works but no Podman service answers at "
                                          f"{self.tunnel.remote_path} there ({where}); start it on that host with "
@@ -269,7 +290,7 @@ def _guarded(chunks: Iterator[bytes], client: APIClient) -> Iterator[bytes]:
         raise StreamTimeout(f"The Podman service at {client.base_url} sent nothing for "
                             f"{client.stream_timeout} s; the stream was closed") from error
     except (urllib3.exceptions.HTTPError, OSError, requests.exceptions.RequestException) as error:
-        client._versions = None  # whatever answers next may be another Podman
+        client._forget_service()
         raise ServiceUnavailable(f"The connection to the Podman service at {client.base_url} broke "
                                  "in the middle of the operation", [client.base_url]) from error
 

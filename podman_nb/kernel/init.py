@@ -1,15 +1,16 @@
 """The kernel container's PID 1 (its source is run as ``python3 -c``): a small init around ipykernel.
 
 It reads the connection info from stdin (one JSON line, so the key is in no argv, environment, inspect
-output or log) into a file on the container's /dev/shm tmpfs, starts ipykernel on it as its child, forwards
+output or log) into a file on the container's /dev/shm tmpfs, runs ipykernel on it in a forked child, forwards
 SIGINT/SIGTERM/SIGHUP to it, reaps orphans, and ends the kernel when stdin reaches EOF: the launcher keeps
 stdin attached, so a launcher that dies, even by SIGKILL, ends its container. Sent ports 0 (a service
 over ssh), it says on stdout which ports ipykernel bound. Standard library only.
 """
+import importlib.util
 import json
 import os
+import runpy
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,9 +31,9 @@ PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
 MARK = "podman_nb-ports: "
 
 
-def report_ports(path, child):
+def report_ports(path, ended):
     """Once ipykernel has written the ports it bound into its connection file, one line on stdout."""
-    while child.poll() is None:
+    while not ended.is_set():
         try:
             with open(path) as handle:
                 written = json.load(handle)
@@ -45,10 +46,20 @@ def report_ports(path, child):
         time.sleep(0.05)
 
 
+def become_kernel(path):
+    """The forked child turns into ``python -m ipykernel_launcher`` on ``path``: no second Python start-up."""
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)  # the launcher's stdin is the init's
+    os.close(devnull)
+    # parent_handle=1: no parent polling (the parent is this init) and no "Ctrl-C will not work" banner
+    sys.argv = ["ipykernel_launcher", "-f", path, "--IPKernelApp.parent_handle=1"]
+    runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+    sys.exit(0)  # up through main(): the child runs none of the init's code after the fork
+
+
 def main():
-    try:
-        import ipykernel  # noqa: F401
-    except ImportError:
+    # found, not imported: importing it here costs a third of a second that the kernel's own start pays again
+    if importlib.util.find_spec("ipykernel") is None:
         sys.exit("podman_nb kernel: this image's python3 has no ipykernel; rebuild it with "
                  "%image_env --kernel NAME, or add ipykernel to its requirements.txt")
     info = _read_line()
@@ -57,13 +68,14 @@ def main():
     handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.write(handle, json.dumps(info).encode())
     os.close(handle)
-    # parent_handle=1: no parent polling (the parent is this init) and no "Ctrl-C will not work" banner
-    child = subprocess.Popen([sys.executable, "-m", "ipykernel_launcher", "-f", path,
-                              "--IPKernelApp.parent_handle=1"], stdin=subprocess.DEVNULL)
+    child = os.fork()  # before any thread starts and any handler is set
+    if child == 0:
+        become_kernel(path)
+    ended = threading.Event()  # the child is reaped: its pid may be another process's now
 
     def forward(signum, frame):
-        if child.poll() is None:
-            child.send_signal(signum)
+        if not ended.is_set():
+            os.kill(child, signum)
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, forward)
@@ -76,13 +88,13 @@ def main():
             except OSError:
                 break
         forward(signal.SIGTERM, None)
-        time.sleep(3)
-        if child.poll() is None:
-            child.kill()
+        if not ended.wait(3):
+            forward(signal.SIGKILL, None)
 
     threading.Thread(target=watch, daemon=True).start()
     if not all(info.get(key) for key in PORTS):  # ports 0: ipykernel picks them; say which on stdout
-        threading.Thread(target=report_ports, args=(path, child), daemon=True).start()
+        threading.Thread(target=report_ports, args=(path, ended), daemon=True).start()
+    code = 0
     while True:
         try:
             pid, status = os.wait()
@@ -90,14 +102,14 @@ def main():
             continue
         except ChildProcessError:
             break
-        if pid == child.pid:
-            child.returncode = os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else 1
+        if pid == child:
+            code = os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else 1
+            ended.set()
             break
     try:
         os.unlink(path)
     except OSError:
         pass
-    sys.exit(child.returncode if child.returncode and child.returncode > 0 else 0)
-
+    sys.exit(code if code > 0 else 0)
 
 main()
