@@ -183,17 +183,20 @@ def _dockernel_spec(env: Env, kernels: Path, name: str):
     home = Path(tempfile.mkdtemp(prefix="pnb-bench-dockernel-"))
     (home / ".local/share/jupyter").mkdir(parents=True)  # dockernel makes only the last folder
     socket = "unix://" + env.base_url.split("://", 1)[1]
-    built = env.cli("build", "-t", DOCKERNEL_TAG, str(context), check=False)
-    if built.returncode != 0:
-        return f"dockernel is not beside them: its image did not build: {_last_line(built)}"
-    done = subprocess.run([sys.executable, "-m", "dockernel", "install", "--name", name, DOCKERNEL_TAG],
-                          capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, HOME=str(home), DOCKER_HOST=socket))
-    if done.returncode != 0:
-        return f"dockernel is not beside them: `dockernel install` against Podman's socket failed: {_last_line(done)}"
-    written = list((home / ".local/share/jupyter/kernels").glob("*/kernel.json"))
-    spec = json.loads(written[0].read_text())
-    shutil.rmtree(home, ignore_errors=True)
+    try:
+        built = env.cli("build", "-t", DOCKERNEL_TAG, str(context), check=False)
+        if built.returncode != 0:
+            return f"dockernel is not beside them: its image did not build: {_last_line(built)}"
+        done = subprocess.run([sys.executable, "-m", "dockernel", "install", "--name", name, DOCKERNEL_TAG],
+                              capture_output=True, text=True, timeout=120,
+                              env=dict(os.environ, HOME=str(home), DOCKER_HOST=socket))
+        if done.returncode != 0:
+            return ("dockernel is not beside them: `dockernel install` against Podman's socket failed: "
+                    f"{_last_line(done)}")
+        written = list((home / ".local/share/jupyter/kernels").glob("*/kernel.json"))
+        spec = json.loads(written[0].read_text())
+    finally:  # the scratch HOME goes whether dockernel's spec was written or not
+        shutil.rmtree(home, ignore_errors=True)
     # its argv starts with `/usr/bin/env python`: this run's interpreter (where dockernel is installed) instead
     argv = spec["argv"]
     spec["argv"] = [sys.executable, *argv[argv.index("-m"):]]
