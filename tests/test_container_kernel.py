@@ -258,7 +258,7 @@ def test_orphans_are_removed_at_the_next_start(started, podman_service, kernel, 
 
 @pytest.mark.parametrize("requirements", [True, False])
 def test_kernel_adds_ipykernel_beside_apt_packages(tmp_path, requirements):
-    """``--kernel``'s ipykernel goes in with requirements.txt (or in a step of its own), whatever apt.txt lists."""
+    """``--kernel``'s ipykernel goes in a step of its own before requirements.txt's, whatever apt.txt lists."""
     from podman_nb import environment
     project = make_project(tmp_path / "p")
     if not requirements:
@@ -266,7 +266,7 @@ def test_kernel_adds_ipykernel_beside_apt_packages(tmp_path, requirements):
     steps = environment.from_folder(project, environ={}, packages=("ipykernel",)).containerfile.replace("\\\n", " ")
     pips = [line.split("-m pip install", 1)[1].split() for line in steps.splitlines() if "-m pip install" in line]
     assert pips[0][-1:] == ["ipykernel"] and all("jq" not in words for words in pips), steps
-    assert ("-r" in pips[0]) == requirements
+    assert ["-r" in words for words in pips] == [False, True][:1 + requirements]
 
 
 def test_list_and_remove(shell, kernel, started, podman_service, capsys):

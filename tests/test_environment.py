@@ -122,16 +122,17 @@ def test_layer_order_and_context(tmp_path):
     lines = [line for line in env.containerfile.splitlines() if line[:1].isupper()]
     kinds = [line.split()[0] + (" apt" if "apt-get" in line else "") + (" pip" if "-m pip install" in line else "")
              for line in env.containerfile.replace("\\\n", " ").splitlines() if line[:1].isupper()]
-    assert kinds == ["FROM", "WORKDIR", "RUN", "RUN apt", "COPY", "RUN pip", "COPY", "RUN pip", "RUN"], lines
+    assert kinds == ["FROM", "ENV", "WORKDIR", "RUN", "RUN apt", "COPY", "RUN pip", "COPY", "RUN", "RUN pip", "RUN",
+                     "ENTRYPOINT", "CMD"], lines
     assert env.base == "docker.io/library/python:3.11-slim" and env.python == "3.11"
     assert "COPY requirements.txt /tmp/podman_nb-deps/" in env.containerfile
     assert "--mount=type=cache,target=/root/.cache/pip" in env.containerfile
     assert "type=secret" not in env.containerfile  # no pip settings on this host
-    assert "postBuild" in lines[-1] and env.containerfile.splitlines()[-2].endswith("install --disable-pip-version-check .")
+    assert "postBuild" in lines[-3] and env.containerfile.splitlines()[-4].endswith("install --disable-pip-version-check .")
     import tarfile
-    body, secret = env.context()
+    body, secret_files = env.context()
     names = tarfile.open(fileobj=body).getnames()
-    assert secret is None and ".podman_nb.Containerfile" in names and "analysis.ipynb" in names
+    assert secret_files == {} and ".podman_nb.Containerfile" in names and "analysis.ipynb" in names
     assert "data.csv" not in names  # .containerignore honoured
 
 
@@ -145,22 +146,14 @@ def test_binder_folder_replaces_the_root_files(tmp_path):
     assert any("binder/ holds the environment" in w and "apt.txt" in w for w in env.warnings)
 
 
-def test_unsupported_files_are_named(tmp_path):
-    project = make_project(tmp_path / "p")
-    (project / "environment.yml").write_text("dependencies: [numpy]\n")
-    (project / "install.R").write_text("install.packages('x')\n")
-    env = environment.from_folder(project, environ={})
-    assert any(w.startswith("environment.yml (conda) is not supported yet") for w in env.warnings)
-    assert any(w.startswith("install.R (R) is not supported yet") for w in env.warnings)
-
-
 @pytest.mark.parametrize("files, message", [
     (None, "does not exist"),
     ({"requirements.txt": "six==1.16.0\nnumpy=1.0\n"}, "requirements.txt line 2: 'numpy=1.0' is not a requirement"),
     ({"requirements.txt": "--frobnicate\n"}, "'--frobnicate' is not a pip requirements option"),
     ({"runtime.txt": "python-3.99\n"}, "runtime.txt asks for Python 3.99, which has no official python image"),
     ({"runtime.txt": "ruby-3\n"}, "runtime.txt must say python-3.X"),
-    ({"environment.yml": "dependencies: [numpy]\n"}, "only with environment.yml (conda), which podman_nb does not support"),
+    ({"environment.yml": "dependencies: [numpy]\n", "requirements.txt": "six\n"},
+     "holds environment.yml: conda environments (environment.yml) are not supported by podman_nb yet, so nothing"),
     ({"apt.txt": "jq; rm -rf /\n"}, "apt.txt line 1: 'jq;' is not a Debian package name"),
     ({"requirements.txt": "six\n", ".dockerignore": "*.txt\n"}, ".dockerignore leaves out requirements.txt"),
 ])
@@ -207,7 +200,7 @@ def test_project_files_take_effect_and_cache(tmp_path, podman_service, python_ba
     assert lines[2] == "1.16.0"  # postBuild ran, after the requirements
     assert {"analysis.ipynb", "helpers.py", "requirements.txt"} <= set(lines[3:])
     assert not {"data.csv", ".podman_nb.Containerfile", ".containerignore"} & set(lines[3:])
-    assert not any(name.startswith(".pipconf") for name in lines[3:])
+    assert not any(name.startswith(".secret-") for name in lines[3:])
     assert snapshot(project) == before  # the folder is left exactly as found
 
     # a notebook edit reuses every dependency layer
@@ -336,14 +329,15 @@ def test_magic_builds_and_shows(tmp_path, shell, capsys, client, podman_service,
     shell.run_line_magic("config", f"PodmanMagics.base_url = {podman_service.base_url!r}")
     shell.run_line_magic("config", "PodmanMagics.progress = 'text'")
     project = make_project(tmp_path / "p")
-    (project / "environment.yml").write_text("dependencies: [numpy]\n")
+    (project / ".git").mkdir()
+    (project / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     tag = unique()
     try:
         result, shown = run_cell(shell, f"%image_env {project} -t {tag} --base {python_base}", capsys)
         assert result.success, shown
         assert result.result.tags == [tag]
         assert f"FROM {python_base}" in shown and "COPY requirements.txt" in shown  # the Containerfile
-        assert "Warning: environment.yml (conda) is not supported yet" in shown
+        assert "Left out of the build context (no environment needs it): .git" in shown, shown
         assert re.search(r"^\s*image: [0-9a-f]{12}\s+steps: \d+/\d+\s+cache hits: \d+", shown, re.M), shown  # the summary
         assert pip_index.token not in shown and pip_index.token not in repr(result.result)
         history = "\n".join(line for _, _, line in shell.history_manager.get_range())

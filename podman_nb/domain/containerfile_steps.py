@@ -15,8 +15,9 @@ SUPPORTED_BASES = ("official Python images (docker.io/library/python:3.X and 3.X
                    "or any Debian-based image whose python3 lets root pip install (no PEP 668 marker)")
 WORKDIR = "/srv/project"
 DEPS_DIR = "/tmp/podman_nb-deps"
+ENTRYPOINT = "/usr/local/bin/podman_nb-entrypoint"  # runs `start`; container kernels start through it
 _PIP_CACHE = "--mount=type=cache,target=/root/.cache/pip"
-_PIP_SECRET = "--mount=type=secret,id=pipconf,target=/etc/pip.conf"
+SECRET_MOUNT = "--mount=type=secret,id=pipconf,target=/etc/pip.conf"  # the pip settings, never stored
 _PIP = "PIP_ROOT_USER_ACTION=ignore python3 -m pip install --disable-pip-version-check"
 _PIP_SETTINGS = (("PIP_INDEX_URL", "index-url"), ("PIP_EXTRA_INDEX_URL", "extra-index-url"),
                  ("PIP_TRUSTED_HOST", "trusted-host"))
@@ -47,7 +48,7 @@ def check_step(python: Optional[str]) -> str:
 
 
 def pip_step(args: str, secret: bool, cd: str = "") -> str:
-    mounts = f"{_PIP_CACHE} {_PIP_SECRET}" if secret else _PIP_CACHE
+    mounts = f"{_PIP_CACHE} {SECRET_MOUNT}" if secret else _PIP_CACHE
     return f"RUN {mounts} \\\n    {cd}{_PIP} {args}"
 
 

@@ -326,6 +326,9 @@ class PodmanMagics(Magics):
         kernel_magics.check_name(args.kernel)
         for warning in env.warnings:
             print(f"Warning: {warning}", file=sys.stderr)
+        if env.left_out:
+            print(f"Left out of the build context (no environment needs it): {', '.join(env.left_out)}; "
+                  "a `!NAME` line in the project's .containerignore brings one back")
         print(env.containerfile)
         if args.print:
             return None
