@@ -122,13 +122,13 @@ def test_layer_order_and_context(tmp_path):
     lines = [line for line in env.containerfile.splitlines() if line[:1].isupper()]
     kinds = [line.split()[0] + (" apt" if "apt-get" in line else "") + (" pip" if "-m pip install" in line else "")
              for line in env.containerfile.replace("\\\n", " ").splitlines() if line[:1].isupper()]
-    assert kinds == ["FROM", "ENV", "WORKDIR", "RUN", "RUN apt", "COPY", "RUN pip", "COPY", "RUN", "RUN pip", "RUN",
-                     "ENTRYPOINT", "CMD"], lines
+    assert kinds == ["FROM", "ENV", "WORKDIR", "RUN", "ENTRYPOINT", "CMD", "RUN", "RUN apt", "COPY", "RUN pip", "COPY",
+                     "RUN pip", "RUN"], lines
     assert env.base == "docker.io/library/python:3.11-slim" and env.python == "3.11"
     assert "COPY requirements.txt /tmp/podman_nb-deps/" in env.containerfile
     assert "--mount=type=cache,target=/root/.cache/pip" in env.containerfile
     assert "type=secret" not in env.containerfile  # no pip settings on this host
-    assert "postBuild" in lines[-3] and env.containerfile.splitlines()[-4].endswith("install --disable-pip-version-check .")
+    assert "postBuild" in lines[-1] and env.containerfile.splitlines()[-2].endswith("install --disable-pip-version-check .")
     import tarfile
     body, secret_files = env.context()
     names = tarfile.open(fileobj=body).getnames()

@@ -4,8 +4,8 @@ whose failure says what the build log explains. Made by ``environments.from_fold
 folder's environment files, repo2docker's names) or ``frozen_interpreter.from_interpreter`` (a
 frozen kernel); the Containerfile's steps are written by ``containerfile_steps``.
 
-The layers go base, apt packages, dependency files + ``pip install`` (with a pip cache mount), the
-project's files, postBuild: editing a notebook or a module reuses every dependency layer. The host's
+The layers go base, apt packages, the kernel's packages, dependency files + ``pip install`` (with a pip
+cache mount), the project's files, postBuild: editing a notebook or a module reuses every dependency layer. The host's
 PIP_INDEX_URL / PIP_EXTRA_INDEX_URL / PIP_TRUSTED_HOST reach pip as a build secret that lives only
 in the uploaded context stream, never in the user's folder, a layer, the history or the config.
 

@@ -307,8 +307,9 @@ class PodmanMagics(Magics):
     @argument("--display-name", metavar="TEXT", help="With --kernel: the name Jupyter shows.")
     @magic
     def image_env(self, args, call):
-        """Build an environment image from a project folder's requirements.txt, pyproject.toml/setup.py,
-        runtime.txt, apt.txt, postBuild (or binder/), or with --freeze from this kernel; shows the
+        """Build an environment image from a project folder's files as repo2docker reads them (a Dockerfile;
+        else Pipfile(.lock) or requirements.txt, pyproject.toml/setup.py; runtime.txt, apt.txt, postBuild,
+        start; or binder/), or with --freeze from this kernel; shows the
         Containerfile and returns the Image. Host PIP_INDEX_URL/PIP_EXTRA_INDEX_URL/PIP_TRUSTED_HOST
         reach pip as a build secret, stored nowhere in the image.
 

@@ -117,15 +117,14 @@ def _containerfile(project: Project, plan: Plan, base: str, secret: bool, chosen
                                                             {"REPO_DIR": WORKDIR, **plan.env}.items())]
     if plan.path:
         lines.append(f"ENV PATH={':'.join(plan.path)}:$PATH")
-    lines.append(f"WORKDIR {WORKDIR}")
+    lines += [f"WORKDIR {WORKDIR}", *entrypoint_steps(plan.start)]
     if plan.check_python:
         lines.append(check_step(plan.python))
     lines += plan.system
     if plan.packages:
         lines.append(pip_step(" ".join(plan.packages), secret))
-    lines += plan.dependencies + [f"COPY . {WORKDIR}/"]
-    run_scripts, *entry = entrypoint_steps(plan.start)
-    return "\n".join(lines + [run_scripts] + plan.after_copy + entry) + "\n"
+    lines += plan.dependencies + [f"COPY . {WORKDIR}/"] + plan.after_copy
+    return "\n".join(lines) + "\n"
 
 
 def _ignore_rules(project: Project) -> Tuple[IgnoreRules, str]:

@@ -17,6 +17,7 @@ import shlex
 from typing import Any, Dict, List, Mapping, Optional
 from urllib.parse import urlsplit
 
+from ...api.toml import TOMLDecodeError, loads
 from ...errors import InvalidArgument
 from ..containerfile_steps import DEPS_DIR, pip_step
 from .handler import Plan, Project
@@ -34,15 +35,8 @@ _LOCK_TO_REQUIREMENTS = (
 
 def _toml(text: str, label: str) -> Dict[str, Any]:
     try:
-        import tomllib
-    except ImportError:  # Python < 3.11
-        try:
-            import tomli as tomllib  # type: ignore[no-redef]
-        except ImportError:
-            raise InvalidArgument(f"reading {label} needs Python 3.11 or the tomli package") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        return loads(text)
+    except TOMLDecodeError as exc:
         raise InvalidArgument(f"{label} is not valid TOML: {exc}") from None
 
 

@@ -25,17 +25,18 @@ class Start(OneFile):
     def contribute(self, project: Project, plan: Plan) -> None:
         plan.start = project.label("start")
         plan.needed.append(plan.start)
+        plan.after_copy.insert(0, f"RUN chmod +x {plan.start}")
 
 
 def entrypoint_steps(start: Optional[str]) -> list:
-    """The step writing the two scripts (after the project is copied: ``start`` is in it), ENTRYPOINT and CMD."""
+    """The step writing the two scripts, ENTRYPOINT and CMD: early, as they change only when ``start`` comes
+    or goes (``Start`` makes the copied file executable)."""
     env = ['export NB_USER="${NB_USER:-$(id -un 2>/dev/null || echo root)}" NB_UID="${NB_UID:-$(id -u)}"',
            'export PATH="${HOME:-/root}/.local/bin:$REPO_DIR/.local/bin:$PATH"']
     run = f'exec {WORKDIR}/{start} "$@"' if start else 'exec "$@"'
     entry = ["#!/bin/sh", f". {ENV_SCRIPT}", run]
-    chmod = f" && chmod +x {WORKDIR}/{start}" if start else ""
     return [f"RUN printf '%s\\n' {_quoted(env)} > {ENV_SCRIPT} && \\\n"
-            f"    printf '%s\\n' {_quoted(entry)} > {ENTRYPOINT} && chmod +x {ENTRYPOINT}{chmod}",
+            f"    printf '%s\\n' {_quoted(entry)} > {ENTRYPOINT} && chmod +x {ENTRYPOINT}",
             f"ENTRYPOINT {json.dumps([ENTRYPOINT])}", 'CMD ["python3"]']
 
 
