@@ -156,6 +156,11 @@ def test_binder_folder_replaces_the_root_files(tmp_path):
      "holds environment.yml: conda environments (environment.yml) are not supported by podman_nb yet, so nothing"),
     ({"apt.txt": "jq; rm -rf /\n"}, "apt.txt line 1: 'jq;' is not a Debian package name"),
     ({"requirements.txt": "six\n", ".dockerignore": "*.txt\n"}, ".dockerignore leaves out requirements.txt"),
+    ({"Pipfile": "[packages\n"}, "Pipfile is not valid TOML: "),
+    ({"Pipfile.lock": "{\n  \"default\": {\n"}, "Pipfile.lock is not valid JSON: Expecting property name"),
+    ({"Pipfile": '[packages]\nx = {git = "https://example.org/x.git"}\n'},
+     "Pipfile: x comes from git (https://example.org/x.git), which podman_nb does not install: pin a released version"),
+    ({"Pipfile": '[[source]]\nurl = "ftp://example.org/simple"\n'}, "Pipfile: the source 'ftp://example.org/simple' is not"),
 ])
 def test_bad_folders_build_nothing(tmp_path, files, message):
     project = tmp_path / "p"

@@ -66,7 +66,8 @@ def _project(path: Any, base: Optional[str], environ: Mapping[str, str]) -> Proj
     except TypeError:
         raise InvalidArgument(f"the project folder must be a str or path, not {type(path).__name__}") from None
     if not os.path.isdir(root):
-        raise InvalidArgument(f"project folder {root} {'is not a folder' if os.path.exists(root) else 'does not exist'}")
+        what = "is not a folder" if os.path.exists(root) else "does not exist"
+        raise InvalidArgument(f"project folder {root} {what}")
     binders = [d for d in ("binder", ".binder") if os.path.isdir(os.path.join(root, d))]
     if len(binders) > 1:
         raise InvalidArgument(f"{root} has both binder/ and .binder/: keep one")
@@ -150,10 +151,12 @@ def _left_out(root: str, rules: IgnoreRules) -> List[str]:
         rel_dir = os.path.relpath(dirpath, root)
         for name in list(dirnames) + filenames:
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            is_venv = name in dirnames and rel in (".venv", "venv") and os.path.isfile(os.path.join(dirpath, name, "pyvenv.cfg"))
-            if (defaults.excluded(rel) or is_venv) and rules.excluded(rel):
+            is_venv = rel in (".venv", "venv") and os.path.isfile(os.path.join(dirpath, name, "pyvenv.cfg"))
+            if not rules.excluded(rel):
+                continue
+            if defaults.excluded(rel) or is_venv:
                 key = "*.pyc" if name.endswith(".pyc") else name
                 counts[key] = counts.get(key, 0) + 1
-                if name in dirnames:
-                    dirnames.remove(name)
+            if name in dirnames and not rules.may_include_below(rel):
+                dirnames.remove(name)  # nothing below it goes in
     return [k if n == 1 else f"{k} ({n})" for k, n in sorted(counts.items())]
