@@ -79,7 +79,7 @@ def _contribute(project: Project, plan: Plan) -> str:
     everything = (Dockerfile(), Refused(), *PYTHON_ENVIRONMENTS, *COMPOSING)
     if project.env_dir:
         top = Project(project.root, "", project.environ)
-        ignored = [n for h in everything for n in h.files if top.has(n) and n not in ("Dockerfile", "Containerfile")]
+        ignored = [n for h in everything for n in h.files if top.has(n)]
         ignored += [n for n in IGNORE_FILES if top.has(n)]
         if ignored:
             plan.warnings.append(f"{project.env_dir}/ holds the environment, so {', '.join(dict.fromkeys(ignored))} "
