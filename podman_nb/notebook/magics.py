@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import os
 import sys
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -88,12 +88,13 @@ class PodmanMagics(Magics):
             self.session.clients[None] = value
 
     def _with_progress(self, call: CallContext, kind: str, title: str, quiet: bool,
-                       run: Callable[[Callable], Any]) -> Any:
+                       run: Callable[[Callable], Any], notes: Sequence[tuple] = ()) -> Any:
         """Run ``run(progress)`` under a live display, leaving its summary behind: a failed build's names
         the step and says the one sentence, so the error adds nothing (``call.shown``); a failed pull's or
         push's says only that it failed, the error line says why: each failure is said once."""
         shown = make_display(kind, title, mode="none" if quiet else self.progress,
                              update_interval=self.update_interval, log_tail=self.log_tail)
+        shown.notes.extend(notes)  # (label, value) facts for the summary
         with shown:
             try:
                 return run(shown.update)
@@ -327,14 +328,12 @@ class PodmanMagics(Magics):
         kernel_magics.check_name(args.kernel)
         for warning in env.warnings:
             print(f"Warning: {warning}", file=sys.stderr)
-        if env.left_out:
-            print(f"Left out of the build context (no environment needs it): {', '.join(env.left_out)}; "
-                  "a `!NAME` line in the project's .containerignore brings one back")
         print(env.containerfile)
         if args.print:
             return None
+        left_out = [("left out", ", ".join(env.left_out))] if env.left_out else []  # what no environment needs
         image = self._with_progress(call, "build", ", ".join(args.tag), args.quiet, lambda progress: environment.build(
-            call.images, env, progress=progress, **build_kwargs(args))[0])
+            call.images, env, progress=progress, **build_kwargs(args))[0], notes=left_out)
         if args.kernel:
             kernel_magics.register(call, args.tag[0], args.kernel, args.display_name)
         return image
