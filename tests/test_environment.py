@@ -74,7 +74,7 @@ def cached_steps(log):
     """{step instruction: came from the cache} from a build log."""
     steps, current = {}, None
     for line in log.splitlines():
-        if line.startswith("STEP "):
+        if re.match(r"(\[\d+/\d+\] )?STEP ", line):  # "[2/2] STEP 3/9: ..." in a multi-stage build
             current = line.split(": ", 1)[1]
             steps[current] = False
         elif current and line.startswith("--> Using cache"):
@@ -120,15 +120,16 @@ def test_layer_order_and_context(tmp_path):
     (project / "pyproject.toml").write_text("[project]\nname = 'p'\nversion = '0'\n")
     env = environment.from_folder(project, environ={})
     lines = [line for line in env.containerfile.splitlines() if line[:1].isupper()]
-    kinds = [line.split()[0] + (" apt" if "apt-get" in line else "") + (" pip" if "-m pip install" in line else "")
+    kinds = [line.split()[0] + (" apt" if "apt-get" in line else "") + (" pip" if "pip install --" in line else "")
              for line in env.containerfile.replace("\\\n", " ").splitlines() if line[:1].isupper()]
-    assert kinds == ["FROM", "ENV", "WORKDIR", "RUN", "ENTRYPOINT", "CMD", "RUN", "RUN apt", "COPY", "RUN pip", "COPY",
-                     "RUN pip", "RUN"], lines
+    assert kinds == ["FROM", "ENV", "WORKDIR", "RUN", "ENTRYPOINT", "CMD", "RUN", "RUN apt", "COPY",
+                     "RUN pip", "COPY", "RUN pip", "RUN"], lines
     assert env.base == "docker.io/library/python:3.11-slim" and env.python == "3.11"
     assert "COPY requirements.txt /tmp/podman_nb-deps/" in env.containerfile
-    assert "--mount=type=cache,target=/root/.cache/pip" in env.containerfile
+    assert "--mount=type=cache,target=/root/.cache/uv" in env.containerfile
     assert "type=secret" not in env.containerfile  # no pip settings on this host
-    assert "postBuild" in lines[-1] and env.containerfile.splitlines()[-2].endswith("install --disable-pip-version-check .")
+    assert "postBuild" in lines[-1] and env.containerfile.splitlines()[-2].endswith("uv pip install --system "
+                                                                                   "--index-strategy unsafe-best-match --compile-bytecode .")
     import tarfile
     body, secret_files = env.context()
     names = tarfile.open(fileobj=body).getnames()
@@ -184,7 +185,12 @@ def test_pip_settings_become_a_secret_only(tmp_path):
     tar = tarfile.open(fileobj=kwargs["fileobj"])
     assert token.encode() in tar.extractfile(secret).read()
     assert token not in env.containerfile + repr(env) + repr(vars(env).get("warnings"))
-    assert "--mount=type=secret,id=pipconf,target=/etc/pip.conf" in env.containerfile
+    assert "--mount=type=secret,id=pipconf,target=/etc/pip.conf" in env.containerfile  # pip installs uv
+    assert "--mount=type=secret,id=uvconf,target=/etc/uv/uv.toml" in env.containerfile  # uv the packages
+    assert [s.split(",")[0] for s in kwargs["secrets"]] == ["id=pipconf", "id=uvconf"]
+    uv_secret = kwargs["secrets"][1].split("src=")[1]
+    assert tar.extractfile(uv_secret).read().decode() == (f'index-url = "https://u:{token}@pypi.example/simple"\n'
+                                                          'allow-insecure-host = ["pypi.example"]\n')
     assert not any(token in p.read_text() for p in project.iterdir() if p.is_file())
 
 
