@@ -1,0 +1,51 @@
+"""Rebuilds that reuse what they can, against a real Podman service and the offline wheel index of
+tests/envservices.py: adding a requirement reruns uv's step for requirements.txt and keeps the kernel's
+packages (ipykernel and the packages it brings, a step of their own before it) from the cache; a package
+the index does not have fails the build with one sentence naming it, and nothing is tagged.
+
+Two builds of one project (ipykernel's wheels from the local index) and one failing build.
+"""
+from __future__ import annotations
+
+import pytest
+
+from podman_nb import environment
+from podman_nb.errors import BuildError
+from test_environment import built, cached_steps, package_index, pip_index, python_base, run_in, unique  # noqa: F401
+
+
+def cached(steps, ending):
+    """Whether the one step whose instruction ends with ``ending`` came from the cache."""
+    found = [hit for text, hit in steps.items() if text.rstrip().endswith(ending)]
+    assert len(found) == 1, (ending, list(steps))
+    return found[0]
+
+
+def test_added_requirement_keeps_the_kernel_packages(tmp_path, podman_service, python_base, pip_index, built):  # noqa: F811
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "requirements.txt").write_text("six==1.16.0\n")
+    env = environment.from_folder(project, base=python_base, packages=("ipykernel",))
+    image, log = built(env)
+    tag = image.tags[0]
+    assert cached(cached_steps(log), " ipykernel") is False  # the first build installs it
+
+    (project / "requirements.txt").write_text("six==1.16.0\nidna==3.7\n")
+    _, log = built(environment.from_folder(project, base=python_base, packages=("ipykernel",)), tag=tag)
+    steps = cached_steps(log)
+    assert cached(steps, " ipykernel") is True
+    assert cached(steps, " -r requirements.txt") is False
+    out = run_in(podman_service, tag, "python3 -c 'import ipykernel, idna, six; print(idna.__version__)'")
+    assert out == "3.7"
+
+
+def test_missing_package_says_its_name(tmp_path, client, python_base, pip_index, built):  # noqa: F811
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "requirements.txt").write_text("six==1.16.0\nnosuchpkg-pnb==1.0\n")
+    tag = unique()
+    with pytest.raises(BuildError) as caught:
+        built(environment.from_folder(project, base=python_base), tag=tag)
+    assert str(caught.value) == ("uv found no distribution for nosuchpkg-pnb==1.0 in the package index: check the "
+                                 "name and version, and PIP_INDEX_URL / PIP_EXTRA_INDEX_URL")
+    assert not client.images.exists(tag)
