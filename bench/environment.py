@@ -1,7 +1,7 @@
 """The environment section of scripts/bench: %image_env on a small project (5 pure-Python wheels from a local
 index, a notebook, a module) over the Debian Python base the tests use.
 
-Rows: a first build (--no-cache; pip's cache mount is warm after the warm-up), a rebuild after a notebook edit,
+Rows: a first build (--no-cache; uv's cache mount is warm after the warm-up), a rebuild after a notebook edit,
 a rebuild after a requirements.txt edit, and the baseline: a no-op %%image_build of the same Containerfile and
 folder (every step cached). Goal: notebook-edit rebuild <= 1.2x that no-op build.
 """
@@ -87,7 +87,7 @@ def bench_environment(env: Env, res: Results, options: argparse.Namespace) -> No
         baseline = median(times["noop"])
         res.add(Row("environment", "no-op %%image_build of the same Containerfile and folder", baseline,
                     note="cache hits %d of %d steps" % hits["noop"], samples=times["noop"]))
-        rows = [("first", "%image_env, first build (--no-cache; pip's cache mount warm)"),
+        rows = [("first", "%image_env, first build (--no-cache; uv's cache mount warm)"),
                 ("notebook", "%image_env after a notebook edit"),
                 ("requirements", "%image_env after a requirements.txt edit")]
         for key, name in rows:
@@ -100,7 +100,7 @@ def bench_environment(env: Env, res: Results, options: argparse.Namespace) -> No
         res.note("environment", f"Project: {len(PINS)} pure-Python wheels ({', '.join(PINS)}) from a local index "
                  "(its URL and token passed as the pip build secret), runtime.txt, a module and a notebook; base "
                  f"{base} (Debian bookworm python3, imported offline). The requirements edit adds or removes "
-                 "pyparsing, so pip reinstalls from its cache mount, never the network.")
+                 "pyparsing, so uv reinstalls from its cache mount, never the network.")
     finally:
         settings.stop()
         index.stop()

@@ -1,11 +1,14 @@
 """Rebuilds that reuse what they can, against a real Podman service and the offline wheel index of
 tests/envservices.py: adding a requirement reruns uv's step for requirements.txt and keeps the kernel's
-packages (ipykernel and the packages it brings, a step of their own before it) from the cache; a package
+packages (ipykernel and the packages it brings, a step of their own before it) from the cache, and takes the
+wheels it had from uv's cache mount (the index is plain http, which pip's cache never served); a package
 the index does not have fails the build with one sentence naming it, and nothing is tagged.
 
 Two builds of one project (ipykernel's wheels from the local index) and one failing build.
 """
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -31,10 +34,13 @@ def test_added_requirement_keeps_the_kernel_packages(tmp_path, podman_service, p
     assert cached(cached_steps(log), " ipykernel") is False  # the first build installs it
 
     (project / "requirements.txt").write_text("six==1.16.0\nidna==3.7\n")
+    seen = len(pip_index.requests())
     _, log = built(environment.from_folder(project, base=python_base, packages=("ipykernel",)), tag=tag)
     steps = cached_steps(log)
     assert cached(steps, " ipykernel") is True
     assert cached(steps, " -r requirements.txt") is False
+    wheels = re.findall(r'"GET /simple/\S+/(\S+\.whl) HTTP/[\d.]+" 200', "\n".join(pip_index.requests()[seen:]))
+    assert set(wheels) == {"idna-3.7-py3-none-any.whl"}  # six's wheel came from uv's cache mount (a plain-http index)
     out = run_in(podman_service, tag, "python3 -c 'import ipykernel, idna, six; print(idna.__version__)'")
     assert out == "3.7"
 
