@@ -563,7 +563,7 @@ def test_pull_without_bytes_shows_manifest_sizes_and_counts_present_layers():
 
 
 def test_failure_reason_drops_the_step_podman_repeats():
-    from podman_nb.failures import step_reason as failure_reason
+    from podman_nb.domain.progress_state import step_reason as failure_reason
 
     step = 'RUN echo "about to fail $(seq 1 3)"; cat /x'
     assert failure_reason(f'building at STEP "{step}": while running runtime: exit status 1\n', step) == "exit status 1"

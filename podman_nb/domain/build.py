@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import signal
 import threading
 import warnings
@@ -17,7 +18,7 @@ from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
 
 from ..api.api_client import quote_name
 from ..errors import BuildError, InvalidArgument, NotSupported, PodmanError
-from ..failures import attached
+from ..failures import attached, explain
 from . import build_containers, events
 from .build_context import make_build_context
 from .buildlog import BuildLog
@@ -196,7 +197,7 @@ class BuildMixin:
             body.close()
         log = BuildLog()  # the one log of this build: returned, kept on the Image, carried by BuildError
         lines = attached(self._build_lines(response, kwargs.get("progress"), log, containers),
-                            containerfile=containerfile, context=kwargs.get("path"))
+                         containerfile=containerfile, context=kwargs.get("path"), cwd=os.getcwd())
         if kwargs.get("stream"):
             decode = kwargs.get("decode")
             return (line if decode else json.dumps(line).encode() + b"\n" for line, _ in lines if line is not None)
@@ -271,8 +272,8 @@ class BuildMixin:
             before = log.events.image_id
             log.add(line, found)
             if log.events.failure is not None:
-                raise BuildError(log.events.failure.strip(), log)
+                raise explain(BuildError(log.events.failure.strip(), log))
             yield line, (log.events.image_id if log.events.image_id != before else None)
         if log.events.image_id is None:
             last = log.text[-1] if len(log.text) else "no output"
-            raise BuildError(f"the build ended without an image: {last}", log)
+            raise explain(BuildError(f"the build ended without an image: {last}", log))

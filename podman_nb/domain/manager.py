@@ -16,7 +16,7 @@ from ..api.api_client import APIClient, quote_name, says_not_found
 from ..api.params import encode_auth, encode_filters, filter_dict, filter_values
 from ..api.registry import inspect_distribution, layer_sizes, registry_is_insecure
 from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, NotFound, NotSupported, PodmanError
-from ..failures import attach, attached
+from ..failures import attach, attached, explain
 from . import events
 from .build import BuildMixin
 from .images import Image
@@ -28,6 +28,14 @@ from .registry_data import RegistryData
 Progress = Optional[Callable[[events.Event], None]]
 _TLS_WORDS = re.compile(r"https client|x509|certificate", re.IGNORECASE)
 NO_PUSH_PROGRESS = "Podman {version} reports nothing until a push is over: waiting for it to finish"
+# The filter keys each listing accepts (libpod, Podman 4.3 and 5.4), by the operation that lists: a refused
+# filter's sentence names them (failures.py's "unknown filter" row reads them as the fact filter_keys).
+FILTER_KEYS = {
+    "images": ("before", "containers", "dangling", "digest", "id", "intermediate", "label", "readonly",
+               "reference", "since", "until"),
+    "image_prune": ("dangling", "label", "until"),
+    "image_search": ("is-automated", "is-official", "stars"),
+}
 
 
 class ImagesManager(BuildMixin):
@@ -104,8 +112,8 @@ class ImagesManager(BuildMixin):
         if len(labels) > 1 and not self.client.features.list_ands_label_filters:
             # Podman 3 and 4 match nothing when given two label filters: send one, check the rest here.
             filters["label"], later = labels[:1], labels[1:]
-        response = self.client.get("/images/json", params={"all": kwargs.get("all"),
-                                                           "filters": encode_filters(filters)})
+        response = _filtered("images", self.client.get, "/images/json",
+                             params={"all": kwargs.get("all"), "filters": encode_filters(filters)})
         return [attrs for attrs in response.json() or []
                 if all(_has_label(attrs.get("Labels") or {}, want) for want in later)]
 
@@ -161,7 +169,7 @@ class ImagesManager(BuildMixin):
                   "filters": encode_filters(kwargs.get("filters")), "listTags": kwargs.get("listTags"),
                   "tlsVerify": kwargs.get("tls_verify", kwargs.get("tlsVerify"))}
         headers = {"X-Registry-Auth": encode_auth(kwargs["auth_config"])} if kwargs.get("auth_config") else None
-        return self.client.get("/images/search", params=params, headers=headers).json() or []
+        return _filtered("image_search", self.client.get, "/images/search", params=params, headers=headers).json() or []
 
     # Removing ------------------------------------------------------------------------------
     def remove(self, image: Union[Image, str], force: Optional[bool] = None, noprune: bool = False,
@@ -194,8 +202,8 @@ class ImagesManager(BuildMixin):
         """
         if not self.client.features.prune_honours_filters:
             return self._prune_one_by_one(all, filters)
-        response = self.client.post("/images/prune", params={"all": all, "external": external,
-                                                             "filters": encode_filters(filters)})
+        response = _filtered("image_prune", self.client.post, "/images/prune",
+                             params={"all": all, "external": external, "filters": encode_filters(filters)})
         deleted, errors, reclaimed = [], [], 0
         for entry in response.json() or []:
             if entry.get("Err"):
@@ -204,7 +212,7 @@ class ImagesManager(BuildMixin):
                 reclaimed += entry.get("Size") or 0
                 deleted.append({"Deleted": entry.get("Id"), "Untagged": ""})
         if errors:
-            raise APIError("prune could not delete every image", explanation="; ".join(errors))
+            raise explain(APIError("prune could not delete every image", explanation="; ".join(errors)))
         return {"ImagesDeleted": deleted, "SpaceReclaimed": reclaimed}
 
     def _prune_one_by_one(self, all: Optional[bool], filters: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
@@ -227,7 +235,7 @@ class ImagesManager(BuildMixin):
                 continue
             deleted.extend(bare_id(gone) for gone in response.json().get("Deleted") or [] if gone)
         if errors:
-            raise APIError("prune could not delete every image", explanation="; ".join(errors))
+            raise explain(APIError("prune could not delete every image", explanation="; ".join(errors)))
         return {"ImagesDeleted": [{"Deleted": key, "Untagged": ""} for key in deleted],
                 "SpaceReclaimed": sum(sizes.get(key, 0) for key in deleted)}
 
@@ -496,8 +504,16 @@ def _stream_error(message: str, response: Any, not_found: type, reference: str) 
     cls = not_found if says_not_found(message) else APIError
     if reference and reference not in message:
         message = f"{reference}: {message}"
-    return cls(message, response=response, explanation=None,
-               status_code=getattr(response, "status_code", None))
+    return explain(cls(message, response=response, explanation=None,
+                       status_code=getattr(response, "status_code", None)))
+
+
+def _filtered(operation: str, send: Callable[..., Any], path: str, **kwargs: Any) -> Any:
+    """``send(path, **kwargs)`` for a listing that takes filters: a refused filter's error names the keys it takes."""
+    try:
+        return send(path, **kwargs)
+    except APIError as error:
+        raise attach(error, operation=operation, filter_keys=FILTER_KEYS[operation])
 
 
 def _marked_insecure(reference: str) -> bool:

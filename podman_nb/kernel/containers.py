@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from ..api.api_client import APIClient, quote_name
 from ..errors import APIError, ImageNotFound, InvalidArgument, PodmanError
-from ..failures import attach
+from ..failures import KERNEL_IMAGE, attach
 
 LABEL = "io.podman_nb.kernel"  # the kernel's name
 LAUNCHER_LABEL = "io.podman_nb.launcher"  # host:pid:start-time of the launcher that owns the container
@@ -24,7 +24,9 @@ _PROBE = ("import importlib.util, sys; "
 
 
 class KernelError(PodmanError):
-    """A kernel cannot be registered or started; ``str(error)`` says why and what to do (failures.py)."""
+    """A kernel cannot be registered or started; ``str(error)`` says why and what to do."""
+
+    LABEL = ""  # its sentence says that a kernel failed
 
 
 @dataclass
@@ -181,9 +183,11 @@ def probe(api: APIClient, options: Options) -> str:
     finally:
         remove(api, created)
     if code == 127:  # the shell's "command not found"
-        raise refused(KernelError("the probe exited 127: python3: executable file not found"), options, None)
+        raise KernelError(f"the image {options.image} has no python3, so it cannot run ipykernel", hint=KERNEL_IMAGE)
     if code != 0:
-        raise refused(KernelError(f"the probe exited {code}: no ipykernel"), options, None)
+        raise KernelError(f"the image {options.image} has no ipykernel for its python3 (the probe exited {code})",
+                          hint="build the environment with %image_env --kernel NAME, or add ipykernel to the "
+                          "project's requirements.txt")
     return str(image.get("Id", ""))
 
 

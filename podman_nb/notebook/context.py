@@ -26,6 +26,11 @@ A new magic module adopts it like this (the method gets the parsed ``args`` and 
 
 A PodmanError it raises is then shown as ``%kernel_rm: SENTENCE (hint: ...)``, with the passwords seen
 this session masked; ``call.shown = True`` says a display already showed the failure.
+
+The decorator is where the notebook's facts reach a failure: it attaches the magic's name, its operation,
+whether credentials were sent and whether its display showed the failure (``failures.attach``, which makes
+the sentence again), then masks the session's passwords in the exception itself (a kernel's execute reply
+sends ``str(error)``). The error display (notebook/error_display.py) only formats what that leaves.
 """
 
 from __future__ import annotations
@@ -146,6 +151,15 @@ def _masked(args: Any, secrets: set) -> Any:
     return copy
 
 
+def _mask_exception(error: PodmanError, secrets: set) -> None:
+    """Mask passwords in the exception itself: a kernel's execute reply sends ``str(error)``."""
+    if secrets:
+        error.args = tuple(mask(arg, secrets) for arg in error.args)
+        for name in ("explanation", "msg", "sentence", "hint"):
+            if isinstance(getattr(error, name, None), str):
+                setattr(error, name, mask(getattr(error, name), secrets))
+
+
 def magic(function: Callable) -> Callable:
     """Parse the magic's line (``-h`` prints help), run it with its :class:`CallContext`, and attach the
     context to any PodmanError it raises (``error.facts["call"]``) for the error handler."""
@@ -169,7 +183,8 @@ def magic(function: Callable) -> Callable:
         try:
             return function(self, args, call)
         except PodmanError as error:
-            attach(error, call=call, magic=name, operation=function.__name__, creds_given=call.creds_given)
+            attach(error, magic=name, operation=function.__name__, creds_given=call.creds_given, shown=call.shown)
+            _mask_exception(error, session.secrets)
             raise
         except Interrupted:
             raise

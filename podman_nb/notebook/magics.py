@@ -92,17 +92,17 @@ class PodmanMagics(Magics):
         """Run ``run(progress)`` under a live display, leaving its summary behind: a failed build's names
         the step and says the one sentence, so the error adds nothing (``call.shown``); a failed pull's or
         push's says only that it failed, the error line says why: each failure is said once."""
-        shown = make_display(kind, title, mode="none" if quiet else self.progress,
-                             update_interval=self.update_interval, log_tail=self.log_tail)
-        with shown:
+        display = make_display(kind, title, mode="none" if quiet else self.progress,
+                               update_interval=self.update_interval, log_tail=self.log_tail)
+        with display:
             try:
-                return run(shown.update)
+                return run(display.update)
             except BuildError as error:
-                shown.close(error=str(error))
-                call.shown = shown.mode != "none"
+                display.close(error=str(error))
+                call.shown = display.mode != "none"
                 raise
             except PodmanError:
-                shown.close(error="")
+                display.close(error="")
                 raise
 
     # Listing -------------------------------------------------------------------------------

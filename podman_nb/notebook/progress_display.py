@@ -32,10 +32,9 @@ import time
 from typing import Any, Dict, List, Optional
 
 from ..domain.events import Event, LayerProgress, LayerSizes, LogLine, Status, Step
-from ..domain.progress_state import BuildProgress, PullProgress
+from ..domain.progress_state import BuildProgress, PullProgress, step_reason
 from ..domain.references import short_id
 from ..errors import InvalidArgument
-from ..failures import step_reason
 from .units import format_elapsed, human_size
 
 __all__ = ["make_display", "choose_mode", "Summary", "ProgressDisplay", "WidgetsDisplay",
