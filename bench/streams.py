@@ -121,7 +121,7 @@ def bench_streams(env: Env, res: Results, options: argparse.Namespace) -> None:
             shown = WidgetsDisplay("build", "synthetic", show=False)
             t0 = time.perf_counter()
             no_containers = BuildContainers(dict, lambda reference: None)  # a synthetic stream: no service to ask
-            for _line, _found in manager._build_lines(None, shown.update, BuildLog(), no_containers):
+            for _built in manager._build_lines(None, shown.update, BuildLog(), no_containers):
                 pass
             elapsed = time.perf_counter() - t0
             shown.close()

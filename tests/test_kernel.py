@@ -65,7 +65,7 @@ def test_notebook_in_a_kernel(podman_service, podman_major, registries, base_ima
         "setup": "%load_ext podman_nb\n"
                  f"%config PodmanMagics.base_url = {podman_service.base_url!r}\n"
                  "%config PodmanMagics.update_interval = 0.05\n"
-                 "import podman_nb.notebook.magics as _m\n"
+                 "import podman_nb.notebook.context as _m\n"
                  "_shown = []\n"
                  "_real_make_display = _m.make_display\n"
                  "def _keep(*a, **k):\n"

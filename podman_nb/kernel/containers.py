@@ -6,7 +6,6 @@ import json
 import os
 import re
 import socket
-import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import quote
@@ -189,16 +188,3 @@ def probe(api: APIClient, options: Options) -> str:
                           hint="build the environment with %image_env --kernel NAME, or add ipykernel to the "
                           "project's requirements.txt")
     return str(image.get("Id", ""))
-
-
-def wait_gone(api: APIClient, container: str, timeout: float = 10) -> bool:
-    """Whether the container is gone (auto-removed) within ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            api.get(f"/containers/{container}/json")
-        except APIError as error:
-            if error.status_code == 404:
-                return True
-        time.sleep(0.1)
-    return False

@@ -434,7 +434,7 @@ class Answer(dict):
     def __repr__(self) -> str:
         return self.sentence
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: Any, _cycle: bool) -> None:
         printer.text(repr(self))
 
 
@@ -472,7 +472,7 @@ class ServiceFacts(dict):
                 text += f"\n%images is cached, kept current by the service's events: current since {since}"
         return text
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+    def _repr_pretty_(self, printer: Any, _cycle: bool) -> None:
         printer.text(repr(self))
 
 
