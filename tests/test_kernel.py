@@ -168,7 +168,7 @@ def test_notebook_in_a_kernel(podman_service, podman_major, registries, base_ima
     layers = re.search(r"layers: (\d+)/(\d+)", _texts(cells["pull"]))
     assert layers and layers.group(1) == layers.group(2), _texts(cells["pull"])
     assert re.search(r"size: [\d.]+ [kMG]?B", _texts(cells["pull"])), _texts(cells["pull"])  # --no-tls-verify too
-    assert "WidgetsDisplay True success True" in _texts(cells["pull_state"])
+    assert "PullWidgets True success True" in _texts(cells["pull_state"])
     assert "Image True True" in _texts(cells["build_state"])
     assert base_image.plain in _texts(cells["pull"])
     for cell in nb.cells:

@@ -16,8 +16,9 @@ from podman_nb.domain.progress_state import BuildProgress, PullProgress
 from podman_nb.domain.references import short_id
 from podman_nb.errors import InvalidArgument
 from podman_nb.notebook import progress_display as nbprogress
-from podman_nb.notebook.progress_display import (NullDisplay, Summary, TextDisplay, WidgetsDisplay,
-                                         choose_mode, format_elapsed, make_display)
+from podman_nb.notebook.progress_display import (NullDisplay, Summary, TextDisplay, choose_mode, format_elapsed,
+                                                  make_display)
+from podman_nb.notebook.progress_widgets import WidgetsDisplay
 
 IMAGE_ID = "sha256:" + "0123456789ab" + "cd" * 26
 

@@ -143,7 +143,7 @@ def _shell_with_magics(ip, podman_service):
 
 
 def test_magics_keep_the_password(shell, registries, base_image, everything_logged, monkeypatch):
-    from podman_nb.notebook import progress_display as progress_module
+    from podman_nb.notebook import progress_widgets as progress_module
 
     reg = registries.secure
     scanner = Scanner(reg)
