@@ -75,9 +75,10 @@ def attach(error: BaseException, **facts: Any) -> BaseException:
             known.setdefault(name, value)
     if getattr(error, "explained", False):
         _say(error, *_table(error))  # type: ignore[arg-type]
-    if known.get("startable"):
-        error.hint = _START + ("point the magics at one with %podman --url ADDRESS" if known.get("magic")  # type: ignore[attr-defined]
-                               else "pass base_url= (another service's address)")
+    if known.get("startable"):  # in a notebook, base_url= is set with %podman --url
+        other = "point the magics at one with %podman --url ADDRESS" if known.get("magic") else \
+            "pass base_url= (another service's address)"
+        error.hint = _START + other  # type: ignore[attr-defined]
     return error
 
 

@@ -18,30 +18,39 @@ from podman_nb.notebook.error_display import describe
 _REGISTRY = "127.0.0.1:36357"
 # row name -> (the exception as raised with the service's recorded words, facts, what str(error) says)
 CASES = {
-    "image not known": (ImageNotFound("failed to find image localhost/x:1", explanation="failed to find image localhost/x:1: "
+    "image not known": (
+        ImageNotFound("failed to find image localhost/x:1", explanation="failed to find image localhost/x:1: "
                       "localhost/x:1: image not known"), {},
         "Image not found: localhost/x:1 is not on this Podman service (hint: %images lists the images it has; "
         "%image_pull localhost/x:1 fetches it from a registry)"),
-    "name: image not known": (ImageNotFound("localhost/x:1: image not known"), {}, "Image not found: localhost/x:1 is not on"),
-    "no such tag": (APIError(f"initializing source docker://{_REGISTRY}/podman-nb/busyboxx:latest: reading manifest latest in "
+    "name: image not known": (
+        ImageNotFound("localhost/x:1: image not known"), {}, "Image not found: localhost/x:1 is not on"),
+    "no such tag": (
+        APIError(f"initializing source docker://{_REGISTRY}/podman-nb/busyboxx:latest: reading manifest latest in "
                  f"{_REGISTRY}/podman-nb/busyboxx: manifest unknown: manifest unknown"), {},
         f"{_REGISTRY}/podman-nb/busyboxx has no tag latest, or there is no such repository (hint: check the "
         f"spelling; `%image_search {_REGISTRY}/podman-nb/busyboxx --list-tags` or the registry's tag list "
         f"({_REGISTRY}/v2/podman-nb/busyboxx/tags/list) shows what there is)"),
-    "manifest unknown": (APIError("manifest unknown: manifest unknown"), {"operation": "image_pull", "reference": f"{_REGISTRY}/a/b:1"},
+    "manifest unknown": (
+        APIError("manifest unknown: manifest unknown"), {"operation": "image_pull", "reference": f"{_REGISTRY}/a/b:1"},
         f"{_REGISTRY}/a/b has no tag 1, or there is no such repository (hint: check the spelling"),  # Podman 5
     "unknown instruction": (BuildError('building at STEP "RUNN ": Build error: Unknown instruction: "RUNN"'),
         {"containerfile": "FROM busybox\nRUN true\nRUNN echo hi\n"},
         "unknown instruction RUNN at line 3 of the Containerfile (hint: did you mean RUN?)"),
-    "copy missing": (BuildError('building at STEP "COPY requirements.txt /app/": checking on sources under "/var/tmp/b": '
+    "copy missing": (
+        BuildError('building at STEP "COPY requirements.txt /app/": checking on sources under "/var/tmp/b": '
                    'copier: stat: "/requirements.txt": no such file or directory'), {"context": "/srv/ctx"},
         "COPY cannot find requirements.txt in the build context /srv/ctx (hint: COPY paths are relative to "
         "the --context folder)"),
-    "unknown filter": (APIError("unsupported image filter \"colour\""), {"magic": "%image_prune", "operation": "image_prune", "filter_keys": ("dangling", "label", "until")},
+    "unknown filter": (
+        APIError("unsupported image filter \"colour\""),
+        {"magic": "%image_prune", "operation": "image_prune", "filter_keys": ("dangling", "label", "until")},
         "unknown filter 'colour': %image_prune filters on dangling, label, until (as --filter KEY=VALUE)"),
-    "scp destination": (APIError('strconv.Atoi: parsing "": invalid syntax'), {"operation": "image_scp", "destination": "other::"},
+    "scp destination": (
+        APIError('strconv.Atoi: parsing "": invalid syntax'), {"operation": "image_scp", "destination": "other::"},
         "Podman could not use the destination 'other::': it expects CONNECTION::[IMAGE]"),
-    "scp exit status": (APIError("exit status 125"), {"operation": "image_scp", "source": "nosuch:1", "destination": "nowhere::"},
+    "scp exit status": (
+        APIError("exit status 125"), {"operation": "image_scp", "source": "nosuch:1", "destination": "nowhere::"},
         "Podman's image scp of 'nosuch:1' to 'nowhere::' stopped with exit status 125 and said no more (hint: "
         "check that the image is on the service (%images)"),
     "no project folder": (InvalidArgument("project folder /no/such/folder does not exist"), {},
@@ -52,7 +61,8 @@ CASES = {
          {"operation": "kernel", "image": "localhost/k:1", "device": "nvidia.com/gpu=all"},
          "--gpu asks for the CDI device nvidia.com/gpu=all, which this Podman service has no CDI spec for (hint: "
          "make one with `sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml`)"),
-    "kernel without python3": (APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/0a49/start", explanation=(
+    "kernel without python3": (
+        APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/0a49/start", explanation=(
         'runc: runc create failed: unable to start container process: exec: "python3": executable file not '
         "found in $PATH: OCI runtime attempted to invoke a command that was not found")),
          {"operation": "kernel", "image": "localhost/k:1"},
@@ -65,7 +75,8 @@ CASES = {
          "at the same path, so they must exist where the service runs, and on podman machine only folders under "
          "your home directory are shared with the VM (hint: keep the notebook and its --mount folders under your "
          "home directory)"),
-    "full storage": (APIError(f'{_REGISTRY}/big:latest: writing blob: adding layer with blob "sha256:1475dc": processing tar '
+    "full storage": (
+        APIError(f'{_REGISTRY}/big:latest: writing blob: adding layer with blob "sha256:1475dc": processing tar '
                   'file(write /blob: no space left on device): exit status 1'), {"storage": "/srv/graph"},
          "The Podman storage at /srv/graph is out of space (hint: free some with %image_prune (dangling images)"),
     "kernel network": (APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/create",
@@ -94,7 +105,8 @@ def test_a_row_needs_its_facts_and_the_text_stays():
     assert typo.msg == 'Unknown instruction: "RUNN"' and typo.raw() == typo.msg  # the service's words stay
     unseen = failures.explain(APIError("statfs /srv/nb: no such file or directory"))
     assert unseen.row is None  # the kernel rows are for a kernel's container only
-    assert str(failures.attach(unseen, operation="kernel")).startswith("the Podman service cannot see the --mount folder /srv/nb")
+    assert str(failures.attach(unseen, operation="kernel")).startswith(
+        "the Podman service cannot see the --mount folder /srv/nb")
     cwd = failures.explain(APIError("statfs /srv/nb: no such file or directory"), operation="kernel", folder="/srv/nb")
     assert str(cwd).startswith("the Podman service cannot see the notebook's folder /srv/nb: ")
     missing = ImageNotFound("x", explanation="x: image not known")
@@ -118,13 +130,17 @@ def test_the_sentence_is_made_once_from_the_facts(tmp_path, monkeypatch):
 
 def test_our_own_failures_say_their_sentence_without_the_table():
     """Raised with their sentence and hint: no row reads them, a later fact changes nothing."""
-    probe = KernelError("the image localhost/k:1 has no python3, so it cannot run ipykernel", hint=failures.KERNEL_IMAGE)
+    probe = KernelError("the image localhost/k:1 has no python3, so it cannot run ipykernel",
+                        hint=failures.KERNEL_IMAGE)
     failures.attach(probe, operation="kernel", image="localhost/k:1", magic="%image_kernel")
     assert probe.row is None and not probe.explained
     assert describe(probe) == ("%image_kernel: the image localhost/k:1 has no python3, so it cannot run ipykernel "
                                f"(hint: {failures.KERNEL_IMAGE})")
     quiet = InvalidArgument("unauthorized: is a word of ours here")
     assert str(failures.attach(quiet, magic="%images")) == "unauthorized: is a word of ours here"
+    full = KernelError("the connection file could not be written: no space left on device", hint="free some space")
+    failures.attach(full, storage="/srv/graph", magic="%image_kernel")  # the full-storage row would say "Podman storage"
+    assert str(full) == "the connection file could not be written: no space left on device (hint: free some space)"
 
 
 def test_no_service_says_how_to_start_one_where_it_is_said():
@@ -156,7 +172,8 @@ def test_every_build_log_row_and_the_mark():
         log.text.append(line)
         error = failures.explain(BuildError("exit status 1", log), explain_log=True)
         assert str(error).startswith(said) and error.row == "build log", (line, str(error))
-        assert str(failures.explain(BuildError("exit status 1", log))) == "exit status 1"  # only an environment build reads its log
+        # only an environment build reads its log
+        assert str(failures.explain(BuildError("exit status 1", log))) == "exit status 1"
     log = BuildLog()
     log.text.append(failures.MARK + "the environment asks for Python 3.12, the base image has Python 3.11")
     log.text.append("ERROR: No matching distribution found for x")  # the generated step's own sentence wins
@@ -184,7 +201,8 @@ def test_every_keyword_hint_and_the_fact_hints():
     assert "(hint: the registry was asked from this machine" in str(remote)
     all_tags = failures.explain(APIError("x509: certificate"), all_tags_tls=True)
     assert "(hint: Podman ignores tls_verify=False" in str(all_tags)
-    assert "(hint: the registry wants credentials" in str(failures.explain(APIError("unexpected status 401 (Unauthorized)")))
+    status = failures.explain(APIError("unexpected status 401 (Unauthorized)"))
+    assert "(hint: the registry wants credentials" in str(status)
     digest = "layer 3a401f0c.tar of the image archive is corrupt: a tar header at byte 1024 is not valid"
     assert "hint" not in str(failures.explain(StreamParseError(digest)))  # 401 inside a digest is no status
     assert "hint" not in str(failures.explain(InvalidArgument("example has layers 0 to 4; there is no layer 401")))

@@ -24,7 +24,7 @@ from ..client import PodmanClient
 from ..domain.references import bare_id, names_registry
 from ..errors import PodmanError
 from .units import human_size
-from . import error_display, explore_magics, kernel_magics
+from . import answers, error_display, explore_magics, kernel_magics
 from .arguments import (build_kwargs, build_options, common, creds_option, filter_option, filters, given,
                         help_with_empty_cell, line, quiet, tls, tls_options)
 from .context import CallContext, ask_each, magic, session_for
@@ -102,9 +102,10 @@ class PodmanMagics(Magics):
         why = "no images" + (" match " + " ".join(f"--filter {f}" for f in args.filter) if args.filter else "")
 
         def frame(client: PodmanClient):
-            rows = client.listing(self.list_cache).list_attrs(fresh=args.fresh, all=args.all, filters=filters(args.filter))
-            return _tables().images_frame(rows, no_trunc=args.no_trunc, sort=args.sort, quiet=args.quiet, wide=args.wide,
-                                          why_empty=why)
+            rows = client.listing(self.list_cache).list_attrs(fresh=args.fresh, all=args.all,
+                                                              filters=filters(args.filter))
+            return _tables().images_frame(rows, no_trunc=args.no_trunc, sort=args.sort, quiet=args.quiet,
+                                          wide=args.wide, why_empty=why)
 
         return frame(call.client) if len(names) < 2 and not args.all_connections else call.each_connection(names, frame)
 
@@ -127,7 +128,7 @@ class PodmanMagics(Magics):
 
         Example: ``info = %image_inspect localhost/myenv:latest``
         """
-        return _tables().inspect_answer(args.image, call.images.get(args.image).attrs)
+        return answers.inspect_answer(args.image, call.images.get(args.image).attrs)
 
     @line
     @tls_options
@@ -162,7 +163,7 @@ class PodmanMagics(Magics):
         """
         auth = call.creds(args.creds)
         data = call.images.get_registry_data(args.image, auth_config=auth)
-        return _tables().registry_answer(args.image, data.id, data.platforms)
+        return answers.registry_answer(args.image, data.id, data.platforms)
 
     # Pull, push, build ---------------------------------------------------------------------
     @line
@@ -392,7 +393,7 @@ class PodmanMagics(Magics):
             self.base_url, self.connection = args.url, args.connection
         try:
             client = self.client_for(None)  # here --connection switches the notebook, it is not for one call
-            info = _tables().ServiceFacts(connection=client.connection, base_url=client.base_url,
+            info = answers.ServiceFacts(connection=client.connection, base_url=client.base_url,
                                           podman=client.api.podman_version, api=client.version().get("ApiVersion"),
                                           listing=client.listing(self.list_cache).status())
         except PodmanError:
