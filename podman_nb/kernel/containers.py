@@ -127,8 +127,8 @@ def init_command() -> List[str]:
 
 
 def refused(error: PodmanError, options: Options, folder: Optional[str]) -> PodmanError:
-    """``error`` (the service's refusal to make or start a kernel container, or the probe's exit) with what
-    failures.py needs to say why: the image, the folder mounted as the kernel's cwd, the GPU device asked for."""
+    """``error`` (the service's refusal to make or start a kernel container) with what failures.py needs to say
+    why: the image, the folder mounted as the kernel's cwd, the GPU device asked for."""
     return attach(error, operation="kernel", image=options.image, folder=folder,
                   device=GPU_DEVICE if options.gpu else None)
 

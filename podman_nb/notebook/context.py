@@ -219,8 +219,9 @@ def _mask_exception(error: PodmanError, secrets: set) -> None:
 
 
 def magic(function: Callable) -> Callable:
-    """Parse the magic's line (``-h`` prints help), run it with its :class:`CallContext`, and attach the
-    context to any PodmanError it raises (``error.facts["call"]``) for the error handler."""
+    """Parse the magic's line (``-h`` prints help), run it with its :class:`CallContext`, and attach the call's
+    facts to any PodmanError it raises (the magic's name, whether its display showed the failure), its
+    passwords masked, for the error handler."""
 
     @functools.wraps(function)
     def run(self: Any, line: str = "", cell: Optional[str] = None) -> Any:
