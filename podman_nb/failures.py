@@ -38,9 +38,6 @@ class Said(NamedTuple):
     sentence: str
     hint: str = ""
 
-    def __str__(self) -> str:
-        return f"{self.sentence} (hint: {self.hint})" if self.hint else self.sentence
-
 
 def explain(error: PodmanError, **facts: Any) -> PodmanError:
     """``error`` carries someone else's words (the service's, a registry's, a build step's): the table makes its
@@ -95,7 +92,7 @@ def attached(lines: Iterator[Any], **facts: Any) -> Iterator[Any]:
         raise attach(error, **facts)
 
 
-# -- service and build errors: (class, pattern on the service's text, sentence from the match and facts) --
+# -- service and build errors: what makes the sentence of a row's match and the facts (RULES below) --
 def _missing_image(match: re.Match, facts: Dict[str, Any]) -> Said:
     name = match.group("name")
     return Said(f"Image not found: {name} is not on this Podman service",

@@ -56,8 +56,7 @@ class _Handler:
         shell = self.shell
         if isinstance(value, Interrupted):  # the display's summary said "interrupted": one line
             return _show(shell, KeyboardInterrupt, value, tb, ["KeyboardInterrupt"])
-        assert isinstance(value, PodmanError)
-        if value.facts.get("shown") and value is not self.silenced and not self.show_tracebacks():
+        if getattr(value, "facts", {}).get("shown") and value is not self.silenced and not self.show_tracebacks():
             # the display's summary is the one message (the failing step, its last lines, the reason, the
             # log); the cell still fails: the kernel's reply says "error", so nbconvert and papermill stop
             self.silenced = value
