@@ -2,39 +2,12 @@
 dangling image for real while the first's build runs; the first prunes with --dry-run; both list. Neither removes
 the other's working containers or images, both listings match the service, each display shows only its own
 progress."""
-import contextlib
-import http.server
 import json
-import threading
 import time
 import uuid
 
+from gates import gate, waits_on
 from live_kernel import LiveKernel, containers
-
-
-@contextlib.contextmanager
-def gate():
-    """An HTTP server on the host that answers 404 until ``open()`` is called, then 200: a RUN step (in the host
-    network, Podman's REST default) waits on it with wget, so a build lasts exactly as long as the test needs."""
-    opened = threading.Event()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's name)
-            self.send_response(200 if opened.is_set() else 404)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", opened.set
-    finally:
-        opened.set()  # a failed test still lets the build end
-        server.shutdown()
-        server.server_close()
 
 
 def _wait_listed(kernels, truth, timeout=60):
@@ -89,8 +62,7 @@ def test_two_kernels_keep_to_their_own(podman_service, registries, base_image, t
             own_id = _built_id(a)
             before = containers(podman_service)
             building = a.start(f"%%image_build --no-cache -t {built}\nFROM {base_image.local}\n"
-                               f"RUN echo A-{mark} && i=0 && until wget -Y off -q -O /dev/null {url}; "
-                               "do i=$((i+1)); [ $i -lt 1500 ] || exit 1; sleep 0.2; done\n")  # 5 min at most
+                               f"RUN echo A-{mark} && {waits_on(url)}\n")
             deadline = time.monotonic() + 60
             while not set(containers(podman_service)) - set(before):
                 assert time.monotonic() < deadline, "kernel A's build container never appeared"

@@ -187,7 +187,8 @@ class BuildMixin:
         if encoding:
             headers["Content-Encoding"] = encoding
         timeout = kwargs.get("timeout")
-        containers = build_containers.BuildContainers(lambda: build_containers.on_service(self.client),
+        build_containers.remove_left(self.client)
+        containers = build_containers.BuildContainers(lambda: build_containers.on_service(self.client) or {},
                                                       self._image_id)
         try:
             response = self.client.post("/build", params=params, data=body, headers=headers, stream=True,
@@ -236,7 +237,11 @@ class BuildMixin:
     def _stop_abandoned_build(self, containers: "build_containers.BuildContainers") -> None:
         """Podman goes on building after its client has gone: remove this build's containers, which
         stops it, and no other build's (see build_containers)."""
-        ours, unsure = containers.own(build_containers.on_service(self.client))
+        now = build_containers.on_service(self.client)
+        if now is None:  # the service does not answer (killed mid-build): the next build or prune removes them
+            build_containers.leave(self.client, containers)
+            return
+        ours, unsure = containers.own(now)
         build_containers.remove(self.client, ours)
         if unsure:
             message = ("the abandoned build may go on on the service: its container could not be told from "

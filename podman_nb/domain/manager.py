@@ -17,7 +17,7 @@ from ..api.params import encode_auth, encode_filters, filter_dict, filter_values
 from ..api.registry import inspect_distribution, layer_sizes, registry_is_insecure
 from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, NotFound, NotSupported, PodmanError
 from ..failures import attach, attached
-from . import events
+from . import build_containers, events
 from .build import BuildMixin
 from .images import Image
 from .platforms import split_platform
@@ -192,6 +192,7 @@ class ImagesManager(BuildMixin):
         Raises:
             APIError: some image could not be deleted (every reason is in ``explanation``).
         """
+        build_containers.remove_left(self.client)  # a killed service's abandoned builds (their images go too)
         if not self.client.features.prune_honours_filters:
             return self._prune_one_by_one(all, filters)
         response = self.client.post("/images/prune", params={"all": all, "external": external,
