@@ -305,6 +305,7 @@ class PodmanMagics(Magics):
     @argument("--kernel", metavar="NAME", help="Also add ipykernel (a version the project pins wins) and register "
               "the image as the Jupyter kernel NAME (--display-name TEXT: what Jupyter shows).")
     @argument("--display-name", metavar="TEXT", help="With --kernel: the name Jupyter shows.")
+    @argument("--cache", metavar="REPO", help="Share the layers through this registry repository (both ways).")
     @magic
     def image_env(self, args, call):
         """Build an environment image from a project folder's requirements.txt, pyproject.toml/setup.py,
