@@ -174,6 +174,18 @@ def _read_containerfile(fileobj: Any, custom_context: bool) -> Tuple[Any, Option
     return _Read(data), text if isinstance(text, str) else None
 
 
+def _build_headers(encoding: Optional[str], auth_config: Any) -> Dict[str, str]:
+    """The ``/build`` request's headers: a tar context (``encoding``: gzip), and the registry cache's
+    credentials (``auth_config``) as a push sends them."""
+    headers = {"Content-Type": "application/x-tar"}
+    if encoding:
+        headers["Content-Encoding"] = encoding
+    auth = encode_auth(auth_config)
+    if auth:
+        headers["X-Registry-Auth"] = auth
+    return headers
+
+
 class BuildMixin:
     """The ``build`` method of ImagesManager."""
 
@@ -211,12 +223,7 @@ class BuildMixin:
             custom_context=kwargs.get("custom_context", False), encoding=kwargs.get("encoding"),
             gzip=kwargs.get("gzip", False))
         params["dockerfile"] = dockerfile
-        headers = {"Content-Type": "application/x-tar"}
-        if encoding:
-            headers["Content-Encoding"] = encoding
-        auth = encode_auth(kwargs.get("auth_config"))
-        if auth:  # the registry cache's credentials, as a push's
-            headers["X-Registry-Auth"] = auth
+        headers = _build_headers(encoding, kwargs.get("auth_config"))
         timeout = kwargs.get("timeout")
         build_containers.remove_left(self.client)
         containers = build_containers.BuildContainers(lambda: build_containers.on_service(self.client) or {},

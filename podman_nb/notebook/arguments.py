@@ -80,7 +80,7 @@ def build_options(function: Callable) -> Callable:
             (("--build-arg",), dict(action="append", metavar="KEY=VALUE", help="Build argument; repeatable.")),
             (("-t", "--tag"), dict(action="append", metavar="TAG", help="Name for the image; repeatable.")))):
         function = argument(*args, **kwargs)(function)
-    return quiet()(function)
+    return creds_option(quiet()(function))  # --creds: the --cache-to/--cache-from registry's login
 
 
 def build_kwargs(args: Any) -> Dict[str, Any]:

@@ -290,7 +290,7 @@ class PodmanMagics(Magics):
         title = ", ".join(args.tag or []) or "image"
         return self._with_progress(call, "build", title, args.quiet, lambda progress: call.images.build(
             fileobj=io.StringIO(call.cell), path=context, target=args.target, progress=progress,
-            **build_kwargs(args))[0])
+            auth_config=call.creds(args.creds), **build_kwargs(args))[0])
 
     @line_magic
     @magic_arguments()
@@ -331,7 +331,7 @@ class PodmanMagics(Magics):
         if args.print:
             return None
         image = self._with_progress(call, "build", ", ".join(args.tag), args.quiet, lambda progress: environment.build(
-            call.images, env, progress=progress, **build_kwargs(args))[0])
+            call.images, env, progress=progress, auth_config=call.creds(args.creds), **build_kwargs(args))[0])
         if args.kernel:
             kernel_magics.register(call, args.tag[0], args.kernel, args.display_name)
         return image
