@@ -27,12 +27,46 @@ EXAMPLE = (f"FROM {BASE}\n"
            "RUN head -c 1048576 /dev/urandom > /data/a\n"
            "RUN rm /data/b\n"
            "RUN mkdir /x && echo hi > /x/y\n")
-CHILD = "RUN echo more >> /x/y && echo new > /data/new && rm /data/a\n"
+CHILD = "RUN echo more >> /x/y && echo new > /data/new && rm /data/a && mkdir /e && printf AAAAAAAAAAAAAAAAcode > /m.pyc\n"
+# the child again with the same content: new mtimes (set: a build can take less than the tar's 1 s resolution),
+# a new mode, a .pyc's header rewritten (its source's mtime) as a recompile would
+TOUCHED = ("RUN --mount=type=tmpfs,target=/scratch touch -d \"2020-01-01 00:00:00\" /x/y /e && chmod 600 /data/new"
+           " && printf BBBBBBBBBBBBBBBB | dd of=/m.pyc conv=notrunc && touch -d \"2020-01-01 00:00:00\" /m.pyc\n")
 OPAQUE = (f"FROM {BASE}\n"
           "RUN mkdir -p /d/sub && echo one > /d/one && echo two > /d/sub/two && head -c 4096 /dev/urandom > /big"
           " && ln /big /d/big-link && ln /big /hl\n"
           "RUN rm -rf /d && mkdir /d && echo three > /d/three\n")
 SIX = "six-1.16.0-py2.py3-none-any.whl"
+# one finding of each kind but the removed/overwritten ones (EXAMPLE has those): context junk copied in, a chown -R
+# that copies data again, the caches of seven package managers, the same bytes at three paths in two layers
+ADVICE = (f"FROM {BASE}\n"
+          "COPY . /app\n"
+          "RUN chown -R 1000:1000 /app/data\n"
+          "RUN mkdir -p /var/lib/apt/lists/partial /var/cache/apt/archives /root/.cache/pip/http /root/.cache/uv"
+          " /opt/conda/pkgs/zlib /root/.npm/_cacache /var/cache/apk && touch /var/lib/apt/lists/lock"
+          " && head -c 7000 /dev/urandom > /var/lib/apt/lists/deb.debian.org_dists_Packages"
+          " && head -c 6000 /dev/urandom > /var/cache/apt/archives/zlib.deb"
+          " && head -c 5000 /dev/urandom > /root/.cache/pip/http/wheel"
+          " && head -c 4000 /dev/urandom > /root/.cache/uv/archive"
+          " && head -c 3000 /dev/urandom > /opt/conda/pkgs/zlib/lib.so"
+          " && head -c 2000 /dev/urandom > /root/.npm/_cacache/content"
+          " && head -c 1000 /dev/urandom > /var/cache/apk/APKINDEX.tar.gz\n"
+          "RUN head -c 30000 /dev/urandom > /dup && mkdir /copies && cp /dup /copies/dup\n"
+          "RUN cp /dup /dup-again\n")
+CLEAN = f"FROM {BASE}\nRUN mkdir /clean && head -c 5000 /dev/urandom > /clean/data\nCMD [\"sh\"]\n"
+
+
+def advice_context(context):
+    """The ADVICE image's build context: an app, its data, and what should have been ignored."""
+    context.mkdir()
+    files = {"app.py": 100, "data/table.bin": 65536, ".git/objects/ab/cdef": 4096,
+             "__pycache__/app.cpython-311.pyc": 2048, "lib/__pycache__/util.cpython-311.pyc": 1024,
+             ".ipynb_checkpoints/nb-checkpoint.ipynb": 1000, "node_modules/left-pad/index.js": 3000,
+             "venv/pyvenv.cfg": 50, "venv/lib/python3.11/site-packages/x.py": 5000}
+    for name, size in files.items():
+        (context / name).parent.mkdir(parents=True, exist_ok=True)
+        (context / name).write_bytes(bytes((i * 7 + len(name)) % 251 for i in range(size)))
+    return context
 
 
 class Images:
@@ -73,8 +107,11 @@ def images(podman_service, base_image):
     workdir.mkdir()
     made = Images(podman_service, client, workdir)
     example = made.build("example", EXAMPLE)
-    made.build("child", f"FROM {example}\n{CHILD}")
+    child = made.build("child", f"FROM {example}\n{CHILD}")
+    made.build("touched", f"FROM {child}\n{TOUCHED}")
     made.build("opaque", OPAQUE)
+    made.build("advice", ADVICE, advice_context(workdir / "advice-context"))
+    made.build("clean", CLEAN)
     python = envservices.python_base_image(podman_service)
     made.names["python"] = python
     context = workdir / "python-context"
@@ -117,7 +154,7 @@ def counts(frame):
     return [tuple(row) for row in frame[["added", "modified", "removed"]].itertuples(index=False)]
 
 
-@pytest.mark.parametrize("key", ["example", "child", "opaque", "python", "python-child"])
+@pytest.mark.parametrize("key", ["example", "child", "touched", "opaque", "python", "python-child"])
 def test_layers_equal_dive(images, explorer, key):
     frame = explorer.layers(images.names[key])
     assert_equals_dive(frame, images.dive(key))
@@ -133,13 +170,18 @@ def test_example_figures_files_and_wasted(images, explorer):
     assert list(frame["size"][1:]) == [1_572_864, 1_048_576, 0, 3]
     assert counts(frame)[1:] == [(2, 0, 0), (0, 1, 0), (0, 0, 1), (1, 0, 0)]
     files = explorer.files(name, "/data")
-    assert list(files.itertuples(index=False)) == [("/data/a", 1_048_576, 2, "-rw-r--r--", "file", "")]
+    step = "2: head -c 1048576 /dev/urandom > /data/a"
+    assert list(frame["step"][2:]) == [step, "3: rm /data/b", "4: mkdir /x && echo hi > /x/y"]
+    assert list(files.itertuples(index=False)) == [("/data/a", 1_048_576, 2, step, "-rw-r--r--", "file", "")]
     assert list(explorer.files(name, "/x")[["path", "size", "layer"]].itertuples(index=False)) == [("/x/y", 3, 4)]
     assert list(explorer.files(name, layer=3).itertuples(index=False)) == [("/data/b", "removed", 524_288)]
-    assert list(explorer.files(name, layer=2).itertuples(index=False)) == [("/data/a", "modified", 1_048_576)]
+    layer2 = explorer.files(name, layer=2)
+    assert list(layer2.itertuples(index=False)) == [("/data/a", "modified", 1_048_576)]
+    assert layer2.attrs["step"] == step
     wasted = explorer.files(name, wasted=True)
-    assert [tuple(row) for row in wasted.itertuples(index=False)] == [
-        (ref["file"], ref["count"], ref["sizeBytes"]) for ref in images.dive("example")["image"]["fileReference"]]
+    references = [(ref["file"], ref["count"], ref["sizeBytes"]) for ref in images.dive("example")["image"]["fileReference"]]
+    assert ("/run", 5, 0) in references  # a directory: --wasted lists files only
+    assert [tuple(row) for row in wasted.itertuples(index=False)] == [ref for ref in references if ref[0] != "/run"]
     with pytest.raises(errors.InvalidArgument, match="no layer 9"):
         explorer.files(name, layer=9)
 
@@ -154,10 +196,61 @@ def test_cache_second_call_and_diff_against_parent(images, explorer):
     assert [path.split("?")[0].rsplit("/", 2)[-1] for path in explorer.sent] == ["json"]  # no export, no layer read
     diff = explorer.diff(parent, child)
     assert explorer.layers_indexed == 6  # the parent's five layers came from the cache: only the new one was read
-    assert rows(diff) == [
-        ("/data/a", "removed", 1_048_576, None), ("/data/new", "added", None, 4), ("/x/y", "modified", 3, 8)]
-    assert counts(explorer.layers(child))[-1] == (1, 1, 1)
+    assert rows(diff) == [("/data/a", "removed", 1_048_576, None), ("/data/new", "added", None, 4),
+                          ("/m.pyc", "added", None, 20), ("/x/y", "modified", 3, 8)]
+    assert counts(explorer.layers(child))[-1] == (2, 1, 1)
     assert "/data/a" not in set(explorer.files(child)["path"])
+
+
+def test_same_content_left_out_of_diff_and_directories_out_of_wasted(images, explorer):
+    """The touched image rewrites the child's files with the same content: a new mtime (/x/y), mode (/data/new),
+    a .pyc's header (/m.pyc); its step ran with a --mount option, which its label leaves out."""
+    child, touched = images.names["child"], images.names["touched"]
+    command = TOUCHED[len("RUN --mount=type=tmpfs,target=/scratch "):].strip()
+    assert "--mount=type=tmpfs,target=/scratch" in explorer.layers(touched)["created_by"].iloc[-1]
+    assert explorer.step_labels(touched)[-1] == f"6: {command[:59]}…"
+    diff = explorer.diff(child, touched)
+    assert rows(diff) == [] and diff.attrs["same_content"] == 3
+    everything = explorer.diff(child, touched, same_content=True)
+    assert rows(everything) == [("/data/new", "same content", 4, 4), ("/m.pyc", "same content", 20, 20),
+                                ("/x/y", "same content", 8, 8)]
+    references = [(ref["file"], ref["count"], ref["sizeBytes"]) for ref in images.dive("touched")["image"]["fileReference"]]
+    assert ("/e", 2, 0) in references  # dive lists the empty directory made in one layer and touched in the next
+    wasted = explorer.files(touched, wasted=True)
+    assert [tuple(row) for row in wasted.itertuples(index=False)] == [
+        ref for ref in references if ref[0] not in ("/e", "/run")]
+
+
+def test_advice_each_finding_exact_bytes_and_a_clean_image(images, explorer):
+    example = explorer.advice(images.names["example"])
+    assert rows(example[["finding", "layer", "step", "path", "bytes"]]) == [
+        ("overwritten-later", 1, explorer.step_labels(images.names["example"])[1], "/data/a", 1_048_576),
+        ("removed-later", 1, explorer.step_labels(images.names["example"])[1], "/data/b", 524_288)]
+    assert "delete it in the RUN that makes it (1: mkdir /data" in example["fix"][1]
+    assert "not in 3: rm /data/b" in example["fix"][1]  # both steps named
+    name = images.names["advice"]
+    advice = explorer.advice(name)
+    assert rows(advice[["finding", "layer", "path", "bytes"]]) == [
+        ("metadata-only copy", 2, "/app/data/table.bin", 65536),
+        ("duplicate content", 4, "/dup", 30000), ("duplicate content", 5, "/dup-again", 30000),
+        ("package-cache", 3, "/var/lib/apt/lists", 7000), ("package-cache", 3, "/var/cache/apt", 6000),
+        ("context junk", 1, "/app/venv", 5050), ("package-cache", 3, "/root/.cache/pip", 5000),
+        ("context junk", 1, "/app/.git", 4096), ("package-cache", 3, "/root/.cache/uv", 4000),
+        ("context junk", 1, "/app/**/__pycache__", 3072), ("context junk", 1, "/app/node_modules", 3000),
+        ("package-cache", 3, "/opt/conda/pkgs", 3000), ("package-cache", 3, "/root/.npm", 2000),
+        ("context junk", 1, "/app/.ipynb_checkpoints", 1000),
+        ("package-cache", 3, "/var/cache/apk", 1000)]
+    assert advice.attrs["bytes"] == sum(advice["bytes"]) == 169_754
+    assert "COPY --chmod/--chown in 1: COPY" in advice["fix"][0] and "2: chown -R 1000:1000 /app/data" in advice["fix"][0]
+    assert advice["fix"][6] == "pip install --no-cache-dir, or RUN --mount=type=cache,target=/root/.cache/pip"
+    assert advice["fix"][9].startswith("add **/__pycache__ to .containerignore")
+    files = explorer.files(name)
+    for finding, layer, path, size in rows(advice[["finding", "layer", "path", "bytes"]]):  # the layer index's bytes
+        if "**" not in path:
+            under = files[(files["path"].str.startswith(path + "/") | (files["path"] == path)) & (files["layer"] == layer)]
+            assert under["size"].sum() == size, (finding, path)
+    clean = explorer.advice(images.names["clean"])
+    assert len(clean) == 0 and clean.attrs["bytes"] == 0
 
 
 def test_opaque_directory_and_hard_links(images, explorer):
@@ -228,10 +321,23 @@ def test_magics_headline_tables_plot_and_errors(images, ip, capsys, monkeypatch)
     assert frame.attrs["wasted_bytes"] == 2_621_440 and list(frame["wasted"][1:3]) == [1_572_864, 1_048_576]
     files = ip.run_line_magic("image_files", f"{example} /data --layer 3")
     assert list(files["path"]) == ["/data/b"] and "524 kB" in repr(files)
-    assert list(ip.run_line_magic("image_diff", f"{example} {child}")["change"]) == ["removed", "added", "modified"]
+    assert list(ip.run_line_magic("image_diff", f"{example} {child}")["change"]) == [
+        "removed", "added", "added", "modified"]
+    touched = images.names["touched"]
+    assert repr(ip.run_line_magic("image_diff", f"{child} {touched}")) == (
+        f"{child} and {touched} have the same files; 3 files have the same content with a new mtime, mode or owner"
+        " (left out; --all lists them)")
+    listed = ip.run_line_magic("image_diff", f"{child} {touched} --all")
+    assert repr(listed).splitlines()[0] == "3 files have the same content with a new mtime, mode or owner (listed)"
+    assert list(listed["change"]) == ["same content"] * 3
     assert repr(ip.run_line_magic("image_diff", f"{example} {child} --packages")) == \
         f"{example} and {child} have the same packages"
     assert ip.run_line_magic("image_files", f"{example} --wasted")["bytes"].iloc[0] == 2_097_152
+    advice = ip.run_line_magic("image_advice", images.names["advice"])
+    assert repr(advice).splitlines()[0] == "15 findings, 170 kB could be saved"
+    assert repr(ip.run_line_magic("image_advice", images.names["clean"])) == (
+        f"{images.names['clean']}: no finding (no file removed or rewritten in a later step, package cache, "
+        "metadata-only copy, context junk or duplicate content)")
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as when it is not installed
     ip.run_line_magic("image_layers", f"{example} --plot")
     assert capsys.readouterr().out == ("--plot draws with matplotlib, which is not installed: "

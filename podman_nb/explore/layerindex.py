@@ -18,8 +18,9 @@ from .tarstream import Source, members
 DIR, FILE, HARDLINK = b"5", b"0", b"1"
 OPAQUE = ".wh..wh..opq"
 WHITEOUT = ".wh."
-# path -> (type, size, mode, uid, gid, link target, crc32 of the data)
-Entry = Tuple[bytes, int, int, int, int, str, int]
+PYC_HEADER = 16  # a .pyc's flags, and its source's mtime and size (or hash): not part of its content here
+# path -> (type, size, mode, uid, gid, link target, crc32 of the data (of a .pyc's after its header), mtime)
+Entry = Tuple[bytes, int, int, int, int, str, int, int]
 
 
 class LayerIndex:
@@ -66,6 +67,9 @@ def read_layer(source: Source, digest: str, length: int) -> LayerIndex:
                 data = source.read(member.size)
                 layer.packages[path] = packages.parse(database, data)
                 crc = zlib.crc32(data)
+            elif path.endswith(".pyc") and member.size >= PYC_HEADER:  # recompiled, same code: same content
+                source.skip(PYC_HEADER)
+                crc = source.crc(member.size - PYC_HEADER)
             else:
                 crc = source.crc(member.size)
         else:
@@ -73,7 +77,7 @@ def read_layer(source: Source, digest: str, length: int) -> LayerIndex:
         link = member.linkname
         if kind == HARDLINK:
             link = posixpath.normpath("/" + link)
-        entries[path] = (kind, member.size, member.mode, member.uid, member.gid, link, crc)
+        entries[path] = (kind, member.size, member.mode, member.uid, member.gid, link, crc, member.mtime)
     layer.weight = len(entries) + len(layer.whiteouts) + 1
     return layer
 

@@ -1,5 +1,5 @@
 """The explorer's magics, thin over ``podman_nb.explore``: %image_layers (with its headline and --plot),
-%image_files, %image_diff and %image_packages, as ExploreMagics (``%load_ext podman_nb`` registers it)."""
+%image_files, %image_diff, %image_advice and %image_packages, as ExploreMagics (``%load_ext podman_nb`` registers it)."""
 
 from __future__ import annotations
 
@@ -36,12 +36,12 @@ def _shown(frame: Any, headline: str = "", why_empty: str = "") -> Any:
         def _constructor(self):
             return ReadableFrame
 
-        def __repr__(self) -> str:
-            return f"{headline}\n{super().__repr__()}" if headline else super().__repr__()
+        def __repr__(self) -> str:  # an empty frame says why_empty alone
+            return f"{headline}\n{super().__repr__()}" if headline and len(self) else super().__repr__()
 
         def _repr_html_(self):
             table = super()._repr_html_()
-            return f"<p><b>{html.escape(headline)}</b></p>{table}" if headline and table else table
+            return f"<p><b>{html.escape(headline)}</b></p>{table}" if headline and table and len(self) else table
 
     shown = Headlined(frame)
     shown.attrs.update(frame.attrs, why_empty=why_empty)
@@ -64,13 +64,15 @@ def _plot(frame: Any) -> None:
         return
     from IPython.display import display
 
-    figure, axes = plt.subplots(figsize=(8, 3))
+    figure, axes = plt.subplots(figsize=(8, 2.6 + 0.11 * min(max(map(len, frame["step"]), default=0), 34)))
     kept = frame["size"] - frame["wasted"]
     axes.bar(frame.index, kept / 1e6, label="kept")
     axes.bar(frame.index, frame["wasted"] / 1e6, bottom=kept / 1e6, color="tab:red", label="wasted")
     axes.set_ylim(0, max(float(frame["size"].max()) / 1e6, 1e-6) * 1.15)
     axes.set_xticks(list(frame.index))
-    axes.set_xlabel("layer")
+    # the steps, cut to fit under a bar; "$" drawn as itself (matplotlib would start mathtext at a pair)
+    axes.set_xticklabels([step if len(step) <= 34 else step[:33] + "…" for step in frame["step"]],
+                         rotation=30, ha="right", fontsize=8, parse_math=False)
     axes.set_ylabel("MB")
     axes.set_title(headline(frame), fontsize=10)
     axes.legend()
@@ -118,27 +120,54 @@ class ExploreMagics(Magics):
         Example: ``%image_files localhost/myenv:latest /opt --layer 3``
         """
         where = f" under {args.path}" if args.path else ""
-        what = "no path is in more than one layer" if args.wasted else (
+        what = "no file is in more than one layer" if args.wasted else (
             f"layer {args.layer} changed no file{where}" if args.layer is not None else f"no file{where}")
-        return _shown(_explorer(call).files(args.image, args.path, layer=args.layer, wasted=args.wasted),
-                      why_empty=f"{args.image}: {what}")
+        frame = _explorer(call).files(args.image, args.path, layer=args.layer, wasted=args.wasted)
+        step = frame.attrs.get("step")
+        return _shown(frame, f"{args.image}, layer {step}" if step else "", why_empty=f"{args.image}: {what}")
 
     @line_magic
     @magic_arguments()
     @common
     @argument("--packages", action="store_true", help="Compare the installed packages instead of the files.")
+    @argument("--all", action="store_true", dest="everything",
+              help="List the files with the same content and a new mtime, mode or owner too.")
     @argument("a", help="The first image.")
     @argument("b", help="The second image.")
     @magic
     def image_diff(self, args, call):
-        """What differs from image A to image B: path, change (added, removed, modified), size_a, size_b; with
-        --packages: kind, name, version_a, version_b, change.
+        """What differs from image A to image B: path, change (added, removed, modified), size_a, size_b. Files
+        whose content is the same (a new mtime, mode or owner, a .pyc recompiled from the same source) are left
+        out and counted in the headline; --all lists them as "same content". With --packages: kind, name,
+        version_a, version_b, change.
 
         Example: ``%image_diff localhost/myenv:yesterday localhost/myenv:today --packages``
         """
-        what = "packages" if args.packages else "files"
-        return _shown(_explorer(call).diff(args.a, args.b, packages=args.packages),
-                      why_empty=f"{args.a} and {args.b} have the same {what}")
+        frame = _explorer(call).diff(args.a, args.b, packages=args.packages, same_content=args.everything)
+        same = frame.attrs.get("same_content", 0)
+        note = "" if args.packages or not same else (
+            f"{same} file{' has' if same == 1 else 's have'} the same content with a new mtime, mode or owner"
+            + (" (listed)" if args.everything else " (left out; --all lists them)"))
+        what = "packages" if args.packages else "files" + (f"; {note}" if note else "")
+        return _shown(frame, note, why_empty=f"{args.a} and {args.b} have the same {what}")
+
+    @line_magic
+    @magic_arguments()
+    @common
+    @argument("image", help="Image name or id.")
+    @magic
+    def image_advice(self, args, call):
+        """What could be saved and how, largest first: finding (removed-later, overwritten-later, package-cache,
+        metadata-only copy, context junk, duplicate content), layer, step, path, bytes, fix; the headline sums
+        the bytes (each copy counts once).
+
+        Example: ``%image_advice localhost/myenv:latest``
+        """
+        frame = _explorer(call).advice(args.image)
+        count = len(frame)
+        return _shown(frame, f"{count} finding{'' if count == 1 else 's'}, {human_size(frame.attrs['bytes'])} "
+                      "could be saved", why_empty=f"{args.image}: no finding (no file removed or rewritten in a "
+                      "later step, package cache, metadata-only copy, context junk or duplicate content)")
 
     @line_magic
     @magic_arguments()
