@@ -121,3 +121,12 @@ class BuildError(PodmanError):
         self.msg = reason
         self.build_log = build_log
 
+
+
+class RulesBroken(PodmanError):
+    """An image breaks dive's CI rules (``Explorer.check``, ``%image_layers --ci``): one sentence per broken rule,
+    with the figure and the threshold; ``verdicts`` holds every rule's (rule, verdict, sentence)."""
+
+    def __init__(self, message: str, verdicts: Iterable[Any] = ()):
+        super().__init__(message)
+        self.verdicts = list(verdicts)

@@ -21,8 +21,8 @@ import re
 from typing import Any, Callable, Dict, Iterable, Iterator, NamedTuple, Optional, Tuple
 
 from . import errors
-from .errors import (APIError, BuildError, ImageNotFound, InvalidArgument, PodmanError, ServiceUnavailable,
-                     StreamTimeout)
+from .errors import (APIError, BuildError, ImageNotFound, InvalidArgument, PodmanError, RulesBroken,
+                     ServiceUnavailable, StreamTimeout)
 
 MARK = "podman_nb: "  # a generated build step's own failure starts with this; the rest is the sentence
 
@@ -428,6 +428,8 @@ def label(error: BaseException) -> str:
         return "Build failed: "
     if isinstance(error, ServiceUnavailable):
         return "Podman service unavailable: "
+    if isinstance(error, RulesBroken):
+        return "dive's CI rules broken: "
     if matched(error) is not None or isinstance(error, InvalidArgument):
         return ""
     if isinstance(error, ImageNotFound):

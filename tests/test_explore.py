@@ -3,6 +3,7 @@ in the set-up; layer sizes, efficiency and wasted bytes must equal dive's on eac
 layer cache (requests counted) and the errors."""
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -86,15 +87,29 @@ class Images:
         self.names[key] = tag
         return tag
 
+    def archive(self, key):
+        archive = self.workdir / f"{key}.tar"
+        if not archive.exists():
+            self.service.cli("save", "-o", archive, self.names[key])
+        return archive
+
     def dive(self, key):
         if key not in self._dive:
-            archive, report = self.workdir / f"{key}.tar", self.workdir / f"{key}.json"
-            self.service.cli("save", "-o", archive, self.names[key])
+            report = self.workdir / f"{key}.json"
             subprocess.run([shutil.which("dive"), "--ci", "--json", str(report), "--source", "docker-archive",
-                            str(archive)], check=True, capture_output=True, timeout=300)
-            archive.unlink()
+                            str(self.archive(key))], check=True, capture_output=True, timeout=300)
             self._dive[key] = json.loads(report.read_text())
         return self._dive[key]
+
+    def dive_ci(self, key, folder):
+        """dive --ci's verdict on each rule ({rule: PASS/FAIL/SKIP}), run in ``folder`` (where a .dive-ci is read)."""
+        done = subprocess.run([shutil.which("dive"), "--ci", "--source", "docker-archive", str(self.archive(key))],
+                              cwd=folder, capture_output=True, text=True, timeout=300)
+        lines = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout).splitlines()
+        found = dict(re.match(r"\s*(PASS|FAIL|SKIP): (\w+)", line).group(2, 1) for line in lines
+                     if re.match(r"\s*(PASS|FAIL|SKIP): ", line))
+        assert done.returncode == (1 if "FAIL" in found.values() else 0), done.stdout
+        return found
 
 
 @pytest.fixture(scope="module")
@@ -253,6 +268,38 @@ def test_advice_each_finding_exact_bytes_and_a_clean_image(images, explorer):
     assert len(clean) == 0 and clean.attrs["bytes"] == 0
 
 
+DIVE_CI = "rules:\n  lowestEfficiency: 0.6  # example's is 0.658\n  highestWastedBytes: 2MB\n" \
+          "  highestUserWastedPercent: 'disabled'\n"
+
+
+def test_dive_ci_rules_verdicts_equal_dive(images, explorer, tmp_path, monkeypatch):
+    """dive's defaults (no .dive-ci), a .dive-ci file, and options over the file: each rule's verdict is dive's."""
+    example = images.names["example"]
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(errors.RulesBroken) as caught:  # dive's defaults: 0.9, disabled, 0.1
+        explorer.check(example)
+    assert {rule: verdict for rule, verdict, _ in caught.value.verdicts} == images.dive_ci("example", tmp_path) == {
+        "lowestEfficiency": "FAIL", "highestWastedBytes": "SKIP", "highestUserWastedPercent": "FAIL"}
+    assert str(caught.value) == (
+        f"{example}: The efficiency is 65.8 % (0.6583), below lowestEfficiency 0.9. The wasted bytes are 100.0 % "
+        "of the bytes the image's own layers add (1.0000), above highestUserWastedPercent 0.1.")
+    assert list(explorer.check(images.names["clean"])["verdict"]) == ["PASS", "SKIP", "PASS"]
+    assert images.dive_ci("clean", tmp_path) == {
+        "lowestEfficiency": "PASS", "highestWastedBytes": "SKIP", "highestUserWastedPercent": "PASS"}
+    (tmp_path / ".dive-ci").write_text(DIVE_CI)
+    with pytest.raises(errors.RulesBroken) as caught:
+        explorer.check(example)
+    assert str(caught.value) == (f"{example}: 2,621,440 bytes are wasted, above highestWastedBytes 2MB "
+                                 "(2,000,000).")
+    assert {rule: verdict for rule, verdict, _ in caught.value.verdicts} == images.dive_ci("example", tmp_path) == {
+        "lowestEfficiency": "PASS", "highestWastedBytes": "FAIL", "highestUserWastedPercent": "SKIP"}
+    assert list(explorer.check(example, highestWastedBytes="2.5MiB")["verdict"]) == ["PASS", "PASS", "SKIP"]
+    with pytest.raises(errors.InvalidArgument, match="^highestWastedBytes must be a size such as 20MB"):
+        explorer.check(example, highestWastedBytes="lots")
+    with pytest.raises(errors.InvalidArgument, match="^lowestEfficency is not one of dive's rules"):
+        explorer.check(example, lowestEfficency=0.5)
+
+
 def test_opaque_directory_and_hard_links(images, explorer):
     name = images.names["opaque"]
     frame = explorer.layers(name)
@@ -338,6 +385,14 @@ def test_magics_headline_tables_plot_and_errors(images, ip, capsys, monkeypatch)
     assert repr(ip.run_line_magic("image_advice", images.names["clean"])) == (
         f"{images.names['clean']}: no finding (no file removed or rewritten in a later step, package cache, "
         "metadata-only copy, context junk or duplicate content)")
+    monkeypatch.chdir(images.workdir)  # no .dive-ci: dive's defaults
+    result = ip.run_cell(f"%image_layers {example} --ci --highestUserWastedPercent 1.0")
+    assert isinstance(result.error_in_exec, errors.RulesBroken)
+    assert capsys.readouterr().out == (f"%image_layers: dive's CI rules broken: {example}: The efficiency is 65.8 % "
+                                       "(0.6583), below lowestEfficiency 0.9.\n")
+    passed = ip.run_line_magic("image_layers", f"{example} --ci --lowestEfficiency 0.6 --highestWastedBytes 3MB"
+                                               " --highestUserWastedPercent disabled")
+    assert repr(passed).splitlines()[0].endswith("wasted in 2 files; dive's CI rules: 2 passed, 1 disabled")
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as when it is not installed
     ip.run_line_magic("image_layers", f"{example} --plot")
     assert capsys.readouterr().out == ("--plot draws with matplotlib, which is not installed: "

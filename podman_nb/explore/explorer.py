@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ..api.api_client import APIClient, quote_name
 from ..errors import ImageNotFound, InvalidArgument
-from . import steps
+from . import rules as dive_rules, steps
 from .advice import COLUMNS as ADVICE_COLUMNS, advise
 from .analysis import Analysis
 from .layerindex import DIR, LayerCache, LayerIndex, read_archive
@@ -128,6 +128,18 @@ class Explorer:
                 rows.append((name, analysis.size_of(name), index, labels[index], _mode(entry),
                              _KINDS.get(entry[0], "other"), entry[5]))
         return pandas.DataFrame(rows, columns=["path", "size", "layer", "step", "mode", "type", "link"])
+
+    def check(self, image: str, **rules):
+        """dive's CI rules on the image (``lowestEfficiency=0.9``, ``highestWastedBytes="20MB"``,
+        ``highestUserWastedPercent=0.1``, each also "disabled"), given here or read from a ``.dive-ci`` file in
+        the current folder, dive's defaults for the rest: one row per rule (rule, verdict PASS/FAIL/SKIP,
+        sentence). Raises RulesBroken, one sentence per broken rule, when one is."""
+        given = dive_rules.thresholds(rules)
+        frame = self.layers(image)
+        found = dive_rules.verdicts(frame.attrs["efficiency"], frame.attrs["wasted_bytes"],
+                                    int(frame["size"][1:].sum()), given)
+        dive_rules.enforce(image, found)
+        return _frames().DataFrame(found, columns=["rule", "verdict", "sentence"])
 
     def advice(self, image: str):
         """What could be saved, one finding per row, largest first: finding (removed-later, overwritten-later,

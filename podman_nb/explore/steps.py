@@ -7,6 +7,7 @@ import re
 from typing import Any, Dict, List
 
 _SHELL = re.compile(r"^(?:\|\d+(?:\s+\S+=\S*)*\s+)?(?:/bin/(?:ba)?sh -c\s+)?(?:#\(nop\)\s*)?")
+_SOURCE_DIGEST = re.compile(r"\b((?:file|dir|multi):[0-9a-f]{12})[0-9a-f]{52}\b")  # COPY's source: 12 hex are enough
 _RUN_OPTIONS = re.compile(r"^(?:RUN\s+)?(?:--(?:mount|network|security)=\S+\s+)+")
 WIDTH = 60  # a label's longest command, in characters, before it is cut with "…"
 
@@ -19,6 +20,7 @@ def command(created_by: str) -> str:
         text = _SHELL.sub("", text[options.end():], count=1)
     elif text.startswith("RUN /bin/sh -c "):  # BuildKit's form
         text = text[len("RUN /bin/sh -c "):]
+    text = _SOURCE_DIGEST.sub(r"\1", text)
     return text[:-len(" # buildkit")] if text.endswith(" # buildkit") else text
 
 

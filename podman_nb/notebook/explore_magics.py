@@ -64,7 +64,7 @@ def _plot(frame: Any) -> None:
         return
     from IPython.display import display
 
-    figure, axes = plt.subplots(figsize=(8, 2.6 + 0.11 * min(max(map(len, frame["step"]), default=0), 34)))
+    figure, axes = plt.subplots(figsize=(8, 3 + 0.045 * min(max(map(len, frame["step"]), default=0), 34)))
     kept = frame["size"] - frame["wasted"]
     axes.bar(frame.index, kept / 1e6, label="kept")
     axes.bar(frame.index, frame["wasted"] / 1e6, bottom=kept / 1e6, color="tab:red", label="wasted")
@@ -90,18 +90,32 @@ class ExploreMagics(Magics):
     @common
     @argument("--plot", action="store_true",
               help="Draw the layer sizes as bars, the wasted bytes marked (matplotlib).")
+    @argument("--ci", action="store_true",
+              help="Apply dive's CI rules (its defaults, a .dive-ci file here, the options below): a broken "
+                   "rule fails the cell.")
+    @argument("--lowestEfficiency", metavar="RATIO", help="--ci: the lowest efficiency allowed (dive: 0.9).")
+    @argument("--highestWastedBytes", metavar="SIZE", help="--ci: the most wasted bytes allowed, e.g. 20MB.")
+    @argument("--highestUserWastedPercent", metavar="RATIO",
+              help="--ci: the highest ratio of wasted bytes to the bytes the image's own layers add (dive: 0.1).")
     @argument("image", help="Image name or id.")
     @magic
     def image_layers(self, args, call):
-        """One row per layer, oldest first: size, created_by, added, modified, removed, wasted, digest, created;
-        dive's efficiency and wasted bytes in ``df.attrs`` and in the headline.
+        """One row per layer, oldest first: step, size, created_by, added, modified, removed, wasted, digest,
+        created; dive's efficiency and wasted bytes in ``df.attrs`` and in the headline. With --ci, dive's CI
+        rules too: a broken rule fails the cell with one sentence per rule, as ``dive --ci`` would fail.
 
         Example: ``df = %image_layers localhost/myenv:latest --plot``
         """
-        frame = _explorer(call).layers(args.image)
+        explorer = _explorer(call)
+        frame = explorer.layers(args.image)
         if args.plot:
             _plot(frame)
-        return _shown(frame, headline(frame))
+        line = headline(frame)
+        if args.ci:
+            names = ("lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent")
+            verdicts = list(explorer.check(args.image, **{name: getattr(args, name) for name in names})["verdict"])
+            line += f"; dive's CI rules: {verdicts.count('PASS')} passed, {verdicts.count('SKIP')} disabled"
+        return _shown(frame, line)
 
     @line_magic
     @magic_arguments()
