@@ -318,16 +318,41 @@ def test_packages_and_package_diff(images, explorer):
     six = packages[(packages["kind"] == "python") & (packages["name"] == "six")]
     assert list(six["version"]) == ["1.16.0"]
     assert six["path"].iloc[0].endswith("-packages/six-1.16.0.dist-info/METADATA")
+    site = six["path"].iloc[0].rsplit("/", 2)[0]
+    files = explorer.files(child, site)
+    mine = files[files["path"].str.startswith(f"{site}/six") | files["path"].str.startswith(f"{site}/__pycache__/six.")]
+    assert six["size"].iloc[0] == mine["size"].sum() > 34549  # six.py, its pyc, the dist-info's files
+    assert (six["layer"].iloc[0], six["step"].iloc[0]) == (2, explorer.step_labels(child)[2])
     debian = set(explorer.packages(base).query("kind == 'debian'")["name"])
     assert "python-is-python3" in debian and "python3" in debian
     assert "python-is-python3" not in set(packages.query("kind == 'debian'")["name"])
     diff = explorer.diff(base, child, packages=True)
     changes = rows(diff)
-    assert [(kind, name, change) for kind, name, _, _, change in changes] == [
+    assert [(kind, name, change) for kind, name, *_, change in changes] == [
         ("debian", "python-is-python3", "removed"), ("python", "six", "added")]
-    assert changes[1][2:4] == (None, "1.16.0") and changes[0][3] is None
+    assert changes[1][2:7] == (None, "1.16.0", None, six["size"].iloc[0], six["size"].iloc[0])
+    assert changes[0][3] is None and changes[0][6] == -changes[0][4] and changes[0][4] > 0
     files = explorer.diff(base, child)
     assert ("/usr/bin/python", "removed") in set(zip(files["path"], files["change"]))
+
+
+def test_package_sizes_and_why_agree_with_dpkg(images, explorer):
+    """Installed-Size and Depends as dpkg-query says them inside the image; the --why chain follows them."""
+    base = images.names["python"]
+    said = images.service.cli("run", "--rm", base, "dpkg-query", "-W",
+                              "-f=${Package}\t${Installed-Size}\t${Pre-Depends}, ${Depends}\n").stdout
+    dpkg = {line.split("\t")[0]: line.split("\t")[1:] for line in said.splitlines()}
+    debian = explorer.packages(base).query("kind == 'debian'")
+    assert dict(zip(debian["name"], debian["size"])) == {name: int(size) * 1024 for name, (size, _) in dpkg.items()}
+    assert set(debian["layer"]) == {0}
+    depends = {name: set(re.findall(r"(?:^|[,|]\s*)([a-z0-9][a-z0-9.+-]*)", text)) for name, (_, text) in dpkg.items()}
+    chain = list(explorer.packages(base, why="libpython3.11-stdlib")["name"])
+    assert chain[0] == "libpython3.11-stdlib" and len(chain) >= 2
+    for needed, needing in zip(chain, chain[1:]):
+        assert needed in depends[needing]
+    assert not [name for name, wanted in depends.items() if chain[-1] in wanted and name != chain[-1]]
+    with pytest.raises(errors.InvalidArgument, match="has no package named no-such-package"):
+        explorer.packages(base, why="no-such-package")
 
 
 def test_missing_image_and_corrupt_or_cut_archive(images, explorer, client):
@@ -385,6 +410,8 @@ def test_magics_headline_tables_plot_and_errors(images, ip, capsys, monkeypatch)
     assert repr(ip.run_line_magic("image_advice", images.names["clean"])) == (
         f"{images.names['clean']}: no finding (no file removed or rewritten in a later step, package cache, "
         "metadata-only copy, context junk or duplicate content)")
+    assert repr(ip.run_line_magic("image_packages", f"{images.names['python-child']} --why six")).splitlines()[0] \
+        == "six (nothing installed needs six)"
     monkeypatch.chdir(images.workdir)  # no .dive-ci: dive's defaults
     result = ip.run_cell(f"%image_layers {example} --ci --highestUserWastedPercent 1.0")
     assert isinstance(result.error_in_exec, errors.RulesBroken)

@@ -159,11 +159,27 @@ class Analysis:
             return self.state[entry[5]][1][6]
         return entry[6]
 
-    def packages(self) -> List[Tuple[str, str, str, str]]:
-        """(kind, name, version, database path) of every package the final image's databases list."""
+    def packages(self) -> List[tuple]:
+        """(kind, name, version, database path, installed bytes or None, layer that first listed it, names it
+        depends on) of every package the final image's databases list. A Python dist's bytes are those of the
+        files its RECORD lists that the image still has."""
+        first: Dict[tuple, int] = {}
+        for layer_index, layer in enumerate(self.layers):
+            for path, listed in layer.packages.items():
+                for package in listed:
+                    first.setdefault((path, package[1], package[2]), layer_index)
         found = []
         for layer_index, layer in enumerate(self.layers):
             for path, listed in layer.packages.items():
                 if self.state.get(path, (None,))[0] == layer_index:
-                    found += [(kind, name, version, path) for kind, name, version in listed]
+                    found += [(kind, name, version, path, self._dist_size(path) if size is None else size,
+                               first[(path, name, version)], depends) for kind, name, version, size, depends in listed]
         return found
+
+    def _dist_size(self, metadata: str) -> Optional[int]:
+        record = metadata.rsplit("/", 1)[0] + "/RECORD"
+        item = self.state.get(record)
+        files = self.layers[item[0]].records.get(record) if item else None
+        if files is None:
+            return None
+        return sum(self.size_of(path) for path in set(files) if path in self.state and self.state[path][1][0] != DIR)

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ..api.api_client import APIClient, quote_name
 from ..errors import ImageNotFound, InvalidArgument
-from . import rules as dive_rules, steps
+from . import packages as packages_db, rules as dive_rules, steps
 from .advice import COLUMNS as ADVICE_COLUMNS, advise
 from .analysis import Analysis
 from .layerindex import DIR, LayerCache, LayerIndex, read_archive
@@ -153,22 +153,38 @@ class Explorer:
         frame.attrs.update(bytes=int(sum(row[4] for row in rows)), image=image)
         return frame
 
-    def packages(self, image: str):
-        """The installed packages the image's databases list: kind, name, version, path (of the database)."""
+    def packages(self, image: str, why: Optional[str] = None):
+        """The installed packages the image's databases list: kind, name, version, size (installed bytes: dpkg's
+        Installed-Size, apk's, conda's paths, the files a Python dist's RECORD lists), layer and step (that
+        first listed it), path (of the database). With ``why``, the chain that pulled that package in: its row,
+        then the package that depends on it, and so on up to one that nothing installed needs."""
         _, analysis = self.analyse(image)
-        return _frames().DataFrame(sorted(analysis.packages()), columns=["kind", "name", "version", "path"])
+        labels = self.step_labels(image)
+        installed = sorted(analysis.packages())
+        if why is not None:
+            kinds = sorted({row[0] for row in installed if packages_db.normal(row[0], row[1]) ==
+                            packages_db.normal(row[0], why)})
+            if not kinds:
+                raise InvalidArgument(f"{image} has no package named {why} (%image_packages lists them)")
+            installed = [row for kind in kinds for row in packages_db.why(installed, kind, why)]
+        rows = [(kind, name, version, size, layer, labels[layer], path)
+                for kind, name, version, path, size, layer, _ in installed]
+        frame = _frames().DataFrame(rows, columns=["kind", "name", "version", "size", "layer", "step", "path"])
+        return frame.astype({"size": "Int64"})
 
     def diff(self, a: str, b: str, packages: bool = False, same_content: bool = False):
         """The paths that differ from image ``a`` to ``b``: path, change (added/removed/modified), size_a, size_b.
         A file with the same content but a new mtime, mode or owner (a .pyc recompiled from the same source too)
         is left out, counted in ``attrs["same_content"]``; with ``same_content`` it is listed as "same content".
-        With ``packages``, the packages instead: kind, name, version_a, version_b, change (added/removed/changed)."""
+        With ``packages``, the packages instead: kind, name, version_a, version_b, size_a, size_b, size_change,
+        change (added/removed/changed, or resized: the same version with another size)."""
         _, first = self.analyse(a)
         _, second = self.analyse(b)
         pandas = _frames()
         if packages:
-            return pandas.DataFrame(_package_changes(first, second),
-                                    columns=["kind", "name", "version_a", "version_b", "change"])
+            frame = pandas.DataFrame(_package_changes(first, second), columns=[
+                "kind", "name", "version_a", "version_b", "size_a", "size_b", "size_change", "change"])
+            return frame.astype({"size_a": "Int64", "size_b": "Int64", "size_change": "Int64"})
         rows, hidden = [], 0
         for path in sorted(set(first.state) | set(second.state)):
             old, new = first.state.get(path), second.state.get(path)
@@ -214,20 +230,25 @@ def _change(first: Analysis, second: Analysis, path: str) -> str:
     return "same content" if (old[2], old[3], old[4], old[7]) != (new[2], new[3], new[4], new[7]) else ""
 
 
-def _package_changes(first: Analysis, second: Analysis) -> List[Tuple[str, str, Any, Any, str]]:
-    def versions(analysis: Analysis) -> Dict[Tuple[str, str], str]:
-        found: Dict[Tuple[str, str], set] = {}
-        for kind, name, version, _ in analysis.packages():
-            found.setdefault((kind, name), set()).add(version)
-        return {key: ", ".join(sorted(values)) for key, values in found.items()}
+def _package_changes(first: Analysis, second: Analysis) -> List[Tuple[str, str, Any, Any, Any, Any, Any, str]]:
+    """(kind, name, version_a, version_b, size_a, size_b, size change, change) of each package that differs."""
+    def installed(analysis: Analysis) -> Dict[Tuple[str, str], Tuple[str, Optional[int]]]:
+        found: Dict[Tuple[str, str], Tuple[set, list]] = {}
+        for kind, name, version, _, size, _, _ in analysis.packages():
+            versions, sizes = found.setdefault((kind, name), (set(), []))
+            versions.add(version)
+            sizes.append(size)
+        return {key: (", ".join(sorted(versions)), None if None in sizes else sum(sizes))
+                for key, (versions, sizes) in found.items()}
 
-    old, new = versions(first), versions(second)
+    old, new = installed(first), installed(second)
     rows = []
     for key in sorted(set(old) | set(new)):
-        if key not in old:
-            rows.append((*key, None, new[key], "added"))
-        elif key not in new:
-            rows.append((*key, old[key], None, "removed"))
-        elif old[key] != new[key]:
-            rows.append((*key, old[key], new[key], "changed"))
+        (version_a, size_a), (version_b, size_b) = old.get(key, (None, None)), new.get(key, (None, None))
+        change = "added" if key not in old else "removed" if key not in new else \
+            "changed" if version_a != version_b else "resized" if size_a != size_b else ""
+        known = (size_a is not None or key not in old) and (size_b is not None or key not in new)
+        if change:
+            rows.append((*key, version_a, version_b, size_a, size_b,
+                         (size_b or 0) - (size_a or 0) if known else None, change))
     return rows

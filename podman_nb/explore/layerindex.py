@@ -26,7 +26,7 @@ Entry = Tuple[bytes, int, int, int, int, str, int, int]
 class LayerIndex:
     """What one layer's tar holds. ``size`` is dive's layer size: the sum of the entries' tar sizes."""
 
-    __slots__ = ("digest", "entries", "whiteouts", "opaque", "size", "packages", "weight")
+    __slots__ = ("digest", "entries", "whiteouts", "opaque", "size", "packages", "records", "weight")
 
     def __init__(self, digest: str):
         self.digest = digest
@@ -35,6 +35,7 @@ class LayerIndex:
         self.opaque: List[str] = []  # directories whose lower contents this layer hides
         self.size = 0
         self.packages: Dict[str, List[packages.Package]] = {}  # database path -> what it lists
+        self.records: Dict[str, List[str]] = {}  # a dist-info's RECORD -> the paths it lists
         self.weight = 0  # how much it costs to keep: its number of entries
 
     def __repr__(self) -> str:
@@ -65,7 +66,10 @@ def read_layer(source: Source, digest: str, length: int) -> LayerIndex:
             database = packages.database_kind(path)
             if database and member.size <= packages.MAX_DATABASE:
                 data = source.read(member.size)
-                layer.packages[path] = packages.parse(database, data)
+                if database == packages.RECORD:
+                    layer.records[path] = packages.record_files(data, path)
+                else:
+                    layer.packages[path] = packages.parse(database, data)
                 crc = zlib.crc32(data)
             elif path.endswith(".pyc") and member.size >= PYC_HEADER:  # recompiled, same code: same content
                 source.skip(PYC_HEADER)

@@ -153,7 +153,7 @@ class ExploreMagics(Magics):
         """What differs from image A to image B: path, change (added, removed, modified), size_a, size_b. Files
         whose content is the same (a new mtime, mode or owner, a .pyc recompiled from the same source) are left
         out and counted in the headline; --all lists them as "same content". With --packages: kind, name,
-        version_a, version_b, change.
+        version_a, version_b, size_a, size_b, size_change, change.
 
         Example: ``%image_diff localhost/myenv:yesterday localhost/myenv:today --packages``
         """
@@ -186,14 +186,19 @@ class ExploreMagics(Magics):
     @line_magic
     @magic_arguments()
     @common
+    @argument("--why", metavar="NAME",
+              help="The chain that pulled NAME in: NAME, the package that depends on it, … up to one nothing needs.")
     @argument("image", help="Image name or id.")
     @magic
     def image_packages(self, args, call):
         """The packages installed in the image (python, debian, alpine, conda), read from its layers: kind,
-        name, version, path.
+        name, version, size (installed), layer and step (that installed it), path (of the database).
 
-        Example: ``%image_packages localhost/myenv:latest``
+        Example: ``%image_packages localhost/myenv:latest --why jedi``
         """
-        return _shown(_explorer(call).packages(args.image), why_empty=f"{args.image} has no package database "
-                      "podman_nb reads (Python dist-info, dpkg, apk, conda-meta)")
+        frame = _explorer(call).packages(args.image, why=args.why)
+        chain = " ← ".join(frame["name"]) if args.why else ""
+        return _shown(frame, f"{chain} (nothing installed needs {frame['name'].iloc[-1]})" if chain else "",
+                      why_empty=f"{args.image} has no package database podman_nb reads (Python dist-info, dpkg, "
+                      "apk, conda-meta)")
 
