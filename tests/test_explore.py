@@ -445,21 +445,27 @@ def test_tutorial_why_is_my_image_big(podman_service, registries, base_image, tm
         ("/data/a", "2", "2.1 MB"), ("/data/b", "2", "524 kB")]
     assert [(row["path"], row["change"]) for row in notebooks.table(notebooks.cell(nb, "layer3"))] == [
         ("/data/b", "removed")]
+    assert [(row["finding"], row["path"], row["bytes"]) for row in notebooks.table(notebooks.cell(nb, "advice-v1"))] \
+        == [("overwritten-later", "/data/a", "1.05 MB"), ("removed-later", "/data/b", "524 kB")]
+    assert "2 findings, 1.57 MB could be saved" in notebooks.text(notebooks.cell(nb, "advice-v1"))
     assert "efficiency 100.0 %, 0 B wasted in 0 files" in notebooks.text(notebooks.cell(nb, "layers-v2"))
+    assert "localhost/why/data:v2: no finding" in notebooks.text(notebooks.cell(nb, "advice-v2"))
+    assert "saved: 1,572,864" in notebooks.text(notebooks.cell(nb, "sizes"))
     assert [(row["path"], row["change"]) for row in notebooks.table(notebooks.cell(nb, "diff"))] == [
         ("/data/a", "modified")]
     assert "has no package database" in notebooks.text(notebooks.cell(nb, "packages"))
 
 
 def test_layers_headline_and_plot_read_in_jupyterlab(images, lab, browser):
-    """%image_layers --plot in JupyterLab at 1280 px: the headline, the chart and the table on one screen."""
+    """%image_layers --plot in JupyterLab at 1280 px: the headline, the chart (its x-axis the steps) and the table;
+    %image_advice's headline and fixes."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
     nb = new_notebook(cells=[
         new_code_cell("import os\n%load_ext podman_nb\n%config PodmanMagics.base_url = os.environ['PODMAN_NB_BASE_URL']"),
         new_code_cell(f"%image_layers {images.names['example']} --plot"),
-        new_code_cell(f"%image_files {images.names['example']} --wasted"),
+        new_code_cell(f"%image_advice {images.names['example']}"),
     ])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, lab["home"] / "work" / "explore.ipynb")
@@ -478,5 +484,13 @@ def test_layers_headline_and_plot_read_in_jupyterlab(images, lab, browser):
     browser.save_screenshot(str(browsers.SCREENSHOTS / "jupyterlab-explore.png"))
     page = browser.find_element("css selector", ".jp-Notebook").text
     assert f"{images.names['example']}: efficiency 65.8 %, 2.62 MB wasted in 2 files" in page
+    advice = browser.find_elements("css selector", ".jp-Cell")[2]
+    browser.execute_script("arguments[0].scrollIntoView()", advice)
+    time.sleep(0.5)
+    browser.save_screenshot(str(browsers.SCREENSHOTS / "jupyterlab-advice.png"))
+    shown = advice.find_element("css selector", ".jp-OutputArea").text
+    assert "2 findings, 1.57 MB could be saved" in shown
+    assert "delete it in the RUN that makes it (1: mkdir /data && head -c 1048576 …), not in 3: rm /data/b" in \
+        " ".join(shown.split())  # the fix whole, wrapped
     assert browser.execute_script("return [...document.querySelectorAll('.jp-OutputArea-output img')]"
                                   ".filter(i => i.naturalWidth > 400).length") == 1  # the chart, drawn
