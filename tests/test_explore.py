@@ -355,6 +355,33 @@ def test_package_sizes_and_why_agree_with_dpkg(images, explorer):
         explorer.packages(base, why="no-such-package")
 
 
+def test_sbom_agrees_with_dpkg_and_pip_inside_the_image(images, explorer, ip, tmp_path):
+    """%image_sbom on the Debian Python image with six installed: CycloneDX 1.6 JSON that passes the library's
+    validator, one component per package, purls, the same names and versions as dpkg-query -W and pip list."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+    from packageurl import PackageURL
+
+    child = images.names["python-child"]
+    shown = ip.run_line_magic("image_sbom", f"{child} -o {tmp_path / 'child.cdx.json'}")
+    text = (tmp_path / "child.cdx.json").read_text()
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    document = json.loads(text)
+    assert document["specVersion"] == "1.6" and document["metadata"]["component"]["type"] == "container"
+    purls = {c["purl"] for c in document["components"]}
+    assert len(purls) == len(document["components"]) == len(shown)
+    dpkg = images.service.cli("run", "--rm", child, "dpkg-query", "-W", "-f=${Package} ${Version}\n").stdout
+    assert {p for p in purls if p.startswith("pkg:deb/")} == {
+        str(PackageURL("deb", "debian", name, version)) for name, version in (line.split() for line in dpkg.splitlines())}
+    pip = images.service.cli("run", "--rm", child, "python3", "-m", "pip", "list", "--format=json").stdout
+    assert {p for p in purls if p.startswith("pkg:pypi/")} == {
+        str(PackageURL("pypi", None, re.sub(r"[-_.]+", "-", row["name"]).lower(), row["version"]))
+        for row in json.loads(pip)}
+    assert "pkg:pypi/six@1.16.0" in purls
+    assert repr(shown).splitlines()[0] == (f"CycloneDX 1.6 SBOM of {child}: {len(purls)} components, written to "
+                                           f"{tmp_path / 'child.cdx.json'}")
+
+
 def test_missing_image_and_corrupt_or_cut_archive(images, explorer, client):
     with pytest.raises(errors.ImageNotFound, match="(?i)not found") as caught:
         explorer.layers("localhost/podman-nb/no-such-image:latest")

@@ -172,6 +172,18 @@ class Explorer:
         frame = _frames().DataFrame(rows, columns=["kind", "name", "version", "size", "layer", "step", "path"])
         return frame.astype({"size": "Int64"})
 
+    def sbom(self, image: str):
+        """The image's CycloneDX 1.6 SBOM (cyclonedx-python-lib, the [sbom] extra): one component per package
+        ``packages`` lists, with its purl; a frame of them (type, name, version, purl), the JSON document in
+        ``attrs["document"]`` (validated against the 1.6 schema by the library)."""
+        from .sbom import document
+
+        attrs, analysis = self.analyse(image)
+        text, rows = document(image, attrs.get("Id", ""), [row[:3] for row in analysis.packages()])
+        frame = _frames().DataFrame(rows, columns=["type", "name", "version", "purl"])
+        frame.attrs.update(document=text, image=image)
+        return frame
+
     def diff(self, a: str, b: str, packages: bool = False, same_content: bool = False):
         """The paths that differ from image ``a`` to ``b``: path, change (added/removed/modified), size_a, size_b.
         A file with the same content but a new mtime, mode or owner (a .pyc recompiled from the same source too)

@@ -1,5 +1,5 @@
 """The explorer's magics, thin over ``podman_nb.explore``: %image_layers (with its headline and --plot),
-%image_files, %image_diff, %image_advice and %image_packages, as ExploreMagics (``%load_ext podman_nb`` registers it)."""
+%image_files, %image_diff, %image_advice, %image_packages and %image_sbom, as ExploreMagics (``%load_ext podman_nb`` registers it)."""
 
 from __future__ import annotations
 
@@ -182,6 +182,30 @@ class ExploreMagics(Magics):
         return _shown(frame, f"{count} finding{'' if count == 1 else 's'}, {human_size(frame.attrs['bytes'])} "
                       "could be saved", why_empty=f"{args.image}: no finding (no file removed or rewritten in a "
                       "later step, package cache, metadata-only copy, context junk or duplicate content)")
+
+    @line_magic
+    @magic_arguments()
+    @common
+    @argument("-o", "--output", metavar="FILE", help="Write the CycloneDX 1.6 JSON document to FILE.")
+    @argument("image", help="Image name or id.")
+    @magic
+    def image_sbom(self, args, call):
+        """The image's SBOM: one CycloneDX 1.6 component per package %%image_packages finds, with its purl
+        (type, name, version, purl); -o FILE writes the JSON document (cyclonedx-python-lib: pip install
+        'podman_nb[sbom]'), ``df.attrs["document"]`` holds it.
+
+        Example: ``%image_sbom localhost/myenv:latest -o myenv.cdx.json``
+        """
+        frame = _explorer(call).sbom(args.image)
+        where = ""
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as out:
+                out.write(frame.attrs["document"])
+            where = f", written to {args.output}"
+        count = len(frame)
+        return _shown(frame, f"CycloneDX 1.6 SBOM of {args.image}: {count} component{'' if count == 1 else 's'}"
+                      f"{where}", why_empty=f"{args.image} has no package database podman_nb reads: an SBOM "
+                      f"with no component{where}")
 
     @line_magic
     @magic_arguments()
