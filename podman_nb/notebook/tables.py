@@ -44,7 +44,7 @@ RIGHT_ALIGNED = SIZE_COLUMNS | {"containers", "stars"}
 KEEP_END = frozenset({"repository", "name"})  # shortened in the middle when the window is narrow
 SHRINK_TO = 16
 DROPPED_FIRST = ("dangling",)  # left out of a text table that cannot fit the window otherwise
-SHRINK_FIRST = frozenset({"comment", "labels", "digest", "description"})  # what says least gives way first
+SHRINK_FIRST = frozenset({"comment", "labels", "digest", "description", "step"})  # what says least gives way first
 WRAPPED = {"fix": 40}  # in HTML: shown whole, wrapped in about this many characters (an advice's fix)
 # JupyterLab at 1280 px with its file browser open leaves ~830 px to an output: ~110 characters of
 # its table font (7.5 px each, measured in chromium) once each cell's padding (two characters) is counted.
@@ -134,7 +134,7 @@ class ReadableFrame(pd.DataFrame):
             texts = {c: ["" if v is None else str(v) for v in frame[c]] for c in frame.columns}
             natural = {c: min(max([len(str(c))] + [len(t) for t in texts[c]]), WRAPPED.get(c, 10**6))
                        for c in frame.columns}
-            widths = _fit(natural, len(str(len(frame) - 1)), HTML_WIDTH) or natural
+            widths = _fit(natural, len(str(len(frame) - 1)), HTML_WIDTH, keep=WRAPPED) or natural
             for column in (c for c in frame.columns if c not in WRAPPED):
                 frame[column] = [_shorten(t, widths[column], column in KEEP_END) if isinstance(v, str) else v
                                  for t, v in zip(texts[column], frame[column])]
@@ -164,15 +164,15 @@ def _text_width() -> int:
     return pd.get_option("display.width") or 80
 
 
-def _fit(widths: Dict[str, int], index_width: int, total: int) -> Optional[Dict[str, int]]:
+def _fit(widths: Dict[str, int], index_width: int, total: int, keep=()) -> Optional[Dict[str, int]]:
     """Column widths that fit ``total`` characters: the widest text columns give way first, down to
     SHRINK_TO characters (pandas puts two spaces before each column); None when that cannot fit (the
-    widths then stay whole and pandas lays the frame out as it does any other)."""
+    widths then stay whole and pandas lays the frame out as it does any other); ``keep`` never shrink."""
     fitted = dict(widths)
     over = index_width + sum(w + 2 for w in fitted.values()) - total
     while over > 0:
         shrinkable = [c for c in fitted if c not in RIGHT_ALIGNED and c not in ("image_id", "id", "created")
-                      and c not in WRAPPED and fitted[c] > SHRINK_TO]
+                      and c not in keep and fitted[c] > SHRINK_TO]
         if not shrinkable:
             return None
         widest = max(shrinkable, key=lambda c: (c in SHRINK_FIRST, fitted[c]))
