@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import html
 import weakref
 from typing import Any
 
@@ -29,21 +28,10 @@ def _explorer(call: CallContext):
 
 def _shown(frame: Any, headline: str = "", why_empty: str = "") -> Any:
     """The frame as people read it (human sizes, ages: notebook/tables.py), with the headline above the table."""
-    from .tables import ReadableFrame
+    from .tables import HeadlinedFrame
 
-    class Headlined(ReadableFrame):
-        @property
-        def _constructor(self):
-            return ReadableFrame
-
-        def __repr__(self) -> str:  # an empty frame says why_empty alone
-            return f"{headline}\n{super().__repr__()}" if headline and len(self) else super().__repr__()
-
-        def _repr_html_(self):
-            table = super()._repr_html_()
-            return f"<p><b>{html.escape(headline)}</b></p>{table}" if headline and table and len(self) else table
-
-    shown = Headlined(frame)
+    shown = HeadlinedFrame(frame)
+    shown.headline = headline
     shown.attrs.update(frame.attrs, why_empty=why_empty)
     return shown
 

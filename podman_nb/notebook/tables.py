@@ -23,7 +23,7 @@ from ..errors import InvalidArgument
 from .units import human_age, human_size
 
 __all__ = ["human_size", "ReadableFrame", "images_frame", "removed_frame",
-           "history_frame", "search_frame", "removal_summary", "ServiceFacts", "IMAGE_COLUMNS", "WIDE_IMAGE_COLUMNS", "HISTORY_COLUMNS",
+           "history_frame", "search_frame", "removal_summary", "IMAGE_COLUMNS", "WIDE_IMAGE_COLUMNS", "HISTORY_COLUMNS",
            "REMOVED_COLUMNS", "SEARCH_COLUMNS"]
 
 # Every column of every table, and how it is shown, is decided here.
@@ -154,6 +154,25 @@ class ReadableFrame(pd.DataFrame):
                   if c in WRAPPED]
         style = "<style>" + " ".join(rules) + "</style>"
         return style + table.replace('class="dataframe"', f'class="dataframe podman-nb-table {own}"', 1)
+
+
+class HeadlinedFrame(ReadableFrame):
+    """A ReadableFrame with its ``headline`` above the table (the explorer's summary of what it shows); a frame
+    made from it (a slice, a sort) is a plain ReadableFrame."""
+
+    headline = ""
+
+    @property
+    def _constructor(self):
+        return ReadableFrame
+
+    def __repr__(self) -> str:  # an empty frame says why_empty alone
+        return f"{self.headline}\n{super().__repr__()}" if self.headline and len(self) else super().__repr__()
+
+    def _repr_html_(self) -> Optional[str]:
+        table = super()._repr_html_()
+        return f"<p><b>{html.escape(self.headline)}</b></p>{table}" if self.headline and table and len(self) \
+            else table
 
 
 def _text_width() -> int:
@@ -426,59 +445,6 @@ def removal_summary(frame: pd.DataFrame, verb: str) -> str:
     named = [f"{n} {kind}" for n, kind in kinds if n]
     text = f"{verb} {count} image{'' if count == 1 else 's'}, freeing {human_size(int(images['size'].sum()))}"
     return text + (f": {', '.join(named)}." if named else ".")
-
-
-class Answer(dict):
-    """A magic's answer that is a dict (``%image_inspect``, ``%image_registry_data``): the dict as the
-    service gave it, shown as one sentence, as ``%podman``'s is."""
-
-    def __init__(self, values: Mapping[str, Any], sentence: str):
-        super().__init__(values)
-        self.sentence = sentence
-
-    def __repr__(self) -> str:
-        return self.sentence
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(repr(self))
-
-
-def inspect_answer(name: str, attrs: Mapping[str, Any]) -> Answer:
-    """``%image_inspect``'s answer: the service's whole document, shown as what it is."""
-    tags = ", ".join(attrs.get("RepoTags") or []) or "no names"
-    size = attrs.get("Size")
-    return Answer(attrs, f"{name}: image {short_id(attrs.get('Id'))} ({tags}; "
-                         f"{human_size(size) if size is not None else 'size unknown'}); its keys: "
-                         f"{', '.join(sorted(attrs))}")
-
-
-def registry_answer(name: str, digest: str, platforms: Sequence[Mapping[str, Any]]) -> Answer:
-    """``%image_registry_data``'s answer: name, digest and platforms, shown as one sentence."""
-    said = ", ".join("/".join(p.get(k) for k in ("os", "architecture", "variant") if p.get(k)) for p in platforms)
-    return Answer({"name": name, "digest": digest, "platforms": platforms},
-                  f"{name}: {digest} for {said or 'no platform named'}")
-
-
-class ServiceFacts(dict):
-    """``%podman``'s answer: a dict (connection, base_url, podman, api, listing) shown once: one sentence
-    on the service, one on whether ``%images`` answers from the listing cache (since when, or why not)."""
-
-    def __repr__(self) -> str:
-        named = f" (connection {self['connection']!r})" if self.get("connection") else ""
-        text = f"Podman {self.get('podman')} at {self.get('base_url')}{named}"
-        listing = self.get("listing")
-        if listing:
-            if not listing["cached"]:
-                text += f"\n%images asks the service each time: {listing['why']}"
-            elif listing["since"] is None:
-                text += f"\n%images is cached, kept current by the service's events ({listing['why']})"
-            else:
-                since = listing["since"].astimezone().strftime("%H:%M:%S")
-                text += f"\n%images is cached, kept current by the service's events: current since {since}"
-        return text
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(repr(self))
 
 
 def by_connection(frames: Mapping[str, pd.DataFrame], notes: Sequence[str] = ()) -> pd.DataFrame:
