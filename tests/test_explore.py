@@ -439,6 +439,11 @@ def test_magics_headline_tables_plot_and_errors(images, ip, capsys, monkeypatch)
         "metadata-only copy, context junk or duplicate content)")
     assert repr(ip.run_line_magic("image_packages", f"{images.names['python-child']} --why six")).splitlines()[0] \
         == "six (nothing installed needs six)"
+    from podman_nb.notebook.units import human_size
+
+    packages = ip.run_line_magic("image_diff", f"{images.names['python']} {images.names['python-child']} --packages")
+    assert human_size(packages["size_change"].iloc[0]).startswith("-") and \
+        human_size(packages["size_change"].iloc[0]) in repr(packages).splitlines()[1]  # shown as a size
     monkeypatch.chdir(images.workdir)  # no .dive-ci: dive's defaults
     result = ip.run_cell(f"%image_layers {example} --ci --highestUserWastedPercent 1.0")
     assert isinstance(result.error_in_exec, errors.RulesBroken)

@@ -37,7 +37,7 @@ _SHOWN_SEARCH = ("name", "description", "stars", "official", "automated")
 _SHOWN_TAGS = ("name", "tag")
 _IMAGE_DTYPES = {"size": "int64", "shared_size": "int64", "virtual_size": "int64", "containers": "int64",
                  "dangling": "bool"}
-SIZE_COLUMNS = frozenset({"size", "shared_size", "virtual_size", "wasted", "bytes", "size_a", "size_b"})  # bytes
+SIZE_COLUMNS = frozenset({"size", "shared_size", "virtual_size", "wasted", "bytes", "size_a", "size_b", "size_change"})
 AGE_COLUMNS = frozenset({"created"})
 NONE_COLUMNS = frozenset({"repository", "tag"})
 RIGHT_ALIGNED = SIZE_COLUMNS | {"containers", "stars"}
