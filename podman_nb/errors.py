@@ -146,3 +146,13 @@ class BuildError(PodmanError):
     def label(self) -> str:
         return "Build failed: "
 
+
+class RulesBroken(PodmanError):
+    """An image breaks dive's CI rules (``Explorer.check``, ``%image_layers --ci``): one sentence per broken rule,
+    with the figure and the threshold; ``verdicts`` holds every rule's (rule, verdict, sentence)."""
+
+    LABEL = "dive's CI rules broken: "
+
+    def __init__(self, message: str, verdicts: Iterable[Any] = ()):
+        super().__init__(message)
+        self.verdicts = list(verdicts)

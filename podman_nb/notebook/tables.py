@@ -37,14 +37,15 @@ _SHOWN_SEARCH = ("name", "description", "stars", "official", "automated")
 _SHOWN_TAGS = ("name", "tag")
 _IMAGE_DTYPES = {"size": "int64", "shared_size": "int64", "virtual_size": "int64", "containers": "int64",
                  "dangling": "bool"}
-SIZE_COLUMNS = frozenset({"size", "shared_size", "virtual_size", "wasted", "bytes", "size_a", "size_b"})  # bytes
+SIZE_COLUMNS = frozenset({"size", "shared_size", "virtual_size", "wasted", "bytes", "size_a", "size_b", "size_change"})
 AGE_COLUMNS = frozenset({"created"})
 NONE_COLUMNS = frozenset({"repository", "tag"})
 RIGHT_ALIGNED = SIZE_COLUMNS | {"containers", "stars"}
 KEEP_END = frozenset({"repository", "name"})  # shortened in the middle when the window is narrow
 SHRINK_TO = 16
 DROPPED_FIRST = ("dangling",)  # left out of a text table that cannot fit the window otherwise
-SHRINK_FIRST = frozenset({"comment", "labels", "digest", "description"})  # what says least gives way first
+SHRINK_FIRST = frozenset({"comment", "labels", "digest", "description", "step"})  # what says least gives way first
+WRAPPED = {"fix": 40}  # in HTML: shown whole, wrapped in about this many characters (an advice's fix)
 # JupyterLab at 1280 px with its file browser open leaves ~830 px to an output: ~110 characters of
 # its table font (7.5 px each, measured in chromium) once each cell's padding (two characters) is counted.
 HTML_WIDTH = 106
@@ -131,9 +132,10 @@ class ReadableFrame(pd.DataFrame):
         frame = self._display_frame()
         if not self.attrs.get("no_trunc"):  # the page's width is unknown here: fit what 1280 px leaves
             texts = {c: ["" if v is None else str(v) for v in frame[c]] for c in frame.columns}
-            natural = {c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in frame.columns}
-            widths = _fit(natural, len(str(len(frame) - 1)), HTML_WIDTH) or natural
-            for column in frame.columns:
+            natural = {c: min(max([len(str(c))] + [len(t) for t in texts[c]]), WRAPPED.get(c, 10**6))
+                       for c in frame.columns}
+            widths = _fit(natural, len(str(len(frame) - 1)), HTML_WIDTH, keep=WRAPPED) or natural
+            for column in (c for c in frame.columns if c not in WRAPPED):
                 frame[column] = [_shorten(t, widths[column], column in KEEP_END) if isinstance(v, str) else v
                                  for t, v in zip(texts[column], frame[column])]
         with pd.option_context("display.max_colwidth", None):
@@ -147,6 +149,9 @@ class ReadableFrame(pd.DataFrame):
                  "{text-align: left; white-space: nowrap; max-width: none;}"]
         # child 1 of each row is the index; a data column j is child j + 2
         rules += [f"table.dataframe.{own} tr > :nth-child({i + 2}) {{text-align: right;}}" for i in right]
+        rules += [f"table.dataframe.{own} tr > :nth-child({i + 2}) "
+                  f"{{white-space: normal; min-width: {WRAPPED[c] // 2}em;}}" for i, c in enumerate(frame.columns)
+                  if c in WRAPPED]
         style = "<style>" + " ".join(rules) + "</style>"
         return style + table.replace('class="dataframe"', f'class="dataframe podman-nb-table {own}"', 1)
 
@@ -161,12 +166,13 @@ class HeadlinedFrame(ReadableFrame):
     def _constructor(self):
         return ReadableFrame
 
-    def __repr__(self) -> str:
-        return f"{self.headline}\n{super().__repr__()}" if self.headline else super().__repr__()
+    def __repr__(self) -> str:  # an empty frame says why_empty alone
+        return f"{self.headline}\n{super().__repr__()}" if self.headline and len(self) else super().__repr__()
 
     def _repr_html_(self) -> Optional[str]:
         table = super()._repr_html_()
-        return f"<p><b>{html.escape(self.headline)}</b></p>{table}" if self.headline and table else table
+        return f"<p><b>{html.escape(self.headline)}</b></p>{table}" if self.headline and table and len(self) \
+            else table
 
 
 def _text_width() -> int:
@@ -177,15 +183,15 @@ def _text_width() -> int:
     return pd.get_option("display.width") or 80
 
 
-def _fit(widths: Dict[str, int], index_width: int, total: int) -> Optional[Dict[str, int]]:
+def _fit(widths: Dict[str, int], index_width: int, total: int, keep=()) -> Optional[Dict[str, int]]:
     """Column widths that fit ``total`` characters: the widest text columns give way first, down to
     SHRINK_TO characters (pandas puts two spaces before each column); None when that cannot fit (the
-    widths then stay whole and pandas lays the frame out as it does any other)."""
+    widths then stay whole and pandas lays the frame out as it does any other); ``keep`` never shrink."""
     fitted = dict(widths)
     over = index_width + sum(w + 2 for w in fitted.values()) - total
     while over > 0:
         shrinkable = [c for c in fitted if c not in RIGHT_ALIGNED and c not in ("image_id", "id", "created")
-                      and fitted[c] > SHRINK_TO]
+                      and c not in keep and fitted[c] > SHRINK_TO]
         if not shrinkable:
             return None
         widest = max(shrinkable, key=lambda c: (c in SHRINK_FIRST, fitted[c]))
