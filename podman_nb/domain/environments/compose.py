@@ -70,9 +70,11 @@ def _project(path: Any, base: Optional[str], environ: Mapping[str, str]) -> Proj
         root = os.path.abspath(os.path.expanduser(os.fsdecode(path)))
     except TypeError:
         raise InvalidArgument(f"the project folder must be a str or path, not {type(path).__name__}") from None
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise InvalidArgument(f"the project folder {root} is not a folder")
     if not os.path.isdir(root):
-        what = "is not a folder" if os.path.exists(root) else "does not exist"
-        raise InvalidArgument(f"project folder {root} {what}")
+        raise InvalidArgument(f"the project folder {root} does not exist", hint="give the folder that holds "
+                              "requirements.txt or pyproject.toml, or leave it out for the notebook's folder")
     binders = [d for d in ("binder", ".binder") if os.path.isdir(os.path.join(root, d))]
     if len(binders) > 1:
         raise InvalidArgument(f"{root} has both binder/ and .binder/: keep one")
