@@ -2,9 +2,10 @@
 tests/envservices.py: adding a requirement reruns uv's step for requirements.txt and keeps the kernel's
 packages (ipykernel and the packages it brings, a step of their own before it) from the cache, and takes the
 wheels it had from uv's cache mount (the index is plain http, which pip's cache never served); a package
-the index does not have fails the build with one sentence naming it, and nothing is tagged.
+the index does not have (or that a -c constraint rules out) fails the build with one sentence naming it, and
+nothing is tagged.
 
-Two builds of one project (ipykernel's wheels from the local index) and one failing build.
+Two builds of one project (ipykernel's wheels from the local index) and two failing builds.
 """
 from __future__ import annotations
 
@@ -45,13 +46,20 @@ def test_added_requirement_keeps_the_kernel_packages(tmp_path, podman_service, p
     assert out == "3.7"
 
 
-def test_missing_package_says_its_name(tmp_path, client, python_base, pip_index, built):  # noqa: F811
+@pytest.mark.parametrize("requirements, constraints, missing", [
+    ("six==1.16.0\nnosuchpkg-pnb==1.0\n", None, "nosuchpkg-pnb==1.0"),
+    ("-c constraints.txt\nidna\n", "idna==3.6\n", "idna==3.6"),  # the index has 3.7 only: -c is applied
+])
+def test_missing_package_says_its_name(tmp_path, client, python_base, pip_index, built,  # noqa: F811
+                                       requirements, constraints, missing):
     project = tmp_path / "p"
     project.mkdir()
-    (project / "requirements.txt").write_text("six==1.16.0\nnosuchpkg-pnb==1.0\n")
+    (project / "requirements.txt").write_text(requirements)
+    if constraints:
+        (project / "constraints.txt").write_text(constraints)
     tag = unique()
     with pytest.raises(BuildError) as caught:
         built(environment.from_folder(project, base=python_base), tag=tag)
-    assert str(caught.value) == ("uv found no distribution for nosuchpkg-pnb==1.0 in the package index: check the "
+    assert str(caught.value) == (f"uv found no distribution for {missing} in the package index: check the "
                                  "name and version, and PIP_INDEX_URL / PIP_EXTRA_INDEX_URL")
     assert not client.images.exists(tag)
