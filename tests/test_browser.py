@@ -348,11 +348,19 @@ def test_tables_read_in_jupyterlab(lab, browser, podman_service, base_image):
     names = [f"registry.example.com:5000/data-science/project-{i}/environment:2026.11.{i}" for i in range(2)]
     for name in names:
         podman_service.cli("tag", base_image.local, name)
+    # `$` in a step, a label and a file's name: every table shows them as typed, never as maths (issue 28)
+    dollars = _dollar_image(podman_service, base_image)
+    names.append(dollars)
     nb = new_notebook(cells=[
         new_code_cell("import os\n%load_ext podman_nb\n%config PodmanMagics.base_url = os.environ['PODMAN_NB_BASE_URL']"),
         new_code_cell("%images"),
         new_code_cell(f"%image_history {base_image.local}"),
         new_code_cell("%image_search busybox"),
+        new_code_cell(f"%image_history {dollars}"),
+        new_code_cell(f"%image_history {dollars} --no-trunc"),
+        new_code_cell(f"%images --wide --filter reference={dollars}"),
+        new_code_cell(f"%image_files {dollars} --layer 1"),
+        new_markdown_cell("Maths here, and only here: $x^2$"),  # the typesetter runs (a positive control)
     ])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, lab["home"] / "work" / "tables.ipynb")
@@ -371,12 +379,21 @@ def test_tables_read_in_jupyterlab(lab, browser, podman_service, base_image):
               90, "the kernel to be idle")
         browser.set_script_timeout(120)
         assert browser.execute_async_script(RUN_ALL_JS) == "ok"
-        _wait(browser, "return document.querySelectorAll('table.podman-nb-table').length >= 2", 60, "the tables")
+        _wait(browser, "return document.querySelectorAll('table.podman-nb-table').length >= 6", 60, "the tables")
         time.sleep(0.5)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        browser.execute_script("document.querySelectorAll('.jp-Cell')[0].scrollIntoView()")
         browser.save_screenshot(str(SCREENSHOTS / "jupyterlab-tables.png"))
         tables_seen = browser.execute_script(TABLES_JS)
         page = browser.find_element("css selector", ".jp-Notebook").text
+        browser.execute_script("document.querySelectorAll('.jp-Cell')[8].scrollIntoView()")
+        _wait(browser, f"return ({MATHS_JS}).markdown >= 1", 30, "the Markdown cell's maths to be typeset")
+        maths = browser.execute_script(f"return {MATHS_JS}")
+        history_table = browser.find_elements("css selector", ".jp-Cell")[4].find_element(
+            "css selector", ".jp-OutputArea-output")
+        browser.execute_script("arguments[0].scrollIntoView()", history_table)
+        history_table.screenshot(str(SCREENSHOTS / "jupyterlab-history-dollars.png"))
+        dollar_text = [cell.text for cell in browser.find_elements("css selector", ".jp-Cell")[4:8]]
     finally:
         podman_service.cli("rmi", *names, check=False)
 
@@ -396,3 +413,25 @@ def test_tables_read_in_jupyterlab(lab, browser, podman_service, base_image):
     texts = [cell["text"] for cell in images["cells"]]
     assert any(text.endswith(" ago") for text in texts) and any(text.endswith(" MB") for text in texts)
     assert "no search registries are configured" in page
+    assert maths["markdown"] >= 1 and maths["outputs"] == 0, maths  # the Markdown cell's $x^2$ only
+    assert "echo 'cost: $X and $HOME' > '/pr" in dollar_text[0], dollar_text[0]
+    assert "echo 'cost: $X and $HOME' > '/price $1 to $2.txt'" in dollar_text[1], dollar_text[1]
+    assert "note=from $5" in dollar_text[2], dollar_text[2]  # cut after 40 characters
+    assert "price $1 to $2.txt" in dollar_text[3], dollar_text[3]
+
+
+# maths typeset (MathJax 2/3, KaTeX, MathML) in outputs, and in Markdown cells (which proves the typesetter runs)
+MATHS_JS = """(() => { const M = 'mjx-container, .MathJax, .katex, math';
+  const count = sel => [...document.querySelectorAll(sel)].flatMap(el => [...el.querySelectorAll(M)]).length;
+  return {outputs: count('.jp-OutputArea-output'), markdown: count('.jp-MarkdownCell')}; })()"""
+
+
+def _dollar_image(podman_service, base_image):
+    """An image whose step, label and one file's name hold `$` (the shell leaves the quoted ones as typed)."""
+    context = podman_service.workdir / "dollars"
+    context.mkdir(exist_ok=True)
+    (context / "Containerfile").write_text(
+        f"FROM {base_image.local}\nRUN echo 'cost: $X and $HOME' > '/price $1 to $2.txt'\n")
+    name = "localhost/browser-test/dollars:latest"
+    podman_service.cli("build", "-t", name, "--label", "note=from $5 to $10", "-f", context / "Containerfile", context)
+    return name

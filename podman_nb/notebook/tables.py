@@ -4,7 +4,7 @@
 service's dicts into typed columns (``created`` is ``datetime64[ns, UTC]``, ``size`` is ``int64``
 bytes). They return a :class:`ReadableFrame`: a DataFrame whose HTML and text reprs show ages
 ("3 minutes ago"), sizes ("2.1 MB"), ``<none>`` for a missing repository/tag, text left-aligned and
-never wrapped, while the data itself stays raw. Slicing, sorting and filtering keep the subclass;
+never wrapped nor typeset as maths, while the data itself stays raw. Slicing, sorting and filtering keep the subclass;
 ``pd.DataFrame(frame)`` gives a plain one. An empty result says why in one line.
 Note that ``frame.size`` is pandas' element count: use ``frame["size"]`` for the column.
 """
@@ -136,7 +136,8 @@ class ReadableFrame(pd.DataFrame):
             for column in frame.columns:
                 frame[column] = [_shorten(t, widths[column], column in KEEP_END) if isinstance(v, str) else v
                                  for t, v in zip(texts[column], frame[column])]
-        with pd.option_context("display.max_colwidth", None):
+        # pandas' own switch marks the table for MathJax (2 and 3) to leave alone: `$` in a step stays text
+        with pd.option_context("display.max_colwidth", None, "display.html.use_mathjax", False):
             table = frame._repr_html_()
         if table is None:
             return None
@@ -148,7 +149,7 @@ class ReadableFrame(pd.DataFrame):
         # child 1 of each row is the index; a data column j is child j + 2
         rules += [f"table.dataframe.{own} tr > :nth-child({i + 2}) {{text-align: right;}}" for i in right]
         style = "<style>" + " ".join(rules) + "</style>"
-        return style + table.replace('class="dataframe"', f'class="dataframe podman-nb-table {own}"', 1)
+        return style + table.replace('class="dataframe', f'class="dataframe podman-nb-table {own}', 1)
 
 
 def _text_width() -> int:
