@@ -287,13 +287,28 @@ def test_list_and_remove(shell, kernel, started, podman_service, capsys):
     assert "Removed the kernel" in capsys.readouterr().out
 
 
-def test_remove_takes_the_containers(kernel, started, podman_service, python_base, jupyter_data):  # noqa: F811
+def test_remove_refuses_a_running_kernel(kernel, started, podman_service, python_base, jupyter_data, shell,  # noqa: F811
+                                         folder):
+    """A kernel a notebook runs is not removed (Jupyter would restart it from the spec it keeps, issue 28): the
+    error names its container and folder and how to stop it; once it is shut down, it goes with its containers."""
     image = KernelSpecManager().get_kernel_spec(kernel).metadata["podman_nb"]["image"]
     other = f"{kernel}-c"
     kernels.install(image, other, base_url=podman_service.base_url)
-    manager, _ = started(other)
-    assert len(containers(podman_service, other)) == 1
-    assert kernels.remove(other)["running"] == 1
+    manager, client = started(other)
+    running = containers(podman_service, other)
+    assert list(running.values()) == ["running"]
+    result = shell.run_cell(f"%image_kernel --remove {other}")
+    assert isinstance(result.error_in_exec, InvalidArgument)
+    said = str(result.error_in_exec)
+    assert said.startswith(f"the kernel {other!r} is running (container {next(iter(running))[:12]} in {folder}): "
+                           "shut it down first (JupyterLab: Kernel > Shut Down Kernel"), said
+    assert containers(podman_service, other) == running and other in KernelSpecManager().find_kernel_specs()
+    client.stop_channels()
+    manager.shutdown_kernel()
+    deadline = time.monotonic() + 30
+    while containers(podman_service, other) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert kernels.remove(other)["running"] == 0
     assert containers(podman_service, other) == {} and other not in KernelSpecManager().find_kernel_specs()
     with pytest.raises(InvalidArgument, match="no podman_nb kernel named"):
         kernels.remove(other)

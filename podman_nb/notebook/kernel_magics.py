@@ -65,7 +65,8 @@ class KernelMagics(Magics):
     @argument("--url", metavar="URL", help="Register against this Podman service address (default: the magics' "
               "service, or --connection's).")
     @argument("--display-name", metavar="TEXT", help="The name Jupyter shows (default: NAME (Podman: IMAGE)).")
-    @argument("--remove", metavar="NAME", help="Remove the kernel NAME and any container it left.")
+    @argument("--remove", metavar="NAME", help="Remove the kernel NAME and any container it left (refused "
+              "while it runs: shut it down first).")
     @argument("--list", action="store_true", help="List the podman_nb kernels as a DataFrame.")
     @argument("--name", metavar="NAME", help="The kernel's name (letters, digits, '.', '_', '-').")
     @argument("image", nargs="?", help="The image to run the kernel in (it needs python3 with ipykernel).")
