@@ -43,8 +43,6 @@ def register(call: CallContext, image: str, name: str, display_name: Optional[st
              env: Any = None, gpu: bool = False, network: Optional[str] = None, url: Optional[str] = None):
     """Install the kernel and say so; its one-row DataFrame."""
     kernels.check_name(name)  # before the service is looked for
-    if display_name and len(display_name) > 1 and display_name[0] == display_name[-1] and display_name[0] in "'\"":
-        display_name = display_name[1:-1]  # IPython's argument split keeps the quotes
     row = kernels.install(image, name, display_name, mounts=mounts or (), env=env or (), gpu=gpu,
                           network=network, **service_of(call, url))
     print(f"Kernel {name!r} ({row['display_name']}) is registered: pick it in Jupyter's kernel list.")

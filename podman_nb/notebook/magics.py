@@ -542,10 +542,17 @@ def _help_with_empty_cell(lines: List[str]) -> List[str]:
     return lines
 
 
+# ImagesManager's method names whose magic is named otherwise: %image_remove is %image_rm, and so on
+METHOD_NAMES = {"image_remove": "image_rm", "image_list": "images", "image_get": "image_inspect",
+                "image_get_registry_data": "image_registry_data"}
+
+
 def load_ipython_extension(ipython: Any) -> None:
     magics = PodmanMagics(ipython, parent=ipython)
     # the kernels' and the explorer's magic classes share the session of PodmanMagics (notebook/context.py)
     ipython.register_magics(magics, kernel_magics.KernelMagics(ipython), explore_magics.ExploreMagics(ipython))
+    for alias, magic_name in METHOD_NAMES.items():
+        ipython.magics_manager.register_alias(alias, magic_name, "line")
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
     if _help_with_empty_cell not in ipython.input_transformers_cleanup:  # a public list (IPython >= 7)
