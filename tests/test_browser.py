@@ -153,13 +153,9 @@ def layered_image(podman_service, registries, base_image):
     podman_service.cli("rmi", "-f", name, BUILT, check=False)
 
 
-@pytest.fixture
-def lab(tmp_path, podman_service, registries, base_image):
-    """JupyterLab on 127.0.0.1 with a token, its own config/settings/workspaces, kernels aimed at the test service."""
-    for tool in (CHROMIUM, CHROMEDRIVER):
-        if not os.path.exists(tool):
-            pytest.fail(f"{tool} is missing: run scripts/install-deps (apt packages chromium chromium-driver)")
-    home = tmp_path / "lab"
+def lab_settings(home: Path, port: int, token: str):
+    """(environment, jupyter lab arguments) of a JupyterLab on 127.0.0.1:PORT with a token and its own
+    config/settings/workspaces under HOME: offline (no news, no update check, no extension manager)."""
     (home / "config" / "labconfig").mkdir(parents=True)
     # no announcements/news toast, no extension manager (it asks PyPI)
     (home / "config" / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": {
@@ -169,39 +165,57 @@ def lab(tmp_path, podman_service, registries, base_image):
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    (home / "work").mkdir()
+    env = {"JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime")}
+    args = ["--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}", f"--LabApp.user_settings_dir={home / 'settings'}",
+            f"--LabApp.workspaces_dir={home / 'workspaces'}", "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly", "--ServerApp.terminals_enabled=False"]
+    return env, args
+
+
+def wait_for_lab(proc, url: str, token: str, log: Path, timeout: float = 60) -> None:
+    """Until JupyterLab answers /api/status (its log's end when it exits or does not answer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"jupyter lab exited {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"jupyter lab not up after {timeout}s:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def lab(tmp_path, podman_service, registries, base_image):
+    """JupyterLab on 127.0.0.1 with a token, its own config/settings/workspaces, kernels aimed at the test service."""
+    for tool in (CHROMIUM, CHROMEDRIVER):
+        if not os.path.exists(tool):
+            pytest.fail(f"{tool} is missing: run scripts/install-deps (apt packages chromium chromium-driver)")
+    home = tmp_path / "lab"
+    (home / "work").mkdir(parents=True)
     _notebook(home / "work" / "progress.ipynb")
     port, token = _free_port(), secrets.token_hex(16)
+    settings, args = lab_settings(home, port, token)
     env = {k: v for k, v in os.environ.items() if k not in ("CONTAINER_HOST", "CONTAINER_CONNECTION")}
     env.update(podman_service.env)
-    env.update({"JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-                "PODMAN_NB_BASE_URL": podman_service.base_url, "PODMAN_NB_REGISTRY": registries.plain.host,
+    env.update(settings)
+    env.update({"PODMAN_NB_BASE_URL": podman_service.base_url, "PODMAN_NB_REGISTRY": registries.plain.host,
                 "PODMAN_NB_BASE_IMAGE": base_image.local})
     env.pop("PODMAN_NB_PROGRESS", None)
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={home / 'work'}", f"--LabApp.user_settings_dir={home / 'settings'}",
-           f"--LabApp.workspaces_dir={home / 'workspaces'}", "--LabApp.expose_app_in_browser=True",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           "--LabApp.extension_manager=readonly", "--ServerApp.terminals_enabled=False"]
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--ServerApp.root_dir={home / 'work'}",
+           *args]
     log = open(home / "lab.log", "wb")
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"jupyter lab exited {proc.returncode}:\n{(home / 'lab.log').read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"jupyter lab not up after 60s:\n{(home / 'lab.log').read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_for_lab(proc, url, token, home / "lab.log")
         yield {"url": url, "token": token, "home": home}
     finally:
         proc.terminate()

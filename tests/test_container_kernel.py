@@ -386,13 +386,11 @@ def test_ssh_connection_kernel(kernel, folder, podman_service, connections, sshd
     kernels.remove(name)
 
 
-def test_tutorial_notebook(podman_service, python_base, package_index, jupyter_data, tmp_path):  # noqa: F811
-    """notebooks/container-kernel.ipynb end to end in a real kernel (its own kernel in it through jupyter_client)."""
-    from test_notebooks import cell, run_notebook, text
-    env = {k: v for k, v in os.environ.items() if k not in ("CONTAINER_HOST", "CONTAINER_CONNECTION")}
-    env.update(PODMAN_NB_BASE_URL=podman_service.base_url, PODMAN_NB_PYTHON_BASE=python_base,
-               PODMAN_NB_SCRATCH=str(podman_service.workdir), PIP_INDEX_URL=package_index.url,
-               PIP_TRUSTED_HOST="127.0.0.1", JUPYTER_DATA_DIR=str(jupyter_data))
+def test_tutorial_notebook(podman_service, registries, base_image, tmp_path):
+    """notebooks/container-kernel.ipynb end to end in a real kernel (its own kernel in it through jupyter_client),
+    with what ``scripts/tutorials`` sets."""
+    from test_notebooks import cell, notebook_env, run_notebook, text
+    env = notebook_env(podman_service, registries, base_image)
     nb = run_notebook("container-kernel.ipynb", env, tmp_path)
     assert "Kernel 'myproject' (My project (Podman)) is registered" in text(cell(nb, "build"))
     listed = text(cell(nb, "list"))
@@ -400,8 +398,9 @@ def test_tutorial_notebook(podman_service, python_base, package_index, jupyter_d
     shown = [line for line in text(cell(nb, "use")).splitlines() if line]  # one output or several
     assert shown == ["True 1.16.0 42", "['x', '1', '2']", "written on the host: True"]
     assert "Removed the kernel myproject (0 container(s) removed)." in text(cell(nb, "cleanup"))
-    assert "myproject" not in KernelSpecManager().find_kernel_specs()
-    assert package_index.token not in (tmp_path / "container-kernel.executed.ipynb").read_text()
+    assert not (Path(env["JUPYTER_DATA_DIR"]) / "kernels" / "myproject").exists()
+    token = urllib.parse.urlsplit(env["PIP_INDEX_URL"]).password
+    assert token and token not in (tmp_path / "container-kernel.executed.ipynb").read_text()
 
 
 def test_kernel_in_jupyterlab(kernel, lab, browser, podman_service):  # noqa: F811
