@@ -13,6 +13,7 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
@@ -269,13 +270,20 @@ def test_kernel_adds_ipykernel_beside_apt_packages(tmp_path, requirements):
     assert ("-r" in pips[0]) == requirements
 
 
-def test_list_and_remove(shell, kernel, started, podman_service, capsys):
+def test_list_and_remove(shell, kernel, started, podman_service, capfd):
     started()
+    # ready: ipykernel has bound its ports, and kept its warning about unencrypted TCP to itself on 127.0.0.1
+    assert "Kernel is running over TCP" not in capfd.readouterr().err
     frame = shell.run_line_magic("image_kernel", "--list")
     row = frame[frame["name"] == kernel].iloc[0]
     assert list(frame.columns) == ["name", "display_name", "image", "image_id", "service", "running"]
     assert row["display_name"] == "Project (Podman)" and row["running"] == 1
     assert row["service"] == podman_service.base_url and len(row["image_id"]) == 12
+    with pd.option_context("display.width", 80):  # a kernel's text/plain, as %images fits it (issue 28)
+        lines = repr(frame).splitlines()
+    assert lines[0].split() == ["name", "display_name", "image", "image_id", "running"], lines
+    assert max(map(len, lines)) <= 80 and not any("..." in line for line in lines), lines
+    assert "white-space: nowrap" in frame._repr_html_()  # one line per row in JupyterLab
     # re-registering the same name updates it and keeps working
     again = shell.run_line_magic("image_kernel", f"{row['image']} --name {kernel} --display-name 'Project (Podman)'")
     assert again.iloc[0]["name"] == kernel
@@ -284,7 +292,7 @@ def test_list_and_remove(shell, kernel, started, podman_service, capsys):
     assert other in KernelSpecManager().find_kernel_specs()
     shell.run_line_magic("image_kernel", f"--remove {other}")
     assert other not in KernelSpecManager().find_kernel_specs()
-    assert "Removed the kernel" in capsys.readouterr().out
+    assert "Removed the kernel" in capfd.readouterr().out
 
 
 def test_remove_refuses_a_running_kernel(kernel, started, podman_service, python_base, jupyter_data, shell,  # noqa: F811

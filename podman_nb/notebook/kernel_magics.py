@@ -32,11 +32,13 @@ def service_of(call: CallContext, url: Optional[str] = None) -> Dict[str, str]:
 
 
 def _frame(rows):
+    """The kernels as %images shows images: fitted to the window, one line per row, never typeset (tables.py)."""
     import pandas
+    from .tables import ReadableFrame
     columns = ["name", "display_name", "image", "image_id", "service", "running"]
     frame = pandas.DataFrame(rows, columns=columns)
     frame["image_id"] = frame["image_id"].str.replace("sha256:", "").str[:12]
-    return frame
+    return ReadableFrame(frame)
 
 
 def register(call: CallContext, image: str, name: str, display_name: Optional[str] = None, mounts: Any = None,

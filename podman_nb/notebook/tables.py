@@ -43,7 +43,7 @@ NONE_COLUMNS = frozenset({"repository", "tag"})
 RIGHT_ALIGNED = SIZE_COLUMNS | {"containers", "stars"}
 KEEP_END = frozenset({"repository", "name"})  # shortened in the middle when the window is narrow
 SHRINK_TO = 16
-DROPPED_FIRST = ("dangling",)  # left out of a text table that cannot fit the window otherwise
+DROPPED_FIRST = ("dangling", "service")  # left out of a text table that cannot fit the window otherwise
 SHRINK_FIRST = frozenset({"comment", "labels", "digest", "description"})  # what says least gives way first
 # JupyterLab at 1280 px with its file browser open leaves ~830 px to an output: ~110 characters of
 # its table font (7.5 px each, measured in chromium) once each cell's padding (two characters) is counted.
