@@ -10,19 +10,21 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import signal
 import threading
 import warnings
-from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, Mapping, NamedTuple, Optional, Tuple
 
 from ..api.api_client import quote_name
 from ..errors import BuildError, InvalidArgument, NotSupported, PodmanError
-from ..failures import attached
+from ..failures import attached, explain
 from . import build_containers, events
 from .build_context import make_build_context
 from .buildlog import BuildLog
 from .references import short_id
 from .storage import tells_full_storage
+from .transfer import encoded
 
 _logger = logging.getLogger(__name__)
 
@@ -150,6 +152,12 @@ def _read_containerfile(fileobj: Any, custom_context: bool) -> Tuple[Any, Option
     return _Read(data), text if isinstance(text, str) else None
 
 
+class BuildLine(NamedTuple):
+    """A decoded line of a build's answer and the image id it reports (None when it reports none)."""
+    line: Any
+    image_id: Optional[str]
+
+
 class BuildMixin:
     """The ``build`` method of ImagesManager."""
 
@@ -196,13 +204,12 @@ class BuildMixin:
             body.close()
         log = BuildLog()  # the one log of this build: returned, kept on the Image, carried by BuildError
         lines = attached(self._build_lines(response, kwargs.get("progress"), log, containers),
-                            containerfile=containerfile, context=kwargs.get("path"))
+                         containerfile=containerfile, context=kwargs.get("path"), cwd=os.getcwd())
         if kwargs.get("stream"):
-            decode = kwargs.get("decode")
-            return (line if decode else json.dumps(line).encode() + b"\n" for line, _ in lines if line is not None)
+            return encoded(lines, kwargs.get("decode"))
         image_id = None
-        for _, found in lines:
-            image_id = found or image_id
+        for built in lines:
+            image_id = built.image_id or image_id
         image = self.get(image_id)
         image.build_log = log
         if kwargs.get("progress") is not None:
@@ -246,7 +253,7 @@ class BuildMixin:
             warnings.warn(message, RuntimeWarning, stacklevel=2)
 
     def _build_lines(self, response: Any, progress: Any, log: BuildLog,
-                     containers: "build_containers.BuildContainers") -> Iterator[Tuple[Dict[str, Any], Any]]:
+                     containers: "build_containers.BuildContainers") -> Iterator["BuildLine"]:
         """Each decoded line with the image id it reports (if any); an error line raises BuildError.
 
         When the caller stops reading early (an interrupt, a stream timeout, a closed generator),
@@ -266,13 +273,13 @@ class BuildMixin:
 
     def _build_lines_until_end(self, response: Any, progress: Any, log: BuildLog,
                                containers: "build_containers.BuildContainers",
-                               ) -> Iterator[Tuple[Dict[str, Any], Any]]:
+                               ) -> Iterator["BuildLine"]:
         for line, found in events.read(self.client.stream_json(response), containers.watching(progress)):
             before = log.events.image_id
             log.add(line, found)
             if log.events.failure is not None:
-                raise BuildError(log.events.failure.strip(), log)
-            yield line, (log.events.image_id if log.events.image_id != before else None)
+                raise explain(BuildError(log.events.failure.strip(), log))
+            yield BuildLine(line, log.events.image_id if log.events.image_id != before else None)
         if log.events.image_id is None:
             last = log.text[-1] if len(log.text) else "no output"
-            raise BuildError(f"the build ended without an image: {last}", log)
+            raise explain(BuildError(f"the build ended without an image: {last}", log))

@@ -20,7 +20,7 @@ import secrets
 from typing import IO, Any, Dict, List, Optional, Tuple
 
 from ..errors import BuildError, InvalidArgument
-from ..failures import attach, from_build_log
+from ..failures import attach
 from .build_context import IGNORE_FILES, make_build_context
 
 CONTAINERFILE = ".podman_nb.Containerfile"  # its name in the context: apart from a project's own
@@ -63,11 +63,6 @@ class Environment:
         if secret:
             kwargs["secrets"] = [f"id=pipconf,src={secret}"]
         return kwargs
-
-
-def explain(error: BuildError) -> Optional[str]:
-    """One sentence for an environment build's failure (None when it is not one of the known ones)."""
-    return from_build_log(error.build_log)
 
 
 def build(images: Any, environment: Environment, **kwargs: Any) -> Tuple[Any, Any]:
