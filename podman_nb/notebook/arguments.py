@@ -17,6 +17,11 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.utils.process import arg_split
 
 
+# ImagesManager's method names whose magic is named otherwise: %image_remove is %image_rm, and so on
+METHOD_NAMES = {"image_remove": "image_rm", "image_list": "images", "image_get": "image_inspect",
+                "image_get_registry_data": "image_registry_data"}
+
+
 def key_values(values: Optional[List[str]], option: str) -> List[tuple]:
     """``KEY=VALUE`` words of a repeatable option as (key, value) pairs; anything else is a UsageError."""
     pairs = []

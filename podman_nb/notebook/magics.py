@@ -25,8 +25,8 @@ from ..domain.references import bare_id, names_registry
 from ..errors import PodmanError
 from .units import human_size
 from . import answers, error_display, explore_magics, kernel_magics
-from .arguments import (build_kwargs, build_options, common, creds_option, filter_option, filters, given,
-                        help_with_empty_cell, line, quiet, tls, tls_options)
+from .arguments import (METHOD_NAMES, build_kwargs, build_options, common, creds_option, filter_option, filters,
+                        given, help_with_empty_cell, line, quiet, tls, tls_options)
 from .context import CallContext, ask_each, magic, session_for
 
 
@@ -424,11 +424,6 @@ class PodmanMagics(Magics):
 def _empty_cell_help(lines: List[str]) -> List[str]:
     """``%%image_build -h`` with nothing below it prints the help (arguments.help_with_empty_cell)."""
     return help_with_empty_cell(lines, PodmanMagics.magics["cell"])
-
-
-# ImagesManager's method names whose magic is named otherwise: %image_remove is %image_rm, and so on
-METHOD_NAMES = {"image_remove": "image_rm", "image_list": "images", "image_get": "image_inspect",
-                "image_get_registry_data": "image_registry_data"}
 
 
 def load_ipython_extension(ipython: Any) -> None:
