@@ -181,7 +181,7 @@ def _pip_says(index_url, requirement, tmp_path):
     log = BuildLog()
     for line in (ran.stdout + ran.stderr).splitlines():
         log.text.append(line)
-    return str(failures.attach(BuildError("exit status 1", log), explain_log=True))
+    return str(failures.explain(BuildError("exit status 1", log), explain_log=True))
 
 
 def test_pip_unreachable_index_is_told_from_a_wrong_name(tmp_path):
