@@ -541,8 +541,8 @@ def _up(args) -> int:
     if args.detach:
         log = open(workdir / "up.log", "ab")
         proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "up", "--dir", str(workdir),
-                                 "--podman", args.podman] + (["--tutorials"] if args.tutorials else []), stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                 "--podman", args.podman] + (["--tutorials"] if args.tutorials else []),
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         (workdir / "up.pid").write_text(str(proc.pid))
         while not (workdir / "env.sh").exists():
             if proc.poll() is not None:

@@ -4,6 +4,7 @@ and check what the cells showed: table rows, the built image's tags, the progres
 The notebooks read PODMAN_NB_BASE_URL / PODMAN_NB_REGISTRY / PODMAN_NB_BASE_IMAGE (see their first cell);
 the kernel gets them from here.
 """
+import base64
 import json
 import os
 import re
@@ -281,6 +282,13 @@ def test_project_environment(env, podman_service, podman_major, tmp_path):
     from urllib.parse import urlsplit
 
     token = urlsplit(env["PIP_INDEX_URL"]).password  # the index and base image come from notebook_env
+    index = urlsplit(env["PIP_INDEX_URL"])
+    for name in ("numpy", "pandas"):  # a data-science project's own packages are there too (issue 28)
+        request = urllib.request.Request(f"http://{index.hostname}:{index.port}{index.path}{name}/")
+        basic = base64.b64encode(f"{index.username}:{token}".encode()).decode()
+        request.add_header("Authorization", f"Basic {basic}")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert f"{name}-" in answer.read().decode() and answer.status == 200
     if podman_major == 3:  # the pip index goes in as a build secret, which Podman 3 would silently drop
         with pytest.raises(nbclient.exceptions.CellExecutionError,
                            match="ignores build secrets .* build with Podman 4 or later"):

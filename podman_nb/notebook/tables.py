@@ -172,7 +172,9 @@ class HeadlinedFrame(ReadableFrame):
 
     def _repr_html_(self) -> Optional[str]:
         table = super()._repr_html_()
-        return f"<p><b>{html.escape(self.headline)}</b></p>{table}" if self.headline and table and len(self) \
+        # the headline may quote a step: MathJax leaves these classes alone, as it does pandas' table
+        return f'<p class="tex2jax_ignore mathjax_ignore"><b>{html.escape(self.headline)}</b></p>{table}' \
+            if self.headline and table and len(self) \
             else table
 
 
