@@ -38,7 +38,8 @@ MANAGED_BASE = "localhost/podman-nb/debian-python-managed:3.11"
 MARKER = "usr/lib/python3.11/EXTERNALLY-MANAGED"
 # Small pure-Python wheels (py3-none-any) for the test project, the freeze venv and the bench.
 WHEEL_PINS = ("six==1.16.0", "idna==3.7", "attrs==23.2.0", "packaging==24.0", "tomli==2.0.1",
-              "iniconfig==2.0.0", "pyparsing==3.1.2", "flit_core==3.9.0")  # flit_core: pip install . of a project
+              "iniconfig==2.0.0", "pyparsing==3.1.2", "flit_core==3.9.0",  # flit_core: pip install . of a project
+              "uv==0.13.9")  # the installer of environment images (containerfile_steps.UV_VERSION; a binary wheel)
 # A venv kernel that runs podman_nb (imported through PYTHONPATH) and the three pins its freeze test checks.
 KERNEL_PACKAGES = ("ipykernel", "ipywidgets", "requests", "requests-unixsocket")
 DATA_PACKAGES = ("numpy", "pandas")  # what a data-science project of the tutorials asks for (issue 28)
@@ -86,7 +87,7 @@ def ensure_wheels(directory: Path = WHEELS, kernel: bool = False, data: bool = F
     CPython 3.11 on x86_64)."""
     simple = directory / "simple"
     kind = "data" if data else "kernel" if kernel else ""
-    done = directory / (f".{kind}-done" if kind else ".done")
+    done = directory / (f".{kind}-done" if kind else ".done-uv")
     if done.exists():
         return directory
     download = directory / (f"download-{kind}" if kind else "download")
