@@ -25,8 +25,8 @@ from ..domain.references import bare_id, names_registry
 from ..errors import PodmanError
 from .units import human_size
 from . import answers, error_display, explore_magics, kernel_magics
-from .arguments import (METHOD_NAMES, build_kwargs, build_options, common, creds_option, filter_option, filters,
-                        given, help_with_empty_cell, line, quiet, tls, tls_options)
+from .arguments import (build_kwargs, build_options, common, creds_option, filter_option, filters, given,
+                        help_with_empty_cell, line, quiet, tls, tls_options)
 from .context import CallContext, ask_each, magic, session_for
 
 
@@ -434,8 +434,6 @@ def load_ipython_extension(ipython: Any) -> None:
     magics = PodmanMagics(ipython, parent=ipython)
     # the kernels' and the explorer's magic classes share the session of PodmanMagics (notebook/context.py)
     ipython.register_magics(magics, kernel_magics.KernelMagics(ipython), explore_magics.ExploreMagics(ipython))
-    for alias, magic_name in METHOD_NAMES.items():
-        ipython.magics_manager.register_alias(alias, magic_name, "line")
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
     if _empty_cell_help not in ipython.input_transformers_cleanup:  # a public list (IPython >= 7)
