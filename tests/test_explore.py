@@ -416,7 +416,10 @@ def test_magics_headline_tables_plot_and_errors(images, ip, capsys, monkeypatch)
     shown = capsys.readouterr().out
     assert repr(frame).splitlines()[0] == f"{example}: efficiency 65.8 %, 2.62 MB wasted in 2 files"
     assert "<b>" + f"{example}: efficiency 65.8 %" in frame._repr_html_()
-    assert "Figure" in shown  # the bar chart, displayed before the table
+    assert "layer sizes (█ kept, ░ wasted" in shown and "Figure" not in shown  # the test shell is a terminal's
+    monkeypatch.setattr(ip.display_formatter, "active_types", ["text/plain", "text/html", "image/png"])
+    ip.run_line_magic("image_layers", f"{example} --plot")
+    assert "Figure" in capsys.readouterr().out  # a frontend that shows images gets the bar chart
     assert frame.attrs["wasted_bytes"] == 2_621_440 and list(frame["wasted"][1:3]) == [1_572_864, 1_048_576]
     files = ip.run_line_magic("image_files", f"{example} /data --layer 3")
     assert list(files["path"]) == ["/data/b"] and "524 kB" in repr(files)
