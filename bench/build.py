@@ -41,9 +41,9 @@ def bench_build(env: Env, res: Results, options: argparse.Namespace) -> None:
         stamps = ReadStamps()
         read_at: List[float] = []  # per log line index: when its bytes came off the socket
         with spy, stamps:
-            import podman_nb.notebook.magics as magics
+            import podman_nb.notebook.context as context
             shown_box = []
-            original_make = magics.make_display
+            original_make = context.make_display
 
             def make(*a, **k):
                 shown = original_make(*a, **k)
@@ -56,11 +56,11 @@ def bench_build(env: Env, res: Results, options: argparse.Namespace) -> None:
                 shown.update = stamped
                 shown_box.append(shown)
                 return shown
-            magics.make_display = make
+            context.make_display = make
             try:
                 run_magic(shell, "cell", "image_build", "-t localhost/bench/b20:ours --no-cache", containerfile)
             finally:
-                magics.make_display = original_make
+                context.make_display = original_make
         shown = shown_box[-1]
         lines_seen[0] = shown.progress.lines
         refreshes = shown.refresh_log

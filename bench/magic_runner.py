@@ -32,12 +32,12 @@ def run_magic(shell, line_or_cell: str, name: str, line: str, cell: Optional[str
 
 
 class DisplaySpy:
-    """Wrap make_display in the magics module: keep each display, stamp each refresh and each event."""
+    """Wrap make_display where the magics call it (notebook/context.py): keep each display, stamp each refresh and event."""
 
     def __init__(self):
-        import podman_nb.notebook.magics as magics
-        self.magics = magics
-        self.original = magics.make_display
+        import podman_nb.notebook.context as context
+        self.module = context
+        self.original = context.make_display
         self.displays: List[Any] = []
 
     def __enter__(self):
@@ -58,11 +58,11 @@ class DisplaySpy:
             spy.displays.append(shown)
             return shown
 
-        self.magics.make_display = make
+        self.module.make_display = make
         return self
 
     def __exit__(self, *exc):
-        self.magics.make_display = self.original
+        self.module.make_display = self.original
         return False
 
 
