@@ -89,7 +89,7 @@ def test_notebook_in_a_kernel(podman_service, podman_major, registries, base_ima
                 f"again = %image_pull {base_image.plain}\n"
                 "%config PodmanMagics.progress = 'auto'",
         "interrupt": f"%%image_build -t localhost/kernel/slow:{marker[:8]}\nFROM {base_image.local}\n"
-                     f"RUN echo {marker} && sleep 5\n",
+                     f"RUN echo {marker} && sleep 120\n",  # the interrupt stops it: long enough for a loaded machine
         "after": "df2 = %images\nprint('still usable', len(df2))\nprint('interrupted' in repr(_shown[-1].summary))",
         "wrong": f"%image_pull {base_image.secure} --creds {secure.username}:wrong-{secure.password}",
         "error": "%image_inspect localhost/kernel/no-such-image:1",

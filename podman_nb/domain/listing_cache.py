@@ -92,6 +92,8 @@ class ListingCache:
         self._response: Any = None
         self._since: Optional[int] = None  # the last event's time (ns)
         self._due: Optional[float] = None  # when a background refresh is due (time.monotonic())
+        self._refreshing = False  # a background refresh is listing now
+        self._watched_from = 0  # time.time_ns() before the first stream was asked for: older events never come
         self._last_key: Optional[_Key] = None
         self._threads: List[threading.Thread] = []
         self.stats = ListingStats()
@@ -136,6 +138,13 @@ class ListingCache:
             return listing_status.status(None if caching else self._off or cache_off("closed"), self._live,
                                          self.last_error,
                                          [entry.taken for entry in self._entries.values() if self._valid(entry)])
+
+    def idle(self, since: int = 0) -> bool:
+        """Whether the events up to ``since`` (a ``timeNano``) were read and no background refresh is due or
+        running: a listing asked now is the one kept until the next change."""
+        with self._cond:
+            read = max(self._since or 0, self._watched_from)
+            return read >= since and self._due is None and not self._refreshing
 
     def close(self) -> None:
         """Stop the watcher and the background refresh (idempotent); later calls ask the service."""
@@ -221,6 +230,7 @@ class ListingCache:
             params: Dict[str, Any] = {"stream": True, "filters": json.dumps({"type": list(_EVENT_TYPES)})}
             if self._since is not None:
                 params["since"] = _stamp(self._since)
+            self._watched_from = self._watched_from or time.time_ns()
             try:
                 response = self.client.get("/events", params=params, stream=True, timeout=(self.client.timeout, None))
             except PodmanError as error:
@@ -263,11 +273,11 @@ class ListingCache:
             raise explain(PodmanError(str(event.get("message") or event.get("cause"))))  # the service's own words
         arrived = time.time()
         nanoseconds = event.get("timeNano") if isinstance(event, dict) else None
-        if isinstance(nanoseconds, int):
-            self._since = max(self._since or 0, nanoseconds)
-            self.stats.lags.append(arrived - nanoseconds / 1e9)
-        if _changes_listing(event):
-            with self._cond:
+        with self._cond:  # one step, so that idle() never sees an event read but its refresh not yet due
+            if isinstance(nanoseconds, int):
+                self._since = max(self._since or 0, nanoseconds)
+                self.stats.lags.append(arrived - nanoseconds / 1e9)
+            if _changes_listing(event):
                 self.stats.events, self.stats.last_event = self.stats.events + 1, arrived
                 self._generation += 1
                 self._schedule(self.debounce)
@@ -293,11 +303,14 @@ class ListingCache:
                 if key is None or not self._live or (
                         entry is not None and self._valid(entry) and time.monotonic() - entry.monotonic <= self.max_age):
                     continue
-                kwargs = self._asked[key]
+                kwargs, self._refreshing = self._asked[key], True
             try:
                 self._list(key, kwargs)
             except PodmanError as error:  # the next call asks again and says what is wrong
                 self.last_error = error
+            finally:
+                with self._cond:
+                    self._refreshing = False
 
 
 def _copy(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:

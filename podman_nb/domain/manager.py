@@ -17,7 +17,7 @@ from ..api.params import encode_filters, filter_dict, filter_values
 from ..api.registry import inspect_distribution
 from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, NotFound, NotSupported
 from ..failures import attach, explain
-from . import events
+from . import build_containers, events
 from .build import BuildMixin
 from .images import Image
 from .references import bare_id, registry_location, split_reference
@@ -208,6 +208,7 @@ class ImagesManager(TransferMixin, BuildMixin):
         Raises:
             APIError: some image could not be deleted (every reason is in ``explanation``).
         """
+        build_containers.remove_left(self.client)  # a killed service's abandoned builds (their images go too)
         if not self.client.features.prune_honours_filters:
             return self._prune_one_by_one(all, filters)
         response = _filtered("image_prune", self.client.post, "/images/prune",

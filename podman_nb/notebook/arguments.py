@@ -79,6 +79,9 @@ def tls_options(function: Callable) -> Callable:
 def build_options(function: Callable) -> Callable:
     """The options %%image_build and %image_env share (read by :func:`build_kwargs`)."""
     for args, kwargs in reversed((
+            (("--cache-to",), dict(metavar="REPO", help="Push the layers to this registry repository "
+                                                         "(another host's --cache-from reuses them).")),
+            (("--cache-from",), dict(metavar="REPO", help="Reuse the layers found in this registry repository.")),
             (("--no-layers",), dict(action="store_true", help="Do not cache intermediate layers.")),
             (("--squash",), dict(action="store_true", help="Squash the new layers into one.")),
             (("--platform",), dict(help="Target platform, e.g. linux/amd64.")),
@@ -88,13 +91,15 @@ def build_options(function: Callable) -> Callable:
             (("--build-arg",), dict(action="append", metavar="KEY=VALUE", help="Build argument; repeatable.")),
             (("-t", "--tag"), dict(action="append", metavar="TAG", help="Name for the image; repeatable.")))):
         function = argument(*args, **kwargs)(function)
-    return quiet()(function)
+    return creds_option(quiet()(function))  # --creds: the --cache-to/--cache-from registry's login
 
 
 def build_kwargs(args: Any) -> Dict[str, Any]:
+    shared = getattr(args, "cache", None)  # %image_env --cache REPO: both directions
     return dict(tag=args.tag, buildargs=pairs(args.build_arg, "--build-arg"), labels=pairs(args.label, "--label"),
                 nocache=args.no_cache or None, pull=args.pull or None, platform=args.platform,
-                squash=args.squash or None, layers=not args.no_layers)
+                squash=args.squash or None, layers=not args.no_layers,
+                cache_to=args.cache_to or shared, cache_from=args.cache_from or shared)
 
 
 def help_text(doc: Optional[str]) -> str:

@@ -228,7 +228,7 @@ class PodmanMagics(Magics):
         title = ", ".join(args.tag or []) or "image"
         return call.with_progress("build", title, args.quiet, lambda progress: call.images.build(
             fileobj=io.StringIO(call.cell), path=context, target=args.target, progress=progress,
-            **build_kwargs(args))[0])
+            auth_config=call.creds(args.creds), **build_kwargs(args))[0])
 
     @line
     @build_options
@@ -241,6 +241,7 @@ class PodmanMagics(Magics):
     @argument("--kernel", metavar="NAME", help="Also add ipykernel (a version the project pins wins) and register "
               "the image as the Jupyter kernel NAME (--display-name TEXT: what Jupyter shows).")
     @argument("--display-name", metavar="TEXT", help="With --kernel: the name Jupyter shows.")
+    @argument("--cache", metavar="REPO", help="Share the layers through this registry repository (both ways).")
     @magic
     def image_env(self, args, call):
         """Build an environment image from a project folder's requirements.txt, pyproject.toml/setup.py,
@@ -266,7 +267,7 @@ class PodmanMagics(Magics):
         if args.print:
             return None
         image = call.with_progress("build", ", ".join(args.tag), args.quiet, lambda progress: environment.build(
-            call.images, env, progress=progress, **build_kwargs(args))[0])
+            call.images, env, progress=progress, auth_config=call.creds(args.creds), **build_kwargs(args))[0])
         if args.kernel:
             kernel_magics.register(call, args.tag[0], args.kernel, args.display_name)
         return image
