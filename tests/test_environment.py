@@ -74,7 +74,7 @@ def cached_steps(log):
     """{step instruction: came from the cache} from a build log."""
     steps, current = {}, None
     for line in log.splitlines():
-        if line.startswith("STEP "):
+        if re.match(r"(\[\d+/\d+\] )?STEP ", line):  # "[2/2] STEP 3/9: ..." in a multi-stage build
             current = line.split(": ", 1)[1]
             steps[current] = False
         elif current and line.startswith("--> Using cache"):
@@ -120,18 +120,20 @@ def test_layer_order_and_context(tmp_path):
     (project / "pyproject.toml").write_text("[project]\nname = 'p'\nversion = '0'\n")
     env = environment.from_folder(project, environ={})
     lines = [line for line in env.containerfile.splitlines() if line[:1].isupper()]
-    kinds = [line.split()[0] + (" apt" if "apt-get" in line else "") + (" pip" if "-m pip install" in line else "")
+    kinds = [line.split()[0] + (" apt" if "apt-get" in line else "") + (" pip" if "pip install --" in line else "")
              for line in env.containerfile.replace("\\\n", " ").splitlines() if line[:1].isupper()]
-    assert kinds == ["FROM", "WORKDIR", "RUN", "RUN apt", "COPY", "RUN pip", "COPY", "RUN pip", "RUN"], lines
+    assert kinds == ["FROM", "ENV", "WORKDIR", "RUN", "ENTRYPOINT", "CMD", "RUN", "RUN apt", "COPY",
+                     "RUN pip", "COPY", "RUN pip", "RUN"], lines
     assert env.base == "docker.io/library/python:3.11-slim" and env.python == "3.11"
     assert "COPY requirements.txt /tmp/podman_nb-deps/" in env.containerfile
-    assert "--mount=type=cache,target=/root/.cache/pip" in env.containerfile
+    assert "--mount=type=cache,target=/root/.cache/uv" in env.containerfile
     assert "type=secret" not in env.containerfile  # no pip settings on this host
-    assert "postBuild" in lines[-1] and env.containerfile.splitlines()[-2].endswith("install --disable-pip-version-check .")
+    assert "postBuild" in lines[-1] and env.containerfile.splitlines()[-2].endswith("uv pip install --system "
+                                                                                   "--index-strategy unsafe-best-match --compile-bytecode .")
     import tarfile
-    body, secret = env.context()
+    body, secret_files = env.context()
     names = tarfile.open(fileobj=body).getnames()
-    assert secret is None and ".podman_nb.Containerfile" in names and "analysis.ipynb" in names
+    assert secret_files == {} and ".podman_nb.Containerfile" in names and "analysis.ipynb" in names
     assert "data.csv" not in names  # .containerignore honoured
 
 
@@ -145,24 +147,21 @@ def test_binder_folder_replaces_the_root_files(tmp_path):
     assert any("binder/ holds the environment" in w and "apt.txt" in w for w in env.warnings)
 
 
-def test_unsupported_files_are_named(tmp_path):
-    project = make_project(tmp_path / "p")
-    (project / "environment.yml").write_text("dependencies: [numpy]\n")
-    (project / "install.R").write_text("install.packages('x')\n")
-    env = environment.from_folder(project, environ={})
-    assert any(w.startswith("environment.yml (conda) is not supported yet") for w in env.warnings)
-    assert any(w.startswith("install.R (R) is not supported yet") for w in env.warnings)
-
-
 @pytest.mark.parametrize("files, message", [
     (None, "does not exist"),
     ({"requirements.txt": "six==1.16.0\nnumpy=1.0\n"}, "requirements.txt line 2: 'numpy=1.0' is not a requirement"),
     ({"requirements.txt": "--frobnicate\n"}, "'--frobnicate' is not a pip requirements option"),
     ({"runtime.txt": "python-3.99\n"}, "runtime.txt asks for Python 3.99, which has no official python image"),
     ({"runtime.txt": "ruby-3\n"}, "runtime.txt must say python-3.X"),
-    ({"environment.yml": "dependencies: [numpy]\n"}, "only with environment.yml (conda), which podman_nb does not support"),
+    ({"environment.yml": "dependencies: [numpy]\n", "requirements.txt": "six\n"},
+     "holds environment.yml: conda environments (environment.yml) are not supported by podman_nb yet, so nothing"),
     ({"apt.txt": "jq; rm -rf /\n"}, "apt.txt line 1: 'jq;' is not a Debian package name"),
     ({"requirements.txt": "six\n", ".dockerignore": "*.txt\n"}, ".dockerignore leaves out requirements.txt"),
+    ({"Pipfile": "[packages\n"}, "Pipfile is not valid TOML: "),
+    ({"Pipfile.lock": "{\n  \"default\": {\n"}, "Pipfile.lock is not valid JSON: Expecting property name"),
+    ({"Pipfile": '[packages]\nx = {git = "https://example.org/x.git"}\n'},
+     "Pipfile: x comes from git (https://example.org/x.git), which podman_nb does not install: pin a released version"),
+    ({"Pipfile": '[[source]]\nurl = "ftp://example.org/simple"\n'}, "Pipfile: the source 'ftp://example.org/simple' is not"),
 ])
 def test_bad_folders_build_nothing(tmp_path, files, message):
     project = tmp_path / "p"
@@ -186,7 +185,12 @@ def test_pip_settings_become_a_secret_only(tmp_path):
     tar = tarfile.open(fileobj=kwargs["fileobj"])
     assert token.encode() in tar.extractfile(secret).read()
     assert token not in env.containerfile + repr(env) + repr(vars(env).get("warnings"))
-    assert "--mount=type=secret,id=pipconf,target=/etc/pip.conf" in env.containerfile
+    assert "--mount=type=secret,id=pipconf,target=/etc/pip.conf" in env.containerfile  # pip installs uv
+    assert "--mount=type=secret,id=uvconf,target=/etc/uv/uv.toml" in env.containerfile  # uv the packages
+    assert [s.split(",")[0] for s in kwargs["secrets"]] == ["id=pipconf", "id=uvconf"]
+    uv_secret = kwargs["secrets"][1].split("src=")[1]
+    assert tar.extractfile(uv_secret).read().decode() == (f'index-url = "https://u:{token}@pypi.example/simple"\n'
+                                                          'allow-insecure-host = ["pypi.example"]\n')
     assert not any(token in p.read_text() for p in project.iterdir() if p.is_file())
 
 
@@ -207,7 +211,7 @@ def test_project_files_take_effect_and_cache(tmp_path, podman_service, python_ba
     assert lines[2] == "1.16.0"  # postBuild ran, after the requirements
     assert {"analysis.ipynb", "helpers.py", "requirements.txt"} <= set(lines[3:])
     assert not {"data.csv", ".podman_nb.Containerfile", ".containerignore"} & set(lines[3:])
-    assert not any(name.startswith(".pipconf") for name in lines[3:])
+    assert not any(name.startswith(".secret-") for name in lines[3:])
     assert snapshot(project) == before  # the folder is left exactly as found
 
     # a notebook edit reuses every dependency layer
@@ -336,14 +340,15 @@ def test_magic_builds_and_shows(tmp_path, shell, capsys, client, podman_service,
     shell.run_line_magic("config", f"PodmanMagics.base_url = {podman_service.base_url!r}")
     shell.run_line_magic("config", "PodmanMagics.progress = 'text'")
     project = make_project(tmp_path / "p")
-    (project / "environment.yml").write_text("dependencies: [numpy]\n")
+    (project / ".git").mkdir()
+    (project / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     tag = unique()
     try:
         result, shown = run_cell(shell, f"%image_env {project} -t {tag} --base {python_base}", capsys)
         assert result.success, shown
         assert result.result.tags == [tag]
         assert f"FROM {python_base}" in shown and "COPY requirements.txt" in shown  # the Containerfile
-        assert "Warning: environment.yml (conda) is not supported yet" in shown
+        assert re.search(r"cache hits: \d+\s+left out: \.git\s+elapsed", shown), shown  # the summary says it
         assert re.search(r"^\s*image: [0-9a-f]{12}\s+steps: \d+/\d+\s+cache hits: \d+", shown, re.M), shown  # the summary
         assert pip_index.token not in shown and pip_index.token not in repr(result.result)
         history = "\n".join(line for _, _, line in shell.history_manager.get_range())

@@ -300,7 +300,7 @@ def test_project_environment(env, podman_service, podman_major, tmp_path):
     assert hits and int(hits.group(1)) >= 5, rebuild  # WORKDIR, check, apt, COPY requirements, pip
     again = text(cell(nb, "requirements"))
     hits = re.search(r"cache hits: (\d+)", again)
-    assert hits and int(hits.group(1)) == 3, again  # WORKDIR, check, apt; pip and after run again
+    assert hits and int(hits.group(1)) == 7, again  # ENV, WORKDIR, scripts, ENTRYPOINT, CMD, check, apt; pip and after run again
     assert podman_service.cli("image", "exists", "localhost/myproject:latest", check=False).returncode == 1
     assert not [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     saved = (tmp_path / "project-environment.executed.ipynb").read_text()

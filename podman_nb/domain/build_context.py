@@ -151,7 +151,7 @@ def make_build_context(path: Optional[PathArg] = None, fileobj: Optional[IO] = N
                        dockerfile: Optional[str] = None, custom_context: bool = False,
                        encoding: Optional[str] = None, gzip: bool = False,
                        extra_files: Optional[Mapping[str, Tuple[bytes, int]]] = None,
-                       ) -> Tuple[IO[bytes], str, Optional[str]]:
+                       rules: Optional[IgnoreRules] = None) -> Tuple[IO[bytes], str, Optional[str]]:
     """Return ``(body, dockerfile, content_encoding)`` for a build request.
 
     ``body`` is a binary file object at position 0 (the caller closes it), ``dockerfile``
@@ -165,6 +165,7 @@ def make_build_context(path: Optional[PathArg] = None, fileobj: Optional[IO] = N
     ``extra_files`` (``{name: (content, mode)}``) are added at the context's root in place of any file
     of that name in ``path``; a ``dockerfile`` among them is the Containerfile, and an ignore file among
     them replaces the folder's own ignore files in the archive (the folder's rules still choose its files).
+    ``rules``, when given, choose the folder's files in place of its ignore file.
     """
     extra_files = dict(extra_files or {})
     if gzip and encoding not in (None, "gzip"):  # podman-py refuses the pair too
@@ -178,7 +179,7 @@ def make_build_context(path: Optional[PathArg] = None, fileobj: Optional[IO] = N
         extra = None if fileobj is None else (name, _read_fileobj(fileobj), 0)
         root, rules, always = None, IgnoreRules(), set()
     else:
-        root, rules, always, name, extra = _folder_context(path, fileobj, dockerfile, extra_files)
+        root, rules, always, name, extra = _folder_context(path, fileobj, dockerfile, extra_files, rules)
     added = [] if extra is None else [(extra[0], extra[1], 0o644, extra[2])]
     added += [(n, c, m, 0) for n, (c, m) in extra_files.items()]
     return _tar(root, rules, always, added, gzip), name, "gzip" if gzip else encoding
@@ -188,9 +189,11 @@ _Extra = Optional[Tuple[str, bytes, int]]  # a Containerfile added at the end: (
 
 
 def _folder_context(path: PathArg, fileobj: Optional[IO], dockerfile: Optional[str],
-                    extra_files: Mapping[str, Tuple[bytes, int]]) -> Tuple[str, "IgnoreRules", set, str, _Extra]:
-    """A context folder's ``(root, rules, always, containerfile name, extra)``: its ignore rules, the names that
-    go in whatever they say, and where the Containerfile comes from (see :func:`make_build_context`)."""
+                    extra_files: Mapping[str, Tuple[bytes, int]], rules: Optional["IgnoreRules"] = None,
+                    ) -> Tuple[str, "IgnoreRules", set, str, _Extra]:
+    """A context folder's ``(root, rules, always, containerfile name, extra)``: its ignore rules (``rules`` when
+    given), the names that go in whatever they say, and where the Containerfile comes from (see
+    :func:`make_build_context`)."""
     try:  # str, bytes or os.PathLike; os.fsdecode keeps undecodable bytes
         root = os.path.abspath(os.fsdecode(path))
     except TypeError:
@@ -199,8 +202,9 @@ def _folder_context(path: PathArg, fileobj: Optional[IO], dockerfile: Optional[s
         what = "is not a directory" if os.path.exists(root) else "does not exist"
         raise InvalidArgument(f"build context {root} {what}")
     ignore_name = next((n for n in IGNORE_FILES if os.path.isfile(os.path.join(root, n))), None)
-    rules = IgnoreRules.from_file(os.path.join(root, ignore_name)) if ignore_name else IgnoreRules()
-    always = {ignore_name} if ignore_name else set()
+    always = {ignore_name} if ignore_name and rules is None else set()
+    if rules is None:
+        rules = IgnoreRules.from_file(os.path.join(root, ignore_name)) if ignore_name else IgnoreRules()
     extra: _Extra = None
     if fileobj is not None:
         extra = (_generated_name(), _read_fileobj(fileobj), 0)

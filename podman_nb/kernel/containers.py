@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
 from ..api.api_client import APIClient, quote_name
+from ..domain.containerfile_steps import ENTRYPOINT
 from ..errors import APIError, ImageNotFound, InvalidArgument, PodmanError
 from ..failures import KERNEL_IMAGE, attach
 
@@ -122,8 +123,10 @@ def create_spec(options: Options, cwd: Optional[str], command: List[str], rootle
 
 
 def init_command() -> List[str]:
+    """The kernel's init, through an environment image's entrypoint when it has one (its ``start`` runs first)."""
     with open(INIT_SOURCE, encoding="utf-8") as handle:
-        return ["python3", "-c", handle.read()]
+        return ["/bin/sh", "-c", 'if [ -x "$0" ]; then exec "$0" "$@"; fi; exec "$@"', ENTRYPOINT,
+                "python3", "-c", handle.read()]
 
 
 def refused(error: PodmanError, options: Options, folder: Optional[str]) -> PodmanError:

@@ -244,8 +244,9 @@ class PodmanMagics(Magics):
     @argument("--cache", metavar="REPO", help="Share the layers through this registry repository (both ways).")
     @magic
     def image_env(self, args, call):
-        """Build an environment image from a project folder's requirements.txt, pyproject.toml/setup.py,
-        runtime.txt, apt.txt, postBuild (or binder/), or with --freeze from this kernel; shows the
+        """Build an environment image from a project folder's files as repo2docker reads them (a Dockerfile;
+        else Pipfile(.lock) or requirements.txt, pyproject.toml/setup.py; runtime.txt, apt.txt, postBuild,
+        start; or binder/), or with --freeze from this kernel; shows the
         Containerfile and returns the Image. Host PIP_INDEX_URL/PIP_EXTRA_INDEX_URL/PIP_TRUSTED_HOST
         reach pip as a build secret, stored nowhere in the image.
 
@@ -266,8 +267,10 @@ class PodmanMagics(Magics):
         print(env.containerfile)
         if args.print:
             return None
+        left_out = [("left out", ", ".join(env.left_out))] if env.left_out else []  # what no environment needs
         image = call.with_progress("build", ", ".join(args.tag), args.quiet, lambda progress: environment.build(
-            call.images, env, progress=progress, auth_config=call.creds(args.creds), **build_kwargs(args))[0])
+            call.images, env, progress=progress, auth_config=call.creds(args.creds), **build_kwargs(args))[0],
+            notes=left_out)
         if args.kernel:
             kernel_magics.register(call, args.tag[0], args.kernel, args.display_name)
         return image

@@ -1,0 +1,12 @@
+"""Environment handlers: one module per environment file a project folder may hold (repo2docker's names),
+and ``compose`` which asks each, in repo2docker's order and precedence, what it contributes to the
+environment image's Containerfile. ``from_folder`` is the entry point.
+
+- ``handler``: the interface (``Handler``, the project as handlers see it, ``Plan`` what they contribute)
+- ``dockerfile``: a Dockerfile/Containerfile, built as it is
+- ``refused``: R, Julia, Nix (and conda until its handler lands): one sentence, nothing built
+- ``pipfile``, ``requirements``: the Python packages (only the first that applies is used)
+- ``runtime``, ``apt``, ``postbuild``, ``start``: compose with any of them
+"""
+
+from .compose import from_folder  # noqa: F401

@@ -1,0 +1,101 @@
+"""The interface every environment handler implements, and what it writes into.
+
+A handler is an object with ``name``, ``files`` (the file names it reads, relative to the folder
+holding the environment: the project, or its binder/), ``applies(project)`` and
+``contribute(project, plan)``. ``compose`` calls ``contribute`` of the handlers that apply, in its
+order, on one :class:`Plan`, then writes the Containerfile from the plan.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Tuple
+
+from ...errors import InvalidArgument
+from ..containerfile_steps import install_step, pip_step
+
+
+class Project:
+    """A project folder as handlers see it: ``root`` (the build context, copied to ``/srv/project``) and
+    ``env_dir`` (``""``, ``"binder"`` or ``".binder"``: where the environment files are read), ``environ``
+    (the host's environment variables) and ``base`` (the base image the user named, or None)."""
+
+    def __init__(self, root: str, env_dir: str, environ: Mapping[str, str], base: Optional[str] = None):
+        self.root, self.env_dir, self.environ, self.base = root, env_dir, environ, base  # base: --base
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.root, self.env_dir, name)
+
+    def has(self, name: str) -> bool:
+        return os.path.isfile(self.path(name))
+
+    def label(self, name: str) -> str:
+        """``name`` as the context (and a person) sees it: ``binder/requirements.txt``."""
+        return f"{self.env_dir}/{name}" if self.env_dir else name
+
+    def read(self, name: str) -> str:
+        try:
+            with open(self.path(name), encoding="utf-8") as file:
+                return file.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidArgument(f"cannot read {self.label(name)}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+@dataclass
+class Plan:
+    """What the handlers contribute, in the Containerfile's order:
+
+    ``stages`` (whole build stages written before the final FROM, e.g. a solver ``FROM ... AS solve``),
+    ``base`` (the final FROM's default: None picks python:X.Y-slim for ``python``), ``env`` (ENV of the
+    final image), ``path`` (folders put first on PATH), ``system`` (steps before the Python packages:
+    apt), ``packages`` (pip requirements the caller adds, e.g. ipykernel: a handler that installs them
+    itself empties the tuple, else they get a pip step of their own before ``dependencies``),
+    ``dependencies`` (steps before ``COPY .``: they copy the files they need themselves),
+    ``after_copy`` (steps after the project is copied: ``pip install .``, postBuild), ``start`` (the
+    script run before every command), ``needed`` (context files the ignore rules must not leave out),
+    ``warnings`` (one sentence each).
+    ``python`` is the Python version asked for (``python_source`` says who asked); ``check_python``
+    False skips the step checking the base image's Python (a handler that brings its own).
+    ``containerfile``, when a handler sets it, is used as is and everything else is ignored.
+    ``install(args)`` writes a step installing Python packages (uv, or pip with ``installer="pip"``).
+    ``secret`` says the pip settings go in as the build secret ``pipconf`` (SECRET_MOUNT mounts it as
+    /etc/pip.conf); ``secrets`` adds others (a step mounts ``--mount=type=secret,id=ID,target=PATH``).
+    """
+
+    python: Optional[str] = None
+    python_source: str = "the running Python"
+    check_python: bool = True
+    base: Optional[str] = None
+    stages: List[str] = field(default_factory=list)
+    env: Dict[str, str] = field(default_factory=dict)
+    path: List[str] = field(default_factory=list)
+    system: List[str] = field(default_factory=list)
+    packages: Tuple[str, ...] = ()
+    dependencies: List[str] = field(default_factory=list)
+    after_copy: List[str] = field(default_factory=list)
+    start: Optional[str] = None
+    needed: List[str] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    containerfile: Optional[str] = None
+    secret: bool = False  # set by compose: the pip settings exist, so pip_step(..., plan.secret) mounts them
+    secrets: Dict[str, bytes] = field(default_factory=dict)  # more build secrets: id -> content, never stored
+    installer: str = "uv"  # or "pip": what ``install`` writes
+
+    def install(self, args: str, cd: str = "") -> str:
+        """The step installing ``args`` (pip's arguments: -r FILE, -c FILE, -e ., NAME==VERSION) with the
+        chosen installer, from the configured index; ``cd`` is a shell prefix (``cd DIR && ``)."""
+        return (install_step if self.installer == "uv" else pip_step)(args, self.secret, cd=cd)
+
+
+class OneFile:
+    """A handler that applies when its file (``files[0]``) is in the folder holding the environment."""
+
+    name = ""
+    files: Tuple[str, ...] = ()
+
+    def applies(self, project: Project) -> bool:
+        return project.has(self.files[0])
+
+    def contribute(self, project: Project, plan: Plan) -> None:
+        raise NotImplementedError
