@@ -265,6 +265,12 @@ BUILD_LOG_RULES: Tuple[Tuple["re.Pattern[str]", str], ...] = (
     (re.compile(r"No matching distribution found for (\S+)"),
      "pip found no distribution for {0} in the package index: check the name and version, and "
      "PIP_INDEX_URL / PIP_EXTRA_INDEX_URL"),
+    # uv's for the same: "Because NAME was not found in the package registry | there is no version of NAME==V |
+    # only NAME==V is available and you require REQUIREMENT, we can conclude that your requirements are unsatisfiable"
+    (re.compile(r"Because (?:\S+ was not found in the package registry|there is no version of \S+|only .+? (?:is|are) "
+                r"available) and you require (.+?), we can conclude that your requirements are unsatisfiable"),
+     "uv found no distribution for {0} in the package index: check the name and version, and "
+     "PIP_INDEX_URL / PIP_EXTRA_INDEX_URL"),
 )
 
 _CREDENTIALS = "the registry wants credentials: add --creds USER (you will be asked for the password)"

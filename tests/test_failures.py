@@ -161,6 +161,8 @@ BUILD_LOG_CASES = (
     ("/usr/bin/python3: No module named pip", "the base image's python3 has no pip"),
     ("ERROR: No matching distribution found for nosuchpkg==1",
      "pip found no distribution for nosuchpkg==1 in the package index"),
+    ("  cause: Because nosuchpkg was not found in the package registry and you require nosuchpkg==1, we can "
+     "conclude that your requirements are unsatisfiable.", "uv found no distribution for nosuchpkg==1 in the package index"),
 )
 
 
