@@ -256,6 +256,24 @@ def _wait(driver, js, timeout, what):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; page recorded {state}; screenshot {shot}")
 
 
+def _open_and_run(browser, lab, name, cells):
+    """Open the notebook ``name`` of ``cells`` cells in JupyterLab, wait for its kernel, run all its cells."""
+    opened = "return !!(window.jupyterapp && window.jupyterapp.shell.currentWidget" \
+             f" && document.querySelectorAll('.jp-Cell').length >= {cells})"
+    browser.get(f"{lab['url']}/lab/tree/{name}?token={lab['token']}")
+    try:
+        _wait(browser, opened, 90, "the notebook to open")
+    except AssertionError:  # on a loaded machine JupyterLab sometimes loses a stylesheet ("Error Loading
+        browser.refresh()   # Theme") and never opens the notebook: one reload, then it must
+        _wait(browser, opened, 90, "the notebook to open after a reload")
+    _wait(browser, "return window.jupyterapp.shell.currentWidget.sessionContext.session"
+                   " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+                   " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+          90, "the kernel to be idle")
+    browser.set_script_timeout(120)
+    assert browser.execute_async_script(RUN_ALL_JS) == "ok"
+
+
 def test_progress_widgets_render_in_jupyterlab(lab, browser, layered_image, registries, podman_major):
     browser.get(f"{lab['url']}/lab/tree/progress.ipynb?token={lab['token']}")
     _wait(browser, "return !!(window.jupyterapp && window.jupyterapp.shell.currentWidget"
@@ -379,20 +397,7 @@ def test_tables_read_in_jupyterlab(lab, browser, podman_service, base_image):
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, lab["home"] / "work" / "tables.ipynb")
     try:
-        opened = "return !!(window.jupyterapp && window.jupyterapp.shell.currentWidget" \
-                 " && document.querySelectorAll('.jp-Cell').length >= 4)"
-        browser.get(f"{lab['url']}/lab/tree/tables.ipynb?token={lab['token']}")
-        try:
-            _wait(browser, opened, 90, "the notebook to open")
-        except AssertionError:  # on a loaded machine JupyterLab sometimes loses a stylesheet ("Error Loading
-            browser.refresh()   # Theme") and never opens the notebook: one reload, then it must
-            _wait(browser, opened, 90, "the notebook to open after a reload")
-        _wait(browser, "return window.jupyterapp.shell.currentWidget.sessionContext.session"
-                       " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
-                       " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
-              90, "the kernel to be idle")
-        browser.set_script_timeout(120)
-        assert browser.execute_async_script(RUN_ALL_JS) == "ok"
+        _open_and_run(browser, lab, "tables.ipynb", 4)
         _wait(browser, "return document.querySelectorAll('table.podman-nb-table').length >= 6", 60, "the tables")
         time.sleep(0.5)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -449,3 +454,64 @@ def _dollar_image(podman_service, base_image):
     name = "localhost/browser-test/dollars:latest"
     podman_service.cli("build", "-t", name, "--label", "a=from $ 5 to $ 10", "-f", context / "Containerfile", context)
     return name
+
+
+EXPLORED = "localhost/browser-test/explore:latest"
+TREE_JS = "const t = document.querySelector('.podman-nb-explore-tree'); return t ? t.textContent : '';"
+
+
+@pytest.fixture
+def explored_image(podman_service, base_image):
+    """Two small layers with `$` in their paths and steps (a price file, then it removed and a $HOME folder)."""
+    ctx = podman_service.workdir / "browser-explore"
+    ctx.mkdir(exist_ok=True)
+    (ctx / "Containerfile").write_text(
+        f"FROM {base_image.local}\n"
+        "RUN mkdir -p '/prices/$5 and $6' && head -c 300000 /dev/urandom > '/prices/$5 and $6/table.bin'"
+        " && echo '$x^2$' > /prices/maths.txt\n"
+        "RUN rm /prices/maths.txt && mkdir -p '/srv/$HOME'"
+        " && head -c 20000 /dev/urandom > '/srv/$HOME/cost $7.bin'\n")
+    podman_service.cli("build", "-t", EXPLORED, "-f", ctx / "Containerfile", ctx)
+    yield EXPLORED
+    podman_service.cli("rmi", "-f", EXPLORED, check=False)
+
+
+def test_image_explore_clicks_through_in_jupyterlab(lab, browser, explored_image):
+    """%image_explore: picking a layer changes the tree, the filter narrows it and keeps its focus, `$` stays `$`."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+    from selenium.webdriver.support.ui import Select
+
+    nb = new_notebook(cells=[
+        new_code_cell("import os\n%load_ext podman_nb\n%config PodmanMagics.base_url = os.environ['PODMAN_NB_BASE_URL']"),
+        new_code_cell(f"%image_explore {explored_image}"),
+        new_markdown_cell("Maths here, and only here: $x^2$"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, lab["home"] / "work" / "explore-widget.ipynb")
+    _open_and_run(browser, lab, "explore-widget.ipynb", 3)
+    browser.execute_script(OBSERVER_JS.replace("__BUILT__", explored_image))  # records any maths typeset, any time
+    last = _wait(browser, TREE_JS, 60, "the explorer's tree")  # the last layer is picked first
+    assert "cost $7.bin" in last and re.search(r"^- .* maths.txt$", last, re.M) and "table.bin" not in last, last
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    picker = Select(browser.find_element("css selector", ".podman-nb-explore select"))
+    picker.select_by_index(1)  # the layer that wrote the prices
+    picked = _wait(browser, TREE_JS.replace("return t ?", "return t && t.textContent.includes('table.bin') ?"),
+                   30, "the tree of layer 1")
+    assert "$5 and $6/" in picked and "maths.txt" in picked and "cost $7.bin" not in picked, picked
+    explorer = browser.find_element("css selector", ".podman-nb-explore")
+    browser.execute_script("arguments[0].scrollIntoView()", explorer)
+    _wait(browser, "return window.__pnb.markdownMaths >= 1", 30, "the Markdown cell's maths to be typeset")
+    time.sleep(0.5)
+    browser.save_screenshot(str(SCREENSHOTS / "jupyterlab-explore.png"))
+    box = explorer.find_element("css selector", "input[type=text]")
+    box.click()
+    box.send_keys("MATHS")
+    narrowed = _wait(browser, TREE_JS.replace("return t ?", "return t && !t.textContent.includes('table.bin') ?"),
+                     30, "the filter to narrow the tree")
+    assert "maths.txt" in narrowed and "prices/" in narrowed, narrowed
+    assert browser.execute_script("return document.activeElement === arguments[0] && arguments[0].value", box) \
+        == "MATHS"  # the box was not redrawn under the cursor
+    browser.save_screenshot(str(Path(os.environ.get("PODMAN_NB_SCREENSHOTS", "/tmp")) / "jupyterlab-explore-filtered.png"))
+    assert browser.execute_script("return window.__pnb.maths") == 0  # none in any output at any time
+    shown = explorer.text
+    assert "1: mkdir -p '/prices/$5 and $6'" in shown and "2: rm /prices/maths.txt" in shown, shown

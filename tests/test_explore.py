@@ -414,6 +414,49 @@ def test_sbom_agrees_with_dpkg_and_pip_inside_the_image(images, explorer, ip, tm
                                            f"{tmp_path / 'child.cdx.json'}")
 
 
+def test_explore_model_tree_filter_order_and_text(images, explorer, ip):
+    """%image_explore's model on the example image: a layer's changes or everything up to it, marked; folders
+    sized by what they keep; the filter (any case) keeps matching files and their folders; size or name order."""
+    from podman_nb.notebook.explore_view import ExploreModel, Line, tree_html
+
+    name = images.names["example"]
+    model = ExploreModel(explorer, name)
+    assert model.entries(2) == {"/data/a": ("modified", 1_048_576)}
+    assert model.entries(3) == {"/data/b": ("removed", 524_288)}
+    up_to_3 = model.entries(3, everything=True)
+    assert (up_to_3["/data/a"], up_to_3["/data/b"]) == (("", 1_048_576), ("removed", 524_288))
+    assert len(up_to_3) == len(model.changes[0]) + 2 and "/x/y" not in up_to_3
+    assert model.tree(3) == [Line(0, "data", "/data", "", 0, True), Line(1, "b", "/data/b", "removed", 524_288, False)]
+    assert model.tree(4, everything=True, pattern="X/Y") == [Line(0, "x", "/x", "", 3, True),
+                                                             Line(1, "y", "/x/y", "added", 3, False)]
+    assert [line.path for line in model.tree(1, pattern="/b")] == ["/data", "/data/b"]
+    by_size = [line for line in model.tree(4, everything=True) if line.depth == 0]
+    by_name = [line for line in model.tree(4, everything=True, order="name") if line.depth == 0]
+    assert [line.size for line in by_size] == sorted((line.size for line in by_size), reverse=True)
+    assert [line.name for line in by_name] == sorted(line.name for line in by_size)
+    assert next(line.size for line in by_size if line.name == "data") == 1_048_576
+    assert tree_html(model.tree(3)).count('<span style="color:#c62828">- ') == 1  # the removed file, in red
+    assert [row[:3] for row in model.advice_rows(1)] == [("overwritten-later", "/data/a", 1_048_576),
+                                                         ("removed-later", "/data/b", 524_288)]
+    assert model.advice_rows(4) == []
+    from nbconvert.exporters import HTMLExporter
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+    from podman_nb.notebook.explore_widget import ExploreWidget
+
+    shown = ExploreWidget(model)
+    box = shown.filter
+    shown.layer_list.value, box.value = 1, "/B"  # what a click and typing do: only the tree and the advice change
+    assert shown.tree.value == tree_html(model.tree(1, pattern="/b")) and shown.filter is box
+    bundle = shown._repr_mimebundle_()
+    assert bundle["text/html"] == model.html() and "application/vnd.jupyter.widget-view+json" in bundle
+    picked = WidgetsDataTypeFilter(notebook_metadata={}, resources={}, config=HTMLExporter().config)(bundle)
+    assert picked == ["text/html"]  # what nbconvert (no widget state saved) shows: the static summary
+    shown.close()
+    text = repr(ip.run_line_magic("image_explore", name))  # terminal IPython: the summary as text
+    assert text.splitlines()[0].startswith(f"{name}: efficiency 65.8 %, 2.62 MB wasted in 2 files; 2 findings")
+    assert "3: rm /data/b" in text and "removed-later: /data/b" in text
+
+
 def test_missing_image_and_corrupt_or_cut_archive(images, explorer, client):
     with pytest.raises(errors.ImageNotFound, match="(?i)not found") as caught:
         explorer.layers("localhost/podman-nb/no-such-image:latest")
@@ -536,19 +579,11 @@ def test_layers_headline_and_plot_read_in_jupyterlab(images, lab, browser):
     ])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, lab["home"] / "work" / "explore.ipynb")
-    browser.get(f"{lab['url']}/lab/tree/explore.ipynb?token={lab['token']}")
-    browsers._wait(browser, "return !!(window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                            " && document.querySelectorAll('.jp-Cell').length >= 3)", 120, "the notebook to open")
-    browsers._wait(browser, "return window.jupyterapp.shell.currentWidget.sessionContext.session"
-                            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
-                            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
-                            " === 'idle'", 90, "the kernel to be idle")
-    browser.set_script_timeout(120)
-    assert browser.execute_async_script(browsers.RUN_ALL_JS) == "ok"
+    browsers._open_and_run(browser, lab, "explore.ipynb", 3)  # with one reload when a loaded machine loses it
     browsers._wait(browser, "return document.querySelectorAll('table.podman-nb-table').length >= 2", 60, "the tables")
     time.sleep(0.5)
     browsers.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(browsers.SCREENSHOTS / "jupyterlab-explore.png"))
+    browser.save_screenshot(str(browsers.SCREENSHOTS / "jupyterlab-layers.png"))
     page = browser.find_element("css selector", ".jp-Notebook").text
     assert f"{images.names['example']}: efficiency 65.8 %, 2.62 MB wasted in 2 files" in page
     advice = browser.find_elements("css selector", ".jp-Cell")[2]

@@ -1,5 +1,5 @@
 """The explorer's magics, thin over ``podman_nb.explore``: %image_layers (with its headline and --plot),
-%image_files, %image_diff, %image_advice, %image_packages and %image_sbom, as ExploreMagics (``%load_ext podman_nb`` registers it)."""
+%image_files, %image_diff, %image_advice, %image_packages, %image_sbom and %image_explore, as ExploreMagics (``%load_ext podman_nb`` registers it)."""
 
 from __future__ import annotations
 
@@ -228,3 +228,25 @@ class ExploreMagics(Magics):
                       why_empty=f"{args.image} has no package database podman_nb reads (Python dist-info, dpkg, "
                       "apk, conda-meta)")
 
+
+    @line_magic
+    @magic_arguments()
+    @common
+    @argument("image", help="Image name or id.")
+    @magic
+    def image_explore(self, args, call):
+        """Click through the image, as dive does in a terminal: its layers (step, size), the picked layer's file
+        tree (its changes or everything up to it; added, modified, removed; by size or name; a filter) and its
+        advice. Without a widgets front end (terminal IPython) the layers and their advice as text.
+
+        Example: ``%image_explore localhost/myenv:latest``
+        """
+        from .explore_view import ExploreModel
+        from .progress_display import choose_mode
+
+        model = ExploreModel(_explorer(call), args.image)
+        if choose_mode() == "widgets":
+            from .explore_widget import ExploreWidget
+
+            return ExploreWidget(model)
+        return model
