@@ -152,8 +152,8 @@ def test_binder_folder_replaces_the_root_files(tmp_path):
     ({"requirements.txt": "--frobnicate\n"}, "'--frobnicate' is not a pip requirements option"),
     ({"runtime.txt": "python-3.99\n"}, "runtime.txt asks for Python 3.99, which has no official python image"),
     ({"runtime.txt": "ruby-3\n"}, "runtime.txt must say python-3.X"),
-    ({"environment.yml": "dependencies: [numpy]\n", "requirements.txt": "six\n"},
-     "holds environment.yml: conda environments (environment.yml) are not supported by podman_nb yet, so nothing"),
+    ({"environment.yml": "dependencies:\n  - numpy\n   - six\n", "requirements.txt": "six\n"},
+     "environment.yml is not valid YAML at line 3: it is indented more than the list item before it"),
     ({"apt.txt": "jq; rm -rf /\n"}, "apt.txt line 1: 'jq;' is not a Debian package name"),
     ({"requirements.txt": "six\n", ".dockerignore": "*.txt\n"}, ".dockerignore leaves out requirements.txt"),
 ])

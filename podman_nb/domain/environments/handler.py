@@ -78,6 +78,7 @@ class Plan:
     containerfile: Optional[str] = None
     secret: bool = False  # set by compose: the pip settings exist, so pip_step(..., plan.secret) mounts them
     secrets: Dict[str, bytes] = field(default_factory=dict)  # more build secrets: id -> content, never stored
+    private: List[str] = field(default_factory=list)  # context files left out: they hold credentials
 
 
 class OneFile:
