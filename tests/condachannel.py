@@ -187,6 +187,26 @@ def publish(dest: Path, version: str) -> None:
     _index(dest)
 
 
+def write_lock(server: "ChannelServer", name: str, specs: list, path: Path) -> None:
+    """A conda-lock.yml at ``path`` for ``specs`` solved against the served channel ``name`` now, written by
+    podman_nb's own installer script (its ``write_lock``) on this machine, with the server's credentials."""
+    import json
+    import subprocess
+    from podman_nb.domain.environments import conda_install
+
+    auth = path.parent / ".auth.json"
+    auth.write_text(json.dumps({server.plain_url(name) + "/": "Basic " + base64.b64encode(
+        f"pnb:{server.token}".encode()).decode()}))
+    request = {"prefix": str(path.parent / ".prefix"), "channels": [server.plain_url(name)], "specs": specs,
+               "file": "environment.yml", "write_lock": str(path)}
+    try:
+        services.run([sys.executable, conda_install.__file__, json.dumps(request)],
+                     env={**os.environ, "PODMAN_NB_CONDA_AUTH": str(auth)})
+    finally:
+        auth.unlink()
+        shutil.rmtree(path.parent / ".prefix", ignore_errors=True)
+
+
 class ChannelServer:
     """Channels under ``root`` over http on loopback, behind basic auth ``pnb:TOKEN``: ``.url(name)`` with the
     token (``http://pnb:TOKEN@127.0.0.1:PORT/NAME``), ``.plain_url(name)``, ``.alias`` (the server's root with

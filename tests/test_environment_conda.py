@@ -91,3 +91,67 @@ def test_conda_project_runs_the_environments_python(podman_service, conda_image,
     assert any("/pnb/noarch/pnb-data-1.0-" in line and '" 200 ' in line for line in channel_server.requests())
     forms = [token.encode(), base64.b64encode(f"pnb:{token}".encode())]
     assert [where for where, blob in everything_in(image, log).items() if any(f in blob for f in forms)] == []
+
+
+def build_project(podman_service, project, environ, tag=None):
+    client = podman_nb.PodmanClient(base_url=podman_service.base_url)
+    try:
+        return environment.build(client.images, environment.from_folder(project, base=python_base_name(), environ=environ),
+                                 tag=tag or unique("conda"), network_mode="host")[0]
+    finally:
+        client.close()
+
+
+def python_base_name():
+    import envservices
+    return envservices.PYTHON_BASE
+
+
+def test_named_channel_through_the_alias(tmp_path, podman_service, python_base, pip_index, channel_server):  # noqa: F811
+    project = write(tmp_path / "p", {"environment.yml": "channels: [pnb]\ndependencies:\n  - pnb-data\n"})
+    environ = {"CONDA_CHANNEL_ALIAS": channel_server.alias, "PIP_INDEX_URL": pip_index.url,
+               "PIP_TRUSTED_HOST": "127.0.0.1"}
+    image = build_project(podman_service, project, environ)
+    try:
+        assert run_in(podman_service, image.tags[0], "cat $NB_PYTHON_PREFIX/share/pnb-data/VERSION") == "1.0"
+    finally:
+        podman_service.cli("rmi", "-f", image.tags[0])
+
+
+def test_a_lock_holds_the_older_package_after_a_newer_is_published(tmp_path, podman_service, python_base, pip_index,
+                                                                    channel_server):  # noqa: F811
+    channel = condachannel.make_channel(channel_server.root / "lockable")
+    project = write(tmp_path / "p", {"environment.yml": "channels: [pnb]\ndependencies:\n  - pnb-data\n"})
+    environ = {"CONDA_CHANNEL_ALIAS": channel_server.alias, "PIP_INDEX_URL": pip_index.url,
+               "PIP_TRUSTED_HOST": "127.0.0.1"}
+    condachannel.write_lock(channel_server, "lockable", ["python", "pnb-data"], project / "conda-lock.yml")
+    assert '"pnb-data"' in (project / "conda-lock.yml").read_text()
+    (project / "environment.yml").write_text("channels: [lockable]\ndependencies:\n  - pnb-data\n")
+    condachannel.publish(channel, "2.0")
+    image = build_project(podman_service, project, environ)
+    try:
+        assert run_in(podman_service, image.tags[0], "cat $NB_PYTHON_PREFIX/share/pnb-data/VERSION") == "1.0"
+    finally:
+        podman_service.cli("rmi", "-f", image.tags[0])
+
+
+def test_a_package_no_channel_has(tmp_path, podman_service, python_base, pip_index, channel_server):  # noqa: F811
+    project = write(tmp_path / "p", {"environment.yml": f"channels:\n  - {channel_server.url('pnb')}\n"
+                                                        "dependencies:\n  - no-such-package-pnb\n"})
+    before = podman_service.cli("ps", "-a", "--external", "-q").stdout.split()
+    tag = unique("conda")
+    with pytest.raises(BuildError) as caught:
+        build_project(podman_service, project, {"PIP_INDEX_URL": pip_index.url, "PIP_TRUSTED_HOST": "127.0.0.1"}, tag)
+    assert str(caught.value) == ("no channel has no-such-package-pnb that environment.yml asks for "
+                                 f"(channels searched: {channel_server.plain_url('pnb')})")
+    assert podman_service.cli("image", "exists", tag, check=False).returncode == 1
+    assert podman_service.cli("ps", "-a", "--external", "-q").stdout.split() == before
+
+
+def test_invalid_yaml_names_its_line(tmp_path):
+    project = write(tmp_path / "p", {"environment.yml": "channels:\n  - pnb\ndependencies:\n  - python\n"
+                                                        "  - pip:\n    - six\n   - idna\n"})
+    with pytest.raises(InvalidArgument) as caught:
+        environment.from_folder(project, environ={})
+    assert str(caught.value) == ("environment.yml is not valid YAML at line 7: it is indented more than the list "
+                                 "item before it")

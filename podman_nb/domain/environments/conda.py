@@ -153,7 +153,7 @@ class Conda:
         request = {"prefix": PREFIX, "channels": urls, "specs": specs, "file": label, "optional": kernel}
         lock = next((n for n in _LOCKS if project.has(n)), None)
         if lock:
-            request["lock"] = f"{SOLVER_DIR}/{lock}"
+            request.update(lock=f"{SOLVER_DIR}/{lock}", file=project.label(lock))
             plan.warnings.append(f"{project.label(lock)} is installed as it is: {label} is not solved again.")
         base = project.base or default_base(current_python())
         plan.base, plan.check_python, plan.packages = base, False, ()

@@ -72,25 +72,29 @@ async def solve(request, http, cache):
         absent = await missing(gateway, channels, optional)
         specs += [MatchSpec(name) for name in optional if name not in absent]
         absent = await missing(gateway, channels, request["specs"])
-        if absent:
-            fail(f"no channel has {', '.join(absent)} that {request['file']} asks for (channels searched: {searched})")
+    except Exception as exc:
+        fail(f"the channels of {request['file']} could not be read ({searched}): {first_line(exc)}")
+    if absent:
+        fail(f"no channel has {', '.join(absent)} that {request['file']} asks for (channels searched: {searched})")
+    try:
         return await rattler.solve(channels, specs, gateway=gateway, platforms=PLATFORMS,
                                    virtual_packages=VirtualPackage.detect())
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        fail(f"the packages {request['file']} asks for cannot be installed together from {searched}: {first}")
+        fail(f"the packages {request['file']} asks for cannot be installed together from {searched}: "
+             f"{first_line(exc)}")
+
+
+def first_line(exc):
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def locked(request):
     from rattler import LockFile
 
-    lock = LockFile.from_path(request["lock"])
-    env = lock.default_environment()
-    if env is None:
-        fail(f"{request['file']} has no default environment")
-    records = env.conda_repodata_records().get("linux-64", [])  # {platform: records}
+    env = LockFile.from_path(request["lock"]).default_environment()
+    records = env.conda_repodata_records().get("linux-64", []) if env is not None else []  # {platform: records}
     if not records:
-        fail(f"{request['file']} lists no packages for linux-64")
+        fail(f"{request['file']} lists no packages for linux-64 in its default environment")
     return records
 
 
@@ -111,10 +115,12 @@ async def main(argument):
         await rattler.install(records, request["prefix"], cache_dir=os.path.join(cache, "pkgs"), client=http,
                               show_progress=False)
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        fail(f"installing the conda environment of {request['file']} failed: {first}")
+        fail(f"installing the conda environment of {request['file']} failed: {first_line(exc)}")
     if request.get("write_lock"):
         write_lock(records, request)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # before asyncio's and the interpreter's teardown, where it sometimes crashes
 
 
 def write_lock(records, request):
@@ -137,7 +143,7 @@ def write_lock(records, request):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    try:
+        asyncio.run(main(sys.argv[1]))
+    except Exception as error:  # anything unforeseen still ends with one sentence
+        fail(f"the conda installer failed: {type(error).__name__}: {first_line(error)}")
