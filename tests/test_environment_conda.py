@@ -19,6 +19,7 @@ import condachannel
 import podman_nb
 from podman_nb import environment
 from podman_nb.errors import BuildError, InvalidArgument
+from podman_nb.kernel import containers
 from test_environment import built, package_index, pip_index, python_base, run_in, unique  # noqa: F401 (fixtures)
 
 PREFIX = "/srv/conda/envs/notebook"
@@ -91,6 +92,15 @@ def test_conda_project_runs_the_environments_python(podman_service, conda_image,
     assert any("/pnb/noarch/pnb-data-1.0-" in line and '" 200 ' in line for line in channel_server.requests())
     forms = [token.encode(), base64.b64encode(f"pnb:{token}".encode())]
     assert [where for where, blob in everything_in(image, log).items() if any(f in blob for f in forms)] == []
+
+
+def test_a_container_kernels_python_is_the_environments(podman_service, conda_image):
+    """The command a container kernel starts with (containers.init_command, then python3) finds the env's python."""
+    _, image, _ = conda_image
+    shell, *through = containers.init_command()[:4]
+    out = podman_service.cli("run", "--rm", "--network=none", "--entrypoint", shell, image.tags[0], *through,
+                             "python3", "-c", "import sys, ipykernel; print(sys.executable)").stdout
+    assert out.strip() == f"{PREFIX}/bin/python3"
 
 
 def build_project(podman_service, project, environ, tag=None):
