@@ -70,7 +70,7 @@ def bench_listing_cache(env: Env, res: Results, options: argparse.Namespace) -> 
             frame = magic()
             healed.append(time.perf_counter() - t0)
             assert f"moved{size}-{rep}" not in set(frame["tag"]), "the cache missed the change"
-        lags += list(cache.lags)
+        lags += list(cache.stats.lags)
         rows += [("first %images 0.5 s after one outside change", first, "lists again: dirty, rows not patched"),
                  ("%images after the background refresh of that change", healed,
                   f"the refresh starts {cache.debounce} s after the last event")]

@@ -60,7 +60,7 @@ def bench_streams(env: Env, res: Results, options: argparse.Namespace) -> None:
     reps, profile = options.stream_reps, options.profile
     from podman_nb.api.stream import json_stream
     from podman_nb.domain.events import event_from_line
-    from podman_nb.notebook.progress_display import WidgetsDisplay
+    from podman_nb.notebook.progress_widgets import WidgetsDisplay
 
     def run(kind: str, data: bytes, log_tail: int = 200):
         shown = WidgetsDisplay(kind, "synthetic", show=False, update_interval=0.25, log_tail=log_tail)
@@ -121,7 +121,7 @@ def bench_streams(env: Env, res: Results, options: argparse.Namespace) -> None:
             shown = WidgetsDisplay("build", "synthetic", show=False)
             t0 = time.perf_counter()
             no_containers = BuildContainers(dict, lambda reference: None)  # a synthetic stream: no service to ask
-            for _line, _found in manager._build_lines(None, shown.update, BuildLog(), no_containers):
+            for _built in manager._build_lines(None, shown.update, BuildLog(), no_containers):
                 pass
             elapsed = time.perf_counter() - t0
             shown.close()

@@ -5,7 +5,7 @@
 
 import importlib
 
-from . import errors, failures  # noqa: F401 (failures: the one table behind str(error))
+from . import errors  # noqa: F401
 
 # the public names import on first use: a container kernel's launcher (python -m podman_nb.kernel) needs only the
 # transport, and the images layer would cost it a twentieth of a second at every kernel start

@@ -9,39 +9,46 @@ raises APIError then too); where podman-py raises a built-in for a bad argument 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from requests.exceptions import HTTPError
-
-
-SAY: Optional[Callable[[BaseException], Any]] = None  # the table's said(), set by podman_nb.failures
 
 
 class PodmanError(Exception):
     """Base class for every error podman_nb raises.
 
-    ``str(error)`` is one sentence and a hint, made by the one table in :mod:`podman_nb.failures` from
-    the text raised (:meth:`raw`) and the facts layers attached (``facts``); a magic shows the same.
+    ``str(error)`` is ``"SENTENCE (hint: HINT)"``: two fields, set when the error is raised. Our own failures say
+    them at the raise site (``PodmanError(sentence, hint=...)``); what the service, ssh or a build step said is
+    made into them by the table in :mod:`podman_nb.failures` (``failures.explain``), again whenever a layer
+    attaches a fact (``failures.attach``). Reading ``str(error)`` computes nothing.
     """
 
-    facts: Optional[dict] = None
+    LABEL: Optional[str] = None  # said before the sentence in a notebook; None: the class's name
+
+    def __init__(self, message: Any = "", *args: Any, hint: Optional[str] = None, **kwargs: Any):
+        super().__init__(message, *args, **kwargs)
+        self.sentence: str = " ".join(str(message).split())
+        self.hint: Optional[str] = hint or None  # what to do; None when nothing helps
+        self.facts: dict = {}  # what the layers knew (failures.attach)
+        self.row: Optional[str] = None  # the name of the failures row that made the sentence, if one did
+        self.explained = False  # whether the table makes the sentence (failures.explain)
 
     def raw(self) -> str:
         """The text as raised: the service's own words, before the table made a sentence of them."""
         return super().__str__()
 
     def __str__(self) -> str:
-        return str(SAY(self)) if SAY else self.raw()
+        sentence = getattr(self, "sentence", None) or self.raw()
+        hint = getattr(self, "hint", None)
+        return f"{sentence} (hint: {hint})" if hint else sentence
 
     @property
-    def hint(self) -> str:
-        """What to do, as ``str(error)`` says it after "hint:" (None when nothing helps); a hint set
-        here is said instead of the table's."""
-        return (SAY(self).hint if SAY else getattr(self, "_hint", None)) or None
-
-    @hint.setter
-    def hint(self, value: Optional[str]) -> None:
-        self._hint = value
+    def label(self) -> str:
+        """What kind of failure, said before the sentence in a notebook (``"Podman error: "``); ``""`` when a
+        row of the table made the sentence, which says it."""
+        if getattr(self, "row", None) is not None:
+            return ""
+        return f"{type(self).__name__}: " if self.LABEL is None else self.LABEL
 
 
 DockerException = PodmanError  # podman-py's (and docker-py's) name for the base class
@@ -49,6 +56,8 @@ DockerException = PodmanError  # podman-py's (and docker-py's) name for the base
 
 class InvalidArgument(PodmanError, ValueError):
     """An argument given by the caller cannot be used; nothing was sent to the service."""
+
+    LABEL = ""  # its sentence is about the input: the kind goes without saying
 
 
 class MissingArgument(InvalidArgument, TypeError):
@@ -63,14 +72,18 @@ class APIError(PodmanError, HTTPError):
     """The service answered with an error, or (the subclasses below) did not answer.
 
     ``status_code`` is the HTTP status (or ``None`` for an error line inside a stream
-    that began with 200, and when no answer came); ``explanation`` is the service's own message; ``hint``, when set,
-    says what to do (it overrides the notebook's guess from the message's words).
+    that began with 200, and when no answer came); ``explanation`` is the service's own message, the sentence
+    until the table says better.
     """
 
+    LABEL = "Podman error: "
+
     def __init__(self, message: str, response: Any = None, explanation: Optional[str] = None,
-                 status_code: Optional[int] = None):
-        super().__init__(message, response=response)
+                 status_code: Optional[int] = None, hint: Optional[str] = None):
+        super().__init__(message, hint=hint, response=response)
         self.explanation = explanation
+        if explanation:
+            self.sentence = " ".join(str(explanation).split())
         if status_code is None and response is not None:
             status_code = getattr(response, "status_code", None)
         self.status_code = status_code
@@ -91,13 +104,19 @@ class APIError(PodmanError, HTTPError):
 class ServiceUnavailable(APIError, ConnectionError):
     """No Podman service answered at any of the addresses tried."""
 
-    def __init__(self, message: str, tried: Iterable[str] = ()):
-        super().__init__(message)
+    def __init__(self, message: str, tried: Iterable[str] = (), hint: Optional[str] = None):
+        super().__init__(message, hint=hint)
         self.tried = list(tried)
+
+    @property
+    def label(self) -> str:
+        return "Podman service unavailable: "
 
 
 class StreamTimeout(APIError, TimeoutError):
     """The service sent nothing for longer than the configured idle time."""
+
+    LABEL = None  # no answer came: not the service's error
 
 
 class NotFound(APIError):
@@ -106,6 +125,8 @@ class NotFound(APIError):
 
 class ImageNotFound(NotFound):
     """The service has no such image."""
+
+    LABEL = "Image not found: "
 
 
 class NotSupported(APIError):
@@ -116,8 +137,22 @@ class NotSupported(APIError):
 class BuildError(PodmanError):
     """A build failed; ``build_log`` holds every line the service sent (the build's BuildLog)."""
 
-    def __init__(self, reason: str, build_log: Iterable[Any] = ()):
-        super().__init__(reason)
+    def __init__(self, reason: str, build_log: Iterable[Any] = (), hint: Optional[str] = None):
+        super().__init__(reason, hint=hint)
         self.msg = reason
         self.build_log = build_log
 
+    @property
+    def label(self) -> str:
+        return "Build failed: "
+
+
+class RulesBroken(PodmanError):
+    """An image breaks dive's CI rules (``Explorer.check``, ``%image_layers --ci``): one sentence per broken rule,
+    with the figure and the threshold; ``verdicts`` holds every rule's (rule, verdict, sentence)."""
+
+    LABEL = "dive's CI rules broken: "
+
+    def __init__(self, message: str, verdicts: Iterable[Any] = ()):
+        super().__init__(message)
+        self.verdicts = list(verdicts)

@@ -1,16 +1,19 @@
-"""The one table from what Podman, ssh or a build step said to one sentence and one hint.
+"""The one table from what Podman, ssh or a build step said to one sentence and one hint, and the functions
+that apply it.
 
-Every layer raises the classes of :mod:`podman_nb.errors` with the service's own text; a layer that
-knows more attaches facts to the exception (:func:`attach`: the Containerfile, the build context, the
-scp destination, the magic that ran, whether credentials were sent), never rewriting its text. The
-sentence is made here, from the text and those facts, when the exception is shown: ``str(error)`` is
-``"SENTENCE (hint: HINT)"``, the same in plain Python as in a notebook, where the notebook layer only
-puts the magic's name (and :func:`label`) in front. The service's text stays on the exception
-(``explanation``, ``msg``, :meth:`~podman_nb.errors.PodmanError.raw`).
+Our own failures are raised with their sentence and hint (``InvalidArgument(sentence, hint=...)``) and never
+come here. An error that carries someone else's words is made into a sentence by :func:`explain` where it is
+raised (the transport's error mapping, a stream's error line, a build's failure), from its text and the facts
+layers attach to it; a layer that knows more adds facts with :func:`attach` (the Containerfile, the build
+context and the folder it was started from, the scp destination, the magic that ran, whether credentials were
+sent), which makes the sentence again from the text and every fact, never from a look around at that moment.
+``str(error)`` then only reads the two fields: ``"SENTENCE (hint: HINT)"``, the same in plain Python as in a
+notebook, where the display only puts the magic's name and ``error.label`` in front. The service's text stays
+on the exception (``explanation``, ``msg``, :meth:`~podman_nb.errors.PodmanError.raw`).
 
-To change a message, change its row in ``RULES`` (service and build errors), ``BUILD_LOG_RULES``
-(what a build step printed), ``KEYWORD_HINTS``, ``SSH_REASONS`` or ``LISTING_CACHE_OFF``; tests/test_failures.py
-triggers each row.
+To change a message, change its row in ``RULES`` (service and build errors, each named), ``BUILD_LOG_RULES``
+(what a build step printed), ``KEYWORD_HINTS`` or ``SSH_REASONS``; tests/test_failures.py triggers each row by
+its name.
 """
 
 from __future__ import annotations
@@ -20,25 +23,14 @@ import os
 import re
 from typing import Any, Callable, Dict, Iterable, Iterator, NamedTuple, Optional, Tuple
 
-from . import errors
-from .errors import (APIError, BuildError, ImageNotFound, InvalidArgument, PodmanError, ServiceUnavailable,
-                     StreamTimeout)
+from .errors import APIError, BuildError, ImageNotFound, InvalidArgument, PodmanError, ServiceUnavailable
 
 MARK = "podman_nb: "  # a generated build step's own failure starts with this; the rest is the sentence
 
 INSTRUCTIONS = ("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
                 "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR")
 
-# The filter keys each listing accepts (libpod, Podman 4.3 and 5.4), by the operation that lists.
-FILTER_KEYS = {
-    "images": ("before", "containers", "dangling", "digest", "id", "intermediate", "label", "readonly",
-               "reference", "since", "until"),
-    "image_prune": ("dangling", "label", "until"),
-    "image_search": ("is-automated", "is-official", "stars"),
-}
-
-START_HINT = ("start it with `podman system service --time=0 &` "
-              "(or `systemctl --user start podman.socket`), or pass base_url=")
+_START = "start it with `podman system service --time=0 &` (or `systemctl --user start podman.socket`), or "
 
 
 class Said(NamedTuple):
@@ -46,20 +38,27 @@ class Said(NamedTuple):
     sentence: str
     hint: str = ""
 
-    def __str__(self) -> str:
-        return f"{self.sentence} (hint: {self.hint})" if self.hint else self.sentence
+
+def explain(error: PodmanError, **facts: Any) -> PodmanError:
+    """``error`` carries someone else's words (the service's, a registry's, a build step's): the table makes its
+    sentence and hint, now and whenever a fact is attached. Returns ``error``, to raise."""
+    error.explained = True
+    return attach(error, **facts)
 
 
 def attach(error: BaseException, **facts: Any) -> BaseException:
-    """Add facts to ``error`` (a fact already there is kept: the layer nearest the failure knew it best).
+    """Add facts to ``error`` (a fact already there is kept: the layer nearest the failure knew it best), and
+    make its sentence again when the table makes it (:func:`explain`) or a fact chooses its hint.
 
-    Facts read by the table: ``containerfile`` (its text), ``context`` (the build context folder or
-    None), ``source`` and ``destination`` (an scp's), ``operation`` (``"image_scp"``, ``"images"``: what listed or
-    copied), ``magic`` (``"%images"``, set by the notebook), ``creds_given``, ``asked_from_here`` (a
+    Facts read by the table: ``containerfile`` (its text), ``context`` (the build context folder or None),
+    ``cwd`` (the folder a build without a context was started from), ``source`` and ``destination`` (an
+    scp's), ``operation`` (``"image_scp"``, ``"images"``: what listed or copied), ``filter_keys`` (the keys the
+    listing takes), ``magic`` (``"%images"``, set by the notebook), ``creds_given``, ``asked_from_here`` (a
     remote service's registry data asked by this machine), ``all_tags_tls`` (an all-tags pull with
-    tls_verify=False), ``step`` (the failing build step's instruction), ``storage`` (the graphRoot of a full
-    storage); a kernel container's ``image``, ``folder`` (the kernel's cwd) and ``device`` (the GPU asked for),
-    with ``operation`` ``"kernel"``.
+    tls_verify=False), ``storage`` (the graphRoot of a full storage), ``explain_log`` (an environment build:
+    its log says why); a kernel container's ``image``, ``folder`` (the kernel's cwd) and ``device`` (the GPU
+    asked for), with ``operation`` ``"kernel"``; ``startable`` (no service answered: the hint says how to
+    start one).
     """
     known = getattr(error, "facts", None)
     if known is None:
@@ -71,7 +70,18 @@ def attach(error: BaseException, **facts: Any) -> BaseException:
     for name, value in facts.items():
         if value is not None:
             known.setdefault(name, value)
+    if getattr(error, "explained", False):
+        _say(error, *_table(error))  # type: ignore[arg-type]
+    if known.get("startable"):  # in a notebook, base_url= is set with %podman --url
+        other = "point the magics at one with %podman --url ADDRESS" if known.get("magic") else \
+            "pass base_url= (another service's address)"
+        error.hint = _START + other  # type: ignore[attr-defined]
     return error
+
+
+def unanswered(message: str, tried: Iterable[str]) -> ServiceUnavailable:
+    """The error for a service that did not answer where it may simply not run: the hint says how to start one."""
+    return attach(ServiceUnavailable(message, tried), startable=True)  # type: ignore[return-value]
 
 
 def attached(lines: Iterator[Any], **facts: Any) -> Iterator[Any]:
@@ -82,11 +92,7 @@ def attached(lines: Iterator[Any], **facts: Any) -> Iterator[Any]:
         raise attach(error, **facts)
 
 
-def facts_of(error: BaseException) -> Dict[str, Any]:
-    return getattr(error, "facts", None) or {}
-
-
-# -- service and build errors: (class, pattern on the service's text, sentence from the match and facts) --
+# -- service and build errors: what makes the sentence of a row's match and the facts (RULES below) --
 def _missing_image(match: re.Match, facts: Dict[str, Any]) -> Said:
     name = match.group("name")
     return Said(f"Image not found: {name} is not on this Podman service",
@@ -130,7 +136,7 @@ def _copy_missing(match: re.Match, facts: Dict[str, Any]) -> Said:
         return Said(f"{step} cannot find {path} in the build context {context}",
                     f"{step} paths are relative to the --context folder")
     text = f"{step} cannot find {path}: the build context is empty unless --context is given"
-    if os.path.exists(path):
+    if facts.get("cwd") and os.path.exists(os.path.join(facts["cwd"], path)):
         return Said(text + f", and {path} is in the notebook's folder", "add --context .")
     return Said(text, "add --context DIR, the folder that holds it")
 
@@ -152,18 +158,10 @@ def _scp_failed(match: re.Match, facts: Dict[str, Any]) -> Said:
 
 
 def _unknown_filter(match: re.Match, facts: Dict[str, Any]) -> Said:
-    operation = facts.get("operation") or "images"
-    keys = FILTER_KEYS.get(operation, FILTER_KEYS["images"])
-    magic = facts.get("magic") or f"%{operation}"
-    return Said(f"unknown filter {match.group('key')!r}: {magic} filters on {', '.join(keys)} "
-                "(as --filter KEY=VALUE)")
-
-
-def _no_service(match: re.Match, facts: Dict[str, Any]) -> Said:
-    text = match.string
-    if facts.get("magic"):  # in a notebook, base_url= is set with %podman --url
-        text = text.replace("or pass base_url=", "or point the magics at one with %podman --url ADDRESS")
-    return Said(" ".join(text.split()))
+    magic = facts.get("magic") or f"%{facts.get('operation') or 'images'}"
+    keys = facts.get("filter_keys")  # attached by the listing that was asked (domain/manager.py's FILTER_KEYS)
+    return Said(f"unknown filter {match.group('key')!r}: " + (f"{magic} filters on {', '.join(keys)} "
+                "(as --filter KEY=VALUE)" if keys else f"{magic} has no such filter"))
 
 
 FULL_STORAGE = re.compile(r"(?i)no space left on device")  # also read by domain/storage.py
@@ -183,14 +181,8 @@ def _no_folder(match: re.Match, facts: Dict[str, Any]) -> Said:
                 "notebook's folder")
 
 
-_KERNEL_IMAGE = "build the environment with %image_env --kernel NAME (it adds ipykernel), or use an image with " \
-                "Python and ipykernel"
-
-
-def _kernel_ipykernel(match: re.Match, facts: Dict[str, Any]) -> Said:
-    return Said(f"the image {facts.get('image', '')} has no ipykernel for its python3 (the probe exited "
-                f"{match.group('code')})", "build the environment with %image_env --kernel NAME, or add ipykernel "
-                "to the project's requirements.txt")
+KERNEL_IMAGE = "build the environment with %image_env --kernel NAME (it adds ipykernel), or use an image with " \
+               "Python and ipykernel"  # also said by kernel/containers.py's probe
 
 
 def _kernel_device(match: re.Match, facts: Dict[str, Any]) -> Said:
@@ -200,7 +192,7 @@ def _kernel_device(match: re.Match, facts: Dict[str, Any]) -> Said:
 
 
 def _kernel_python(match: re.Match, facts: Dict[str, Any]) -> Said:
-    return Said(f"the image {facts.get('image', '')} has no python3, so it cannot run ipykernel", _KERNEL_IMAGE)
+    return Said(f"the image {facts.get('image', '')} has no python3, so it cannot run ipykernel", KERNEL_IMAGE)
 
 
 def _kernel_folder(match: re.Match, facts: Dict[str, Any]) -> Said:
@@ -222,32 +214,44 @@ def _kernel_network(match: re.Match, facts: Dict[str, Any]) -> Said:
                 "(on loopback ports)")
 
 
-Rule = Tuple[type, str, Callable[[re.Match, Dict[str, Any]], Said], Optional[str]]
+class Rule(NamedTuple):
+    """A row: its name (what tests/test_failures.py calls it), the class it is for, the pattern on the error's
+    text, what makes the sentence of the match and the facts, and the operation it is for (None: any)."""
+    name: str
+    kind: type
+    pattern: str
+    sentence: Callable[[re.Match, Dict[str, Any]], Said]
+    operation: Optional[str] = None
+
+
 RULES: Tuple[Rule, ...] = (
-    (ImageNotFound, r"failed to find image (?P<name>\S+?): (?P=name): image not known", _missing_image, None),
-    (ImageNotFound, r"^(?P<name>\S+?): image not known$", _missing_image, None),
-    (APIError, r"reading manifest (?P<tag>[^\s:]+) in (?P<repository>\S+?): (?:manifest|name) unknown",
-     _no_such_tag, None),
-    (APIError, r"(?:manifest|name) unknown", _reference_not_there, "image_pull"),
-    (BuildError, r'Unknown instruction: "?(?P<word>[^"\s]+)"?', _unknown_instruction, None),
-    (BuildError, r'(?:STEP "(?P<step>[^"]+)".*)?copier: stat: "/(?P<path>[^"]+)": no such file or directory',
-     _copy_missing, None),
-    (APIError, r'(?:unsupported|invalid) image filter "(?P<key>[^"]+)"', _unknown_filter, None),
-    (APIError, r'strconv\.Atoi: parsing "[^"]*": invalid syntax|lookup (?P<host>\S+?)(?: on \S+)?: no such host',
-     _scp_destination, "image_scp"),
-    (APIError, r"^(?:.*: )?exit status (?P<code>\d+)$", _scp_failed, "image_scp"),
-    (InvalidArgument, r"^project folder (?P<path>.+) does not exist$", _no_folder, None),
-    (ServiceUnavailable, r"^No Podman service answered at .*", _no_service, None),
+    Rule("image not known", ImageNotFound, r"failed to find image (?P<name>\S+?): (?P=name): image not known",
+         _missing_image),
+    Rule("name: image not known", ImageNotFound, r"^(?P<name>\S+?): image not known$", _missing_image),
+    Rule("no such tag", APIError, r"reading manifest (?P<tag>[^\s:]+) in (?P<repository>\S+?): (?:manifest|name) "
+         "unknown", _no_such_tag),
+    Rule("manifest unknown", APIError, r"(?:manifest|name) unknown", _reference_not_there, "image_pull"),
+    Rule("unknown instruction", BuildError, r'Unknown instruction: "?(?P<word>[^"\s]+)"?', _unknown_instruction),
+    Rule("copy missing", BuildError,
+         r'(?:STEP "(?P<step>[^"]+)".*)?copier: stat: "/(?P<path>[^"]+)": no such file or directory', _copy_missing),
+    Rule("unknown filter", APIError, r'(?:unsupported|invalid) image filter "(?P<key>[^"]+)"', _unknown_filter),
+    Rule("scp destination", APIError,
+         r'strconv\.Atoi: parsing "[^"]*": invalid syntax|lookup (?P<host>\S+?)(?: on \S+)?: no such host',
+         _scp_destination, "image_scp"),
+    Rule("scp exit status", APIError, r"^(?:.*: )?exit status (?P<code>\d+)$", _scp_failed, "image_scp"),
+    # our own words, matched back until the environment handlers raise them with their hint (issue 30)
+    Rule("no project folder", InvalidArgument, r"^project folder (?P<path>.+) does not exist$", _no_folder),
     # a kernel container the service would not make or start (the kernel layer attaches image, folder, device)
-    (PodmanError, r"(?i)\bcdi\b|nvidia\.com/gpu", _kernel_device, "kernel"),
-    (PodmanError, r"^the probe exited (?P<code>\d+): no ipykernel$", _kernel_ipykernel, "kernel"),
-    (PodmanError, r"(?i)python3[\"'`]?: (?:executable file )?not found|executable file [`\"]?python3[`\"]? not found"
-                  r"|no such file or directory: OCI runtime", _kernel_python, "kernel"),
-    (APIError, r"(?i)(?:statfs|\bstat|mount\w*)\s+\"?(?P<path>/[^\s\":]*)?.*?no such file or directory",
-     _kernel_folder, "kernel"),
-    (PodmanError, FULL_STORAGE.pattern, _full_storage, None),
-    (APIError, r"unable to find network with name or ID (?P<name>[^\s:]+): network not found", _kernel_network,
-     "kernel"),
+    Rule("kernel cdi device", PodmanError, r"(?i)\bcdi\b|nvidia\.com/gpu", _kernel_device, "kernel"),
+    Rule("kernel without python3", PodmanError, r"(?i)python3[\"'`]?: (?:executable file )?not found"
+         r"|executable file [`\"]?python3[`\"]? not found|no such file or directory: OCI runtime", _kernel_python,
+         "kernel"),
+    Rule("kernel folder unseen", APIError,
+         r"(?i)(?:statfs|\bstat|mount\w*)\s+\"?(?P<path>/[^\s\":]*)?.*?no such file or directory", _kernel_folder,
+         "kernel"),
+    Rule("full storage", PodmanError, FULL_STORAGE.pattern, _full_storage),
+    Rule("kernel network", APIError, r"unable to find network with name or ID (?P<name>[^\s:]+): network not found",
+         _kernel_network, "kernel"),
 )
 
 # What an environment build's steps print (the build log), and the sentence for it.
@@ -299,30 +303,6 @@ SSH_REASONS: Tuple[Tuple[str, str], ...] = (
     ("forwarding", "the server refused to forward the Podman socket (AllowStreamLocalForwarding)"),
 )
 
-# Why %images asks the service each time instead of answering from the listing cache (%podman says it):
-# domain/listing_cache.py picks the row, {error} is the sentence of the failure behind it.
-LISTING_CACHE_OFF: Dict[str, str] = {
-    "off": 'list_cache = "off"',
-    "quick": ('Podman 4.5 and later list images quickly (list_cache = "auto" caches only older ones; '
-              '"on" caches anyway)'),
-    "no_logger": "the service's /info does not say how it logs events",
-    "no_events": 'the service logs no events (events_logger = "none" in its containers.conf)',
-    "unopened": "the service's events stream could not be opened ({error})",
-    "dropped": "the events stream dropped and is being reopened ({error})",
-    "ended": "the service ended the events stream",
-    "closed": "closed",
-}
-
-
-def cache_off(reason: str, error: Any = None) -> str:
-    """The row ``reason`` of LISTING_CACHE_OFF, with ``error``'s sentence where the row has one."""
-    return LISTING_CACHE_OFF[reason].format(error=error)
-
-
-# A build error repeats the step ('building at STEP "RUN x": while running runtime: exit status 1';
-# Podman 3: 'error building at STEP "RUN x": exit status 1'; the instruction is quoted as it is).
-_STEP_PREFIX = re.compile(r'^(?:error )?building at STEP ".*?": (?:while running runtime: )?')
-
 
 def ssh_reason(stderr: str, returncode: Optional[int], timeout: float) -> str:
     """What ssh's ``stderr`` means, in a few words (its last 300 characters when not a known case)."""
@@ -330,17 +310,6 @@ def ssh_reason(stderr: str, returncode: Optional[int], timeout: float) -> str:
     lowered = text.lower()
     reason = next((said for seen, said in SSH_REASONS if seen in lowered), None)
     return reason.format(timeout=timeout) if reason else f"ssh exited with {returncode}: {text[-300:] or 'no message'}"
-
-
-def step_reason(message: str, instruction: str = "") -> str:
-    """A build error without the step it names (a display names the step itself): ``exit status 1``."""
-    text = str(message).strip()
-    text = text[len("error "):] if text.startswith("error building at STEP ") else text  # Podman 3
-    prefix = f'building at STEP "{instruction}": '
-    if instruction and text.startswith(prefix):
-        text = text[len(prefix):]
-        return text[len("while running runtime: "):] if text.startswith("while running runtime: ") else text
-    return _STEP_PREFIX.sub("", text, count=1)
 
 
 def _log_lines(log: Any) -> Iterable[str]:
@@ -366,28 +335,29 @@ def from_build_log(log: Any) -> Optional[str]:
     return next((matches[pattern] for pattern, _ in BUILD_LOG_RULES if pattern in matches), None)
 
 
-def matched(error: BaseException) -> Optional[Said]:
-    """The sentence a row of the table makes of ``error``, or None when no row matches."""
-    facts = facts_of(error)
+def _table(error: PodmanError) -> Tuple[Said, Optional[str]]:
+    """What ``error`` says and the name of the row that made it (None: its own words, with a hint where one
+    helps): an environment build's log first, then the first row that matches, then the keyword hints."""
+    facts = error.facts
     if isinstance(error, BuildError) and facts.get("explain_log"):
         found = from_build_log(error.build_log)
         if found is not None:
-            return Said(found)
-    text = raw_text(error)
-    for kind, pattern, sentence, operation in RULES:
-        if operation and facts.get("operation") != operation:
-            continue
-        if isinstance(error, kind):
-            match = re.search(pattern, text)
+            return Said(found), "build log"
+    text = error.raw()
+    for rule in RULES:
+        if (rule.operation is None or facts.get("operation") == rule.operation) and isinstance(error, rule.kind):
+            match = re.search(rule.pattern, text)
             if match:
-                return sentence(match, facts)
-    return None
+                return rule.sentence(match, facts), rule.name
+    text = error.explanation if isinstance(error, APIError) and error.explanation else text
+    hint = next((h for name, h in _FACT_HINTS.items() if facts.get(name)), "")
+    if not hint and not isinstance(error, InvalidArgument):  # its words are ours about the input: no registry's
+        hint = keyword_hint(text, bool(facts.get("creds_given")))
+    return Said(" ".join(text.split()), hint), None
 
 
-def raw_text(error: BaseException) -> str:
-    """The text as it was raised: the service's words (``explanation``) when it sent some."""
-    raw = getattr(error, "raw", None)
-    return str(raw() if callable(raw) else error)
+def _say(error: PodmanError, said: Said, row: Optional[str]) -> None:
+    error.sentence, error.hint, error.row = said.sentence, said.hint or None, row
 
 
 def _says(lowered: str, word: str) -> bool:
@@ -401,40 +371,3 @@ def keyword_hint(text: str, creds_given: bool = False) -> str:
         if any(_says(lowered, word) for word in words):
             return _WRONG_CREDS if creds_given and hint is _CREDENTIALS else hint
     return ""
-
-
-def said(error: BaseException) -> Said:
-    """What ``error`` says: a row of the table's sentence, else its own text with a hint where one helps."""
-    found = matched(error)
-    if found is not None:
-        return found
-    facts = facts_of(error)
-    text = raw_text(error)
-    if isinstance(error, APIError) and error.explanation and not isinstance(error, (ServiceUnavailable, StreamTimeout)):
-        text = error.explanation
-    text = " ".join(text.split())
-    if isinstance(error, ServiceUnavailable):
-        return Said(text)
-    hint = next((h for name, h in _FACT_HINTS.items() if facts.get(name)), "")
-    hint = getattr(error, "_hint", None) or hint
-    if not hint and not isinstance(error, InvalidArgument):  # its words are ours about the input: no registry's
-        hint = keyword_hint(text, bool(facts.get("creds_given")))
-    return Said(text, hint)
-
-
-def label(error: BaseException) -> str:
-    """What kind of failure, said before the sentence in a notebook: ``"Build failed: "``, or ``""``."""
-    if isinstance(error, BuildError):
-        return "Build failed: "
-    if isinstance(error, ServiceUnavailable):
-        return "Podman service unavailable: "
-    if matched(error) is not None or isinstance(error, InvalidArgument):
-        return ""
-    if isinstance(error, ImageNotFound):
-        return "Image not found: "
-    if isinstance(error, APIError) and not isinstance(error, StreamTimeout):  # a timeout is no answer
-        return "Podman error: "
-    return f"{type(error).__name__}: "
-
-
-errors.SAY = said  # str(error) and error.hint of every PodmanError say what this table says

@@ -287,15 +287,17 @@ def shell(recorded, podman_service):
 def _shell_with_magics(ip, podman_service, recorded):
     ip.run_line_magic("load_ext", "podman_nb")
     magics = ip.magics_manager.registry["PodmanMagics"]
-    saved = (magics.base_url, magics.progress, magics._client)
+    saved = (magics.base_url, magics.progress, magics.session.clients.get(None))
     magics.base_url = podman_service.base_url
     magics.progress = "none"
     client, sent = recorded
     sent.clear()
-    magics._client = client  # share the recording client
+    magics.session.clients[None] = client  # share the recording client
     yield ip
     magics.base_url, magics.progress = saved[0], saved[1]
-    magics._client = saved[2]
+    magics.session.clients.pop(None, None)
+    if saved[2] is not None:
+        magics.session.clients[None] = saved[2]
 
 
 _TOKENS = st.sampled_from(["-h", "--help", "-a", "--all", "-q", "--no-trunc", "--sort", "size", "created", "-f",
@@ -352,7 +354,7 @@ def test_magic_lines(shell, recorded, name, line):
     if "--creds" in line.split() and not any(":" in t for t in line.split()):
         line = line.replace("--creds", "")  # a lone user would prompt for the password
     _run_magic(shell, name, line)
-    magics._client = client
+    magics.session.clients[None] = client
     check_paths(sent)
 
 

@@ -134,16 +134,26 @@ def test_pull_always(client, build, base_image, podman_major):
     client.images.remove(base_image.plain, force=True)
 
 
-def test_cache_from_is_sent(build, base_image, registries):
-    # Podman 4.3 and 5.4 accept any cachefrom value (even "Bad Name::x") without a word, so what the
-    # service does with it cannot be seen from here: the check is that it is sent, in libpod's form
-    from podman_nb.domain.build import build_params
-    cache = f"{registries.plain.host}/podman-nb/buildcache"
-    assert json.loads(build_params({"cache_from": cache})["cachefrom"]) == [cache]
-    assert json.loads(build_params({"cache_from": (cache, "b")})["cachefrom"]) == [cache, "b"]
-    assert "cachefrom" not in build_params({})
-    image, _ = build(f"FROM {BASE}\nRUN echo cached > /c\n", layers=True, cache_from=[cache])
-    assert image.id
+def test_a_registry_cache_is_pushed_then_used_by_the_next_build(build, client, podman_service, registries):
+    """cache_to pushes the layers of the RUN steps; with the local ones gone, cache_from takes them again: no RUN
+    step runs. Podman 3.0.1 would ignore both, and is refused in one sentence naming the version that can."""
+    cache, mark = f"{registries.plain.host}/podman-nb/buildcache", uuid.uuid4().hex
+    ran = f"RAN-{mark.upper()}"  # what the RUN steps print (their command lines say it in lower case)
+    containerfile = f"FROM {BASE}\nRUN echo ran-{mark}-1 | tr a-z A-Z\nRUN echo ran-{mark}-2 | tr a-z A-Z\n"
+    if not client.api.features.build_cache_form:
+        with pytest.raises(errors.NotSupported, match=r"^Podman 3\.0\.1 ignores cache_to in builds .*Podman 4\.3 "):
+            build(containerfile, cache_to=cache)
+        return
+    first, log = build(containerfile, layers=True, cache_to=cache)
+    assert f"{ran}-1" in log and f"{ran}-2" in log and log.count("Pushing cache") == 2, log
+    client.images.remove(first.id, force=True)  # the image and its untagged parents: no local cache left
+    second, log = build(containerfile, layers=True, cache_from=cache)
+    assert ran not in log and log.count("Using cache") == 2, log
+    assert second.attrs["RootFS"]["Layers"] == first.attrs["RootFS"]["Layers"]
+    secure = registries.secure  # a registry with a login: the credentials go as a push's (X-Registry-Auth)
+    _, log = build(containerfile.replace(mark, mark[::-1]), layers=True, cache_to=f"{secure.host}/podman-nb/cache",
+                   auth_config={"username": secure.username, "password": secure.password})
+    assert log.count("Pushing cache") == 2 and secure.password not in log, log
 
 
 def test_dockerfile_outside_context_and_containerignore(client, tmp_path, base_image):

@@ -3,6 +3,7 @@ in the set-up; layer sizes, efficiency and wasted bytes must equal dive's on eac
 layer cache (requests counted) and the errors."""
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -27,12 +28,46 @@ EXAMPLE = (f"FROM {BASE}\n"
            "RUN head -c 1048576 /dev/urandom > /data/a\n"
            "RUN rm /data/b\n"
            "RUN mkdir /x && echo hi > /x/y\n")
-CHILD = "RUN echo more >> /x/y && echo new > /data/new && rm /data/a\n"
+CHILD = "RUN echo more >> /x/y && echo new > /data/new && rm /data/a && mkdir /e && printf AAAAAAAAAAAAAAAAcode > /m.pyc\n"
+# the child again with the same content: new mtimes (set: a build can take less than the tar's 1 s resolution),
+# a new mode, a .pyc's header rewritten (its source's mtime) as a recompile would
+TOUCHED = ("RUN --mount=type=tmpfs,target=/scratch touch -d \"2020-01-01 00:00:00\" /x/y /e && chmod 600 /data/new"
+           " && printf BBBBBBBBBBBBBBBB | dd of=/m.pyc conv=notrunc && touch -d \"2020-01-01 00:00:00\" /m.pyc\n")
 OPAQUE = (f"FROM {BASE}\n"
           "RUN mkdir -p /d/sub && echo one > /d/one && echo two > /d/sub/two && head -c 4096 /dev/urandom > /big"
           " && ln /big /d/big-link && ln /big /hl\n"
           "RUN rm -rf /d && mkdir /d && echo three > /d/three\n")
 SIX = "six-1.16.0-py2.py3-none-any.whl"
+# one finding of each kind but the removed/overwritten ones (EXAMPLE has those): context junk copied in, a chown -R
+# that copies data again, the caches of seven package managers, the same bytes at three paths in two layers
+ADVICE = (f"FROM {BASE}\n"
+          "COPY . /app\n"
+          "RUN chown -R 1000:1000 /app/data\n"
+          "RUN mkdir -p /var/lib/apt/lists/partial /var/cache/apt/archives /root/.cache/pip/http /root/.cache/uv"
+          " /opt/conda/pkgs/zlib /root/.npm/_cacache /var/cache/apk && touch /var/lib/apt/lists/lock"
+          " && head -c 7000 /dev/urandom > /var/lib/apt/lists/deb.debian.org_dists_Packages"
+          " && head -c 6000 /dev/urandom > /var/cache/apt/archives/zlib.deb"
+          " && head -c 5000 /dev/urandom > /root/.cache/pip/http/wheel"
+          " && head -c 4000 /dev/urandom > /root/.cache/uv/archive"
+          " && head -c 3000 /dev/urandom > /opt/conda/pkgs/zlib/lib.so"
+          " && head -c 2000 /dev/urandom > /root/.npm/_cacache/content"
+          " && head -c 1000 /dev/urandom > /var/cache/apk/APKINDEX.tar.gz\n"
+          "RUN head -c 30000 /dev/urandom > /dup && mkdir /copies && cp /dup /copies/dup\n"
+          "RUN cp /dup /dup-again\n")
+CLEAN = f"FROM {BASE}\nRUN mkdir /clean && head -c 5000 /dev/urandom > /clean/data\nCMD [\"sh\"]\n"
+
+
+def advice_context(context):
+    """The ADVICE image's build context: an app, its data, and what should have been ignored."""
+    context.mkdir()
+    files = {"app.py": 100, "data/table.bin": 65536, ".git/objects/ab/cdef": 4096,
+             "__pycache__/app.cpython-311.pyc": 2048, "lib/__pycache__/util.cpython-311.pyc": 1024,
+             ".ipynb_checkpoints/nb-checkpoint.ipynb": 1000, "node_modules/left-pad/index.js": 3000,
+             "venv/pyvenv.cfg": 50, "venv/lib/python3.11/site-packages/x.py": 5000}
+    for name, size in files.items():
+        (context / name).parent.mkdir(parents=True, exist_ok=True)
+        (context / name).write_bytes(bytes((i * 7 + len(name)) % 251 for i in range(size)))
+    return context
 
 
 class Images:
@@ -52,15 +87,29 @@ class Images:
         self.names[key] = tag
         return tag
 
+    def archive(self, key):
+        archive = self.workdir / f"{key}.tar"
+        if not archive.exists():
+            self.service.cli("save", "-o", archive, self.names[key])
+        return archive
+
     def dive(self, key):
         if key not in self._dive:
-            archive, report = self.workdir / f"{key}.tar", self.workdir / f"{key}.json"
-            self.service.cli("save", "-o", archive, self.names[key])
+            report = self.workdir / f"{key}.json"
             subprocess.run([shutil.which("dive"), "--ci", "--json", str(report), "--source", "docker-archive",
-                            str(archive)], check=True, capture_output=True, timeout=300)
-            archive.unlink()
+                            str(self.archive(key))], check=True, capture_output=True, timeout=300)
             self._dive[key] = json.loads(report.read_text())
         return self._dive[key]
+
+    def dive_ci(self, key, folder):
+        """dive --ci's verdict on each rule ({rule: PASS/FAIL/SKIP}), run in ``folder`` (where a .dive-ci is read)."""
+        done = subprocess.run([shutil.which("dive"), "--ci", "--source", "docker-archive", str(self.archive(key))],
+                              cwd=folder, capture_output=True, text=True, timeout=300)
+        lines = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout).splitlines()
+        found = dict(re.match(r"\s*(PASS|FAIL|SKIP): (\w+)", line).group(2, 1) for line in lines
+                     if re.match(r"\s*(PASS|FAIL|SKIP): ", line))
+        assert done.returncode == (1 if "FAIL" in found.values() else 0), done.stdout
+        return found
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +122,11 @@ def images(podman_service, base_image):
     workdir.mkdir()
     made = Images(podman_service, client, workdir)
     example = made.build("example", EXAMPLE)
-    made.build("child", f"FROM {example}\n{CHILD}")
+    child = made.build("child", f"FROM {example}\n{CHILD}")
+    made.build("touched", f"FROM {child}\n{TOUCHED}")
     made.build("opaque", OPAQUE)
+    made.build("advice", ADVICE, advice_context(workdir / "advice-context"))
+    made.build("clean", CLEAN)
     python = envservices.python_base_image(podman_service)
     made.names["python"] = python
     context = workdir / "python-context"
@@ -117,7 +169,7 @@ def counts(frame):
     return [tuple(row) for row in frame[["added", "modified", "removed"]].itertuples(index=False)]
 
 
-@pytest.mark.parametrize("key", ["example", "child", "opaque", "python", "python-child"])
+@pytest.mark.parametrize("key", ["example", "child", "touched", "opaque", "python", "python-child"])
 def test_layers_equal_dive(images, explorer, key):
     frame = explorer.layers(images.names[key])
     assert_equals_dive(frame, images.dive(key))
@@ -133,13 +185,18 @@ def test_example_figures_files_and_wasted(images, explorer):
     assert list(frame["size"][1:]) == [1_572_864, 1_048_576, 0, 3]
     assert counts(frame)[1:] == [(2, 0, 0), (0, 1, 0), (0, 0, 1), (1, 0, 0)]
     files = explorer.files(name, "/data")
-    assert list(files.itertuples(index=False)) == [("/data/a", 1_048_576, 2, "-rw-r--r--", "file", "")]
+    step = "2: head -c 1048576 /dev/urandom > /data/a"
+    assert list(frame["step"][2:]) == [step, "3: rm /data/b", "4: mkdir /x && echo hi > /x/y"]
+    assert list(files.itertuples(index=False)) == [("/data/a", 1_048_576, 2, step, "-rw-r--r--", "file", "")]
     assert list(explorer.files(name, "/x")[["path", "size", "layer"]].itertuples(index=False)) == [("/x/y", 3, 4)]
     assert list(explorer.files(name, layer=3).itertuples(index=False)) == [("/data/b", "removed", 524_288)]
-    assert list(explorer.files(name, layer=2).itertuples(index=False)) == [("/data/a", "modified", 1_048_576)]
+    layer2 = explorer.files(name, layer=2)
+    assert list(layer2.itertuples(index=False)) == [("/data/a", "modified", 1_048_576)]
+    assert layer2.attrs["step"] == step
     wasted = explorer.files(name, wasted=True)
-    assert [tuple(row) for row in wasted.itertuples(index=False)] == [
-        (ref["file"], ref["count"], ref["sizeBytes"]) for ref in images.dive("example")["image"]["fileReference"]]
+    references = [(ref["file"], ref["count"], ref["sizeBytes"]) for ref in images.dive("example")["image"]["fileReference"]]
+    assert ("/run", 5, 0) in references  # a directory: --wasted lists files only
+    assert [tuple(row) for row in wasted.itertuples(index=False)] == [ref for ref in references if ref[0] != "/run"]
     with pytest.raises(errors.InvalidArgument, match="no layer 9"):
         explorer.files(name, layer=9)
 
@@ -154,10 +211,93 @@ def test_cache_second_call_and_diff_against_parent(images, explorer):
     assert [path.split("?")[0].rsplit("/", 2)[-1] for path in explorer.sent] == ["json"]  # no export, no layer read
     diff = explorer.diff(parent, child)
     assert explorer.layers_indexed == 6  # the parent's five layers came from the cache: only the new one was read
-    assert rows(diff) == [
-        ("/data/a", "removed", 1_048_576, None), ("/data/new", "added", None, 4), ("/x/y", "modified", 3, 8)]
-    assert counts(explorer.layers(child))[-1] == (1, 1, 1)
+    assert rows(diff) == [("/data/a", "removed", 1_048_576, None), ("/data/new", "added", None, 4),
+                          ("/m.pyc", "added", None, 20), ("/x/y", "modified", 3, 8)]
+    assert counts(explorer.layers(child))[-1] == (2, 1, 1)
     assert "/data/a" not in set(explorer.files(child)["path"])
+
+
+def test_same_content_left_out_of_diff_and_directories_out_of_wasted(images, explorer):
+    """The touched image rewrites the child's files with the same content: a new mtime (/x/y), mode (/data/new),
+    a .pyc's header (/m.pyc); its step ran with a --mount option, which its label leaves out."""
+    child, touched = images.names["child"], images.names["touched"]
+    command = TOUCHED[len("RUN --mount=type=tmpfs,target=/scratch "):].strip()
+    assert "--mount=type=tmpfs,target=/scratch" in explorer.layers(touched)["created_by"].iloc[-1]
+    assert explorer.step_labels(touched)[-1] == f"6: {command[:59]}…"
+    diff = explorer.diff(child, touched)
+    assert rows(diff) == [] and diff.attrs["same_content"] == 3
+    everything = explorer.diff(child, touched, same_content=True)
+    assert rows(everything) == [("/data/new", "same content", 4, 4), ("/m.pyc", "same content", 20, 20),
+                                ("/x/y", "same content", 8, 8)]
+    references = [(ref["file"], ref["count"], ref["sizeBytes"]) for ref in images.dive("touched")["image"]["fileReference"]]
+    assert ("/e", 2, 0) in references  # dive lists the empty directory made in one layer and touched in the next
+    wasted = explorer.files(touched, wasted=True)
+    assert [tuple(row) for row in wasted.itertuples(index=False)] == [
+        ref for ref in references if ref[0] not in ("/e", "/run")]
+
+
+def test_advice_each_finding_exact_bytes_and_a_clean_image(images, explorer):
+    example = explorer.advice(images.names["example"])
+    assert rows(example[["finding", "layer", "step", "path", "bytes"]]) == [
+        ("overwritten-later", 1, explorer.step_labels(images.names["example"])[1], "/data/a", 1_048_576),
+        ("removed-later", 1, explorer.step_labels(images.names["example"])[1], "/data/b", 524_288)]
+    assert "delete it in the RUN that makes it (1: mkdir /data" in example["fix"][1]
+    assert "not in 3: rm /data/b" in example["fix"][1]  # both steps named
+    name = images.names["advice"]
+    advice = explorer.advice(name)
+    assert rows(advice[["finding", "layer", "path", "bytes"]]) == [
+        ("metadata-only copy", 2, "/app/data/table.bin", 65536),
+        ("duplicate content", 4, "/dup", 30000), ("duplicate content", 5, "/dup-again", 30000),
+        ("package-cache", 3, "/var/lib/apt/lists", 7000), ("package-cache", 3, "/var/cache/apt", 6000),
+        ("context junk", 1, "/app/venv", 5050), ("package-cache", 3, "/root/.cache/pip", 5000),
+        ("context junk", 1, "/app/.git", 4096), ("package-cache", 3, "/root/.cache/uv", 4000),
+        ("context junk", 1, "/app/**/__pycache__", 3072), ("context junk", 1, "/app/node_modules", 3000),
+        ("package-cache", 3, "/opt/conda/pkgs", 3000), ("package-cache", 3, "/root/.npm", 2000),
+        ("context junk", 1, "/app/.ipynb_checkpoints", 1000),
+        ("package-cache", 3, "/var/cache/apk", 1000)]
+    assert advice.attrs["bytes"] == sum(advice["bytes"]) == 169_754
+    assert "COPY --chmod/--chown in 1: COPY" in advice["fix"][0] and "2: chown -R 1000:1000 /app/data" in advice["fix"][0]
+    assert advice["fix"][6] == "pip install --no-cache-dir, or RUN --mount=type=cache,target=/root/.cache/pip"
+    assert advice["fix"][9].startswith("add **/__pycache__ to .containerignore")
+    files = explorer.files(name)
+    for finding, layer, path, size in rows(advice[["finding", "layer", "path", "bytes"]]):  # the layer index's bytes
+        if "**" not in path:
+            under = files[(files["path"].str.startswith(path + "/") | (files["path"] == path)) & (files["layer"] == layer)]
+            assert under["size"].sum() == size, (finding, path)
+    clean = explorer.advice(images.names["clean"])
+    assert len(clean) == 0 and clean.attrs["bytes"] == 0
+
+
+DIVE_CI = "rules:\n  lowestEfficiency: 0.6  # example's is 0.658\n  highestWastedBytes: 2MB\n" \
+          "  highestUserWastedPercent: 'disabled'\n"
+
+
+def test_dive_ci_rules_verdicts_equal_dive(images, explorer, tmp_path, monkeypatch):
+    """dive's defaults (no .dive-ci), a .dive-ci file, and options over the file: each rule's verdict is dive's."""
+    example = images.names["example"]
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(errors.RulesBroken) as caught:  # dive's defaults: 0.9, disabled, 0.1
+        explorer.check(example)
+    assert {rule: verdict for rule, verdict, _ in caught.value.verdicts} == images.dive_ci("example", tmp_path) == {
+        "lowestEfficiency": "FAIL", "highestWastedBytes": "SKIP", "highestUserWastedPercent": "FAIL"}
+    assert str(caught.value) == (
+        f"{example}: The efficiency is 65.8 % (0.6583), below lowestEfficiency 0.9. The wasted bytes are 100.0 % "
+        "of the bytes the image's own layers add (1.0000), above highestUserWastedPercent 0.1.")
+    assert list(explorer.check(images.names["clean"])["verdict"]) == ["PASS", "SKIP", "PASS"]
+    assert images.dive_ci("clean", tmp_path) == {
+        "lowestEfficiency": "PASS", "highestWastedBytes": "SKIP", "highestUserWastedPercent": "PASS"}
+    (tmp_path / ".dive-ci").write_text(DIVE_CI)
+    with pytest.raises(errors.RulesBroken) as caught:
+        explorer.check(example)
+    assert str(caught.value) == (f"{example}: 2,621,440 bytes are wasted, above highestWastedBytes 2MB "
+                                 "(2,000,000).")
+    assert {rule: verdict for rule, verdict, _ in caught.value.verdicts} == images.dive_ci("example", tmp_path) == {
+        "lowestEfficiency": "PASS", "highestWastedBytes": "FAIL", "highestUserWastedPercent": "SKIP"}
+    assert list(explorer.check(example, highestWastedBytes="2.5MiB")["verdict"]) == ["PASS", "PASS", "SKIP"]
+    with pytest.raises(errors.InvalidArgument, match="^highestWastedBytes must be a size such as 20MB"):
+        explorer.check(example, highestWastedBytes="lots")
+    with pytest.raises(errors.InvalidArgument, match="^lowestEfficency is not one of dive's rules"):
+        explorer.check(example, lowestEfficency=0.5)
 
 
 def test_opaque_directory_and_hard_links(images, explorer):
@@ -178,16 +318,68 @@ def test_packages_and_package_diff(images, explorer):
     six = packages[(packages["kind"] == "python") & (packages["name"] == "six")]
     assert list(six["version"]) == ["1.16.0"]
     assert six["path"].iloc[0].endswith("-packages/six-1.16.0.dist-info/METADATA")
+    site = six["path"].iloc[0].rsplit("/", 2)[0]
+    files = explorer.files(child, site)
+    mine = files[files["path"].str.startswith(f"{site}/six") | files["path"].str.startswith(f"{site}/__pycache__/six.")]
+    assert six["size"].iloc[0] == mine["size"].sum() > 34549  # six.py, its pyc, the dist-info's files
+    assert (six["layer"].iloc[0], six["step"].iloc[0]) == (2, explorer.step_labels(child)[2])
     debian = set(explorer.packages(base).query("kind == 'debian'")["name"])
     assert "python-is-python3" in debian and "python3" in debian
     assert "python-is-python3" not in set(packages.query("kind == 'debian'")["name"])
     diff = explorer.diff(base, child, packages=True)
     changes = rows(diff)
-    assert [(kind, name, change) for kind, name, _, _, change in changes] == [
+    assert [(kind, name, change) for kind, name, *_, change in changes] == [
         ("debian", "python-is-python3", "removed"), ("python", "six", "added")]
-    assert changes[1][2:4] == (None, "1.16.0") and changes[0][3] is None
+    assert changes[1][2:7] == (None, "1.16.0", None, six["size"].iloc[0], six["size"].iloc[0])
+    assert changes[0][3] is None and changes[0][6] == -changes[0][4] and changes[0][4] > 0
     files = explorer.diff(base, child)
     assert ("/usr/bin/python", "removed") in set(zip(files["path"], files["change"]))
+
+
+def test_package_sizes_and_why_agree_with_dpkg(images, explorer):
+    """Installed-Size and Depends as dpkg-query says them inside the image; the --why chain follows them."""
+    base = images.names["python"]
+    said = images.service.cli("run", "--rm", base, "dpkg-query", "-W",
+                              "-f=${Package}\t${Installed-Size}\t${Pre-Depends}, ${Depends}\n").stdout
+    dpkg = {line.split("\t")[0]: line.split("\t")[1:] for line in said.splitlines()}
+    debian = explorer.packages(base).query("kind == 'debian'")
+    assert dict(zip(debian["name"], debian["size"])) == {name: int(size) * 1024 for name, (size, _) in dpkg.items()}
+    assert set(debian["layer"]) == {0}
+    depends = {name: set(re.findall(r"(?:^|[,|]\s*)([a-z0-9][a-z0-9.+-]*)", text)) for name, (_, text) in dpkg.items()}
+    chain = list(explorer.packages(base, why="libpython3.11-stdlib")["name"])
+    assert chain[0] == "libpython3.11-stdlib" and len(chain) >= 2
+    for needed, needing in zip(chain, chain[1:]):
+        assert needed in depends[needing]
+    assert not [name for name, wanted in depends.items() if chain[-1] in wanted and name != chain[-1]]
+    with pytest.raises(errors.InvalidArgument, match="has no package named no-such-package"):
+        explorer.packages(base, why="no-such-package")
+
+
+def test_sbom_agrees_with_dpkg_and_pip_inside_the_image(images, explorer, ip, tmp_path):
+    """%image_sbom on the Debian Python image with six installed: CycloneDX 1.6 JSON that passes the library's
+    validator, one component per package, purls, the same names and versions as dpkg-query -W and pip list."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+    from packageurl import PackageURL
+
+    child = images.names["python-child"]
+    shown = ip.run_line_magic("image_sbom", f"{child} -o {tmp_path / 'child.cdx.json'}")
+    text = (tmp_path / "child.cdx.json").read_text()
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    document = json.loads(text)
+    assert document["specVersion"] == "1.6" and document["metadata"]["component"]["type"] == "container"
+    purls = {c["purl"] for c in document["components"]}
+    assert len(purls) == len(document["components"]) == len(shown)
+    dpkg = images.service.cli("run", "--rm", child, "dpkg-query", "-W", "-f=${Package} ${Version}\n").stdout
+    assert {p for p in purls if p.startswith("pkg:deb/")} == {
+        str(PackageURL("deb", "debian", name, version)) for name, version in (line.split() for line in dpkg.splitlines())}
+    pip = images.service.cli("run", "--rm", child, "python3", "-m", "pip", "list", "--format=json").stdout
+    assert {p for p in purls if p.startswith("pkg:pypi/")} == {
+        str(PackageURL("pypi", None, re.sub(r"[-_.]+", "-", row["name"]).lower(), row["version"]))
+        for row in json.loads(pip)}
+    assert "pkg:pypi/six@1.16.0" in purls
+    assert repr(shown).splitlines()[0] == (f"CycloneDX 1.6 SBOM of {child}: {len(purls)} components, written to "
+                                           f"{tmp_path / 'child.cdx.json'}")
 
 
 def test_missing_image_and_corrupt_or_cut_archive(images, explorer, client):
@@ -228,10 +420,38 @@ def test_magics_headline_tables_plot_and_errors(images, ip, capsys, monkeypatch)
     assert frame.attrs["wasted_bytes"] == 2_621_440 and list(frame["wasted"][1:3]) == [1_572_864, 1_048_576]
     files = ip.run_line_magic("image_files", f"{example} /data --layer 3")
     assert list(files["path"]) == ["/data/b"] and "524 kB" in repr(files)
-    assert list(ip.run_line_magic("image_diff", f"{example} {child}")["change"]) == ["removed", "added", "modified"]
+    assert list(ip.run_line_magic("image_diff", f"{example} {child}")["change"]) == [
+        "removed", "added", "added", "modified"]
+    touched = images.names["touched"]
+    assert repr(ip.run_line_magic("image_diff", f"{child} {touched}")) == (
+        f"{child} and {touched} have the same files; 3 files have the same content with a new mtime, mode or owner"
+        " (left out; --all lists them)")
+    listed = ip.run_line_magic("image_diff", f"{child} {touched} --all")
+    assert repr(listed).splitlines()[0] == "3 files have the same content with a new mtime, mode or owner (listed)"
+    assert list(listed["change"]) == ["same content"] * 3
     assert repr(ip.run_line_magic("image_diff", f"{example} {child} --packages")) == \
         f"{example} and {child} have the same packages"
     assert ip.run_line_magic("image_files", f"{example} --wasted")["bytes"].iloc[0] == 2_097_152
+    advice = ip.run_line_magic("image_advice", images.names["advice"])
+    assert repr(advice).splitlines()[0] == "15 findings, 170 kB could be saved"
+    assert repr(ip.run_line_magic("image_advice", images.names["clean"])) == (
+        f"{images.names['clean']}: no finding (no file removed or rewritten in a later step, package cache, "
+        "metadata-only copy, context junk or duplicate content)")
+    assert repr(ip.run_line_magic("image_packages", f"{images.names['python-child']} --why six")).splitlines()[0] \
+        == "six (nothing installed needs six)"
+    from podman_nb.notebook.units import human_size
+
+    packages = ip.run_line_magic("image_diff", f"{images.names['python']} {images.names['python-child']} --packages")
+    assert human_size(packages["size_change"].iloc[0]).startswith("-") and \
+        human_size(packages["size_change"].iloc[0]) in repr(packages).splitlines()[1]  # shown as a size
+    monkeypatch.chdir(images.workdir)  # no .dive-ci: dive's defaults
+    result = ip.run_cell(f"%image_layers {example} --ci --highestUserWastedPercent 1.0")
+    assert isinstance(result.error_in_exec, errors.RulesBroken)
+    assert capsys.readouterr().out == (f"%image_layers: dive's CI rules broken: {example}: The efficiency is 65.8 % "
+                                       "(0.6583), below lowestEfficiency 0.9.\n")
+    passed = ip.run_line_magic("image_layers", f"{example} --ci --lowestEfficiency 0.6 --highestWastedBytes 3MB"
+                                               " --highestUserWastedPercent disabled")
+    assert repr(passed).splitlines()[0].endswith("wasted in 2 files; dive's CI rules: 2 passed, 1 disabled")
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as when it is not installed
     ip.run_line_magic("image_layers", f"{example} --plot")
     assert capsys.readouterr().out == ("--plot draws with matplotlib, which is not installed: "
@@ -257,21 +477,27 @@ def test_tutorial_why_is_my_image_big(podman_service, registries, base_image, tm
         ("/data/a", "2", "2.1 MB"), ("/data/b", "2", "524 kB")]
     assert [(row["path"], row["change"]) for row in notebooks.table(notebooks.cell(nb, "layer3"))] == [
         ("/data/b", "removed")]
+    assert [(row["finding"], row["path"], row["bytes"]) for row in notebooks.table(notebooks.cell(nb, "advice-v1"))] \
+        == [("overwritten-later", "/data/a", "1.05 MB"), ("removed-later", "/data/b", "524 kB")]
+    assert "2 findings, 1.57 MB could be saved" in notebooks.text(notebooks.cell(nb, "advice-v1"))
     assert "efficiency 100.0 %, 0 B wasted in 0 files" in notebooks.text(notebooks.cell(nb, "layers-v2"))
+    assert "localhost/why/data:v2: no finding" in notebooks.text(notebooks.cell(nb, "advice-v2"))
+    assert "saved: 1,572,864" in notebooks.text(notebooks.cell(nb, "sizes"))
     assert [(row["path"], row["change"]) for row in notebooks.table(notebooks.cell(nb, "diff"))] == [
         ("/data/a", "modified")]
     assert "has no package database" in notebooks.text(notebooks.cell(nb, "packages"))
 
 
 def test_layers_headline_and_plot_read_in_jupyterlab(images, lab, browser):
-    """%image_layers --plot in JupyterLab at 1280 px: the headline, the chart and the table on one screen."""
+    """%image_layers --plot in JupyterLab at 1280 px: the headline, the chart (its x-axis the steps) and the table;
+    %image_advice's headline and fixes."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
     nb = new_notebook(cells=[
         new_code_cell("import os\n%load_ext podman_nb\n%config PodmanMagics.base_url = os.environ['PODMAN_NB_BASE_URL']"),
         new_code_cell(f"%image_layers {images.names['example']} --plot"),
-        new_code_cell(f"%image_files {images.names['example']} --wasted"),
+        new_code_cell(f"%image_advice {images.names['example']}"),
     ])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, lab["home"] / "work" / "explore.ipynb")
@@ -290,5 +516,13 @@ def test_layers_headline_and_plot_read_in_jupyterlab(images, lab, browser):
     browser.save_screenshot(str(browsers.SCREENSHOTS / "jupyterlab-explore.png"))
     page = browser.find_element("css selector", ".jp-Notebook").text
     assert f"{images.names['example']}: efficiency 65.8 %, 2.62 MB wasted in 2 files" in page
+    advice = browser.find_elements("css selector", ".jp-Cell")[2]
+    browser.execute_script("arguments[0].scrollIntoView()", advice)
+    time.sleep(0.5)
+    browser.save_screenshot(str(browsers.SCREENSHOTS / "jupyterlab-advice.png"))
+    shown = advice.find_element("css selector", ".jp-OutputArea").text
+    assert "2 findings, 1.57 MB could be saved" in shown
+    assert "delete it in the RUN that makes it (1: mkdir /data && head -c 1048576 …), not in 3: rm /data/b" in \
+        " ".join(shown.split())  # the fix whole, wrapped
     assert browser.execute_script("return [...document.querySelectorAll('.jp-OutputArea-output img')]"
                                   ".filter(i => i.naturalWidth > 400).length") == 1  # the chart, drawn

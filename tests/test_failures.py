@@ -1,12 +1,14 @@
-"""Every row of the one failure table (podman_nb/failures.py) on a recorded real message: each gives its
-sentence and hint, in ``str(error)`` (the Python API) as in a magic's line. A row added without a case here
-fails the coverage check. The same wordings are triggered against the real service by test_messages,
-test_first_mistakes, test_environment and test_connections (ssh)."""
+"""Every row of the one failure table (podman_nb/failures.py) on a recorded real message: each case is named
+after its row, gives that row's sentence and hint in ``str(error)`` (the Python API) as in a magic's line, and
+checks that the row which matched is the row meant. A row added without a case here fails the coverage check.
+The same wordings are triggered against the real service by test_messages, test_first_mistakes,
+test_environment and test_connections (ssh)."""
+import os
 import re
 from pathlib import Path
 
 from podman_nb import failures
-from podman_nb.domain import listing_cache
+from podman_nb.domain import listing_cache, listing_status
 from podman_nb.domain.buildlog import BuildLog
 from podman_nb.errors import (APIError, BuildError, ImageNotFound, InvalidArgument, PodmanError, ServiceUnavailable,
                               StreamParseError)
@@ -14,67 +16,70 @@ from podman_nb.kernel.containers import KernelError
 from podman_nb.notebook.error_display import describe
 
 _REGISTRY = "127.0.0.1:36357"
-# row -> (the exception as raised with the service's recorded words, facts, what str(error) says)
+# row name -> (the exception as raised with the service's recorded words, facts, what str(error) says)
 CASES = {
-    0: (ImageNotFound("failed to find image localhost/x:1", explanation="failed to find image localhost/x:1: "
+    "image not known": (
+        ImageNotFound("failed to find image localhost/x:1", explanation="failed to find image localhost/x:1: "
                       "localhost/x:1: image not known"), {},
         "Image not found: localhost/x:1 is not on this Podman service (hint: %images lists the images it has; "
         "%image_pull localhost/x:1 fetches it from a registry)"),
-    1: (ImageNotFound("localhost/x:1: image not known"), {}, "Image not found: localhost/x:1 is not on"),
-    2: (APIError(f"initializing source docker://{_REGISTRY}/podman-nb/busyboxx:latest: reading manifest latest in "
+    "name: image not known": (
+        ImageNotFound("localhost/x:1: image not known"), {}, "Image not found: localhost/x:1 is not on"),
+    "no such tag": (
+        APIError(f"initializing source docker://{_REGISTRY}/podman-nb/busyboxx:latest: reading manifest latest in "
                  f"{_REGISTRY}/podman-nb/busyboxx: manifest unknown: manifest unknown"), {},
         f"{_REGISTRY}/podman-nb/busyboxx has no tag latest, or there is no such repository (hint: check the "
         f"spelling; `%image_search {_REGISTRY}/podman-nb/busyboxx --list-tags` or the registry's tag list "
         f"({_REGISTRY}/v2/podman-nb/busyboxx/tags/list) shows what there is)"),
-    3: (APIError("manifest unknown: manifest unknown"), {"operation": "image_pull", "reference": f"{_REGISTRY}/a/b:1"},
+    "manifest unknown": (
+        APIError("manifest unknown: manifest unknown"), {"operation": "image_pull", "reference": f"{_REGISTRY}/a/b:1"},
         f"{_REGISTRY}/a/b has no tag 1, or there is no such repository (hint: check the spelling"),  # Podman 5
-    4: (BuildError('building at STEP "RUNN ": Build error: Unknown instruction: "RUNN"'),
+    "unknown instruction": (BuildError('building at STEP "RUNN ": Build error: Unknown instruction: "RUNN"'),
         {"containerfile": "FROM busybox\nRUN true\nRUNN echo hi\n"},
         "unknown instruction RUNN at line 3 of the Containerfile (hint: did you mean RUN?)"),
-    5: (BuildError('building at STEP "COPY requirements.txt /app/": checking on sources under "/var/tmp/b": '
+    "copy missing": (
+        BuildError('building at STEP "COPY requirements.txt /app/": checking on sources under "/var/tmp/b": '
                    'copier: stat: "/requirements.txt": no such file or directory'), {"context": "/srv/ctx"},
         "COPY cannot find requirements.txt in the build context /srv/ctx (hint: COPY paths are relative to "
         "the --context folder)"),
-    6: (APIError("unsupported image filter \"colour\""), {"magic": "%image_prune", "operation": "image_prune"},
+    "unknown filter": (
+        APIError("unsupported image filter \"colour\""),
+        {"magic": "%image_prune", "operation": "image_prune", "filter_keys": ("dangling", "label", "until")},
         "unknown filter 'colour': %image_prune filters on dangling, label, until (as --filter KEY=VALUE)"),
-    7: (APIError('strconv.Atoi: parsing "": invalid syntax'), {"operation": "image_scp", "destination": "other::"},
+    "scp destination": (
+        APIError('strconv.Atoi: parsing "": invalid syntax'), {"operation": "image_scp", "destination": "other::"},
         "Podman could not use the destination 'other::': it expects CONNECTION::[IMAGE]"),
-    8: (APIError("exit status 125"), {"operation": "image_scp", "source": "nosuch:1", "destination": "nowhere::"},
+    "scp exit status": (
+        APIError("exit status 125"), {"operation": "image_scp", "source": "nosuch:1", "destination": "nowhere::"},
         "Podman's image scp of 'nosuch:1' to 'nowhere::' stopped with exit status 125 and said no more (hint: "
         "check that the image is on the service (%images)"),
-    9: (InvalidArgument("project folder /no/such/folder does not exist"), {},
+    "no project folder": (InvalidArgument("project folder /no/such/folder does not exist"), {},
         "the project folder /no/such/folder does not exist (hint: give the folder that holds requirements.txt"),
-    10: (ServiceUnavailable("No Podman service answered at unix:///x.sock (podman is not installed); "
-                           + failures.START_HINT), {"magic": "%podman"},
-        "No Podman service answered at unix:///x.sock (podman is not installed); start it with `podman system "
-        "service --time=0 &` (or `systemctl --user start podman.socket`), or point the magics at one with "
-        "%podman --url ADDRESS"),
     # a kernel container (Podman 4.3.1 and 5.4.2 say the same), the facts as the kernel layer attaches them
-    11: (APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/851c/start",
+    "kernel cdi device": (APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/851c/start",
                   explanation="setting up CDI devices: unresolvable CDI devices nvidia.com/gpu=all"),
          {"operation": "kernel", "image": "localhost/k:1", "device": "nvidia.com/gpu=all"},
          "--gpu asks for the CDI device nvidia.com/gpu=all, which this Podman service has no CDI spec for (hint: "
          "make one with `sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml`)"),
-    12: (KernelError("the probe exited 1: no ipykernel"), {"operation": "kernel", "image": "localhost/k:1"},
-         "the image localhost/k:1 has no ipykernel for its python3 (the probe exited 1) (hint: build the "
-         "environment with %image_env --kernel NAME, or add ipykernel to the project's requirements.txt)"),
-    13: (APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/0a49/start", explanation=(
+    "kernel without python3": (
+        APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/0a49/start", explanation=(
         'runc: runc create failed: unable to start container process: exec: "python3": executable file not '
         "found in $PATH: OCI runtime attempted to invoke a command that was not found")),
          {"operation": "kernel", "image": "localhost/k:1"},
          "the image localhost/k:1 has no python3, so it cannot run ipykernel (hint: build the environment with "
          "%image_env --kernel NAME (it adds ipykernel)"),
-    14: (APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/create",
+    "kernel folder unseen": (APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/create",
                   explanation="statfs /nonexistent-pnb/data: no such file or directory"),
          {"operation": "kernel", "image": "localhost/k:1", "folder": "/home/me/nb"},
          "the Podman service cannot see the --mount folder /nonexistent-pnb/data: a kernel's folders are mounted "
          "at the same path, so they must exist where the service runs, and on podman machine only folders under "
          "your home directory are shared with the VM (hint: keep the notebook and its --mount folders under your "
          "home directory)"),
-    15: (APIError(f'{_REGISTRY}/big:latest: writing blob: adding layer with blob "sha256:1475dc": processing tar '
+    "full storage": (
+        APIError(f'{_REGISTRY}/big:latest: writing blob: adding layer with blob "sha256:1475dc": processing tar '
                   'file(write /blob: no space left on device): exit status 1'), {"storage": "/srv/graph"},
          "The Podman storage at /srv/graph is out of space (hint: free some with %image_prune (dangling images)"),
-    16: (APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/create",
+    "kernel network": (APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/create",
                   explanation="unable to find network with name or ID pnb-nonet: network not found"),
          {"operation": "kernel", "image": "localhost/k:1"},
          "there is no Podman network pnb-nonet on this service (hint: make it with `podman network create NAME`, "
@@ -82,33 +87,72 @@ CASES = {
 }
 
 
-def _raised(error, facts):
-    return failures.attach(error, **facts)
-
-
 def test_every_row_gives_its_sentence():
-    assert sorted(CASES) == list(range(len(failures.RULES)))  # every row has its case
-    for row, (error, facts, said) in CASES.items():
-        error = _raised(error, facts)
-        kind, pattern, _, _ = failures.RULES[row]
-        assert failures.matched(error) is not None and isinstance(error, kind), (row, pattern)
-        assert str(error).startswith(said), (row, str(error))
+    assert set(CASES) == {rule.name for rule in failures.RULES}  # every row has its case, each name is one row
+    assert len(CASES) == len(failures.RULES)
+    for name, (error, facts, said) in CASES.items():
+        error = failures.explain(error, **facts)
+        assert error.row == name, (name, error.row, str(error))  # the row meant made the sentence
+        assert str(error).startswith(said), (name, str(error))
         assert describe(error).endswith(str(error))  # a magic shows the same sentence
 
 
 def test_a_row_needs_its_facts_and_the_text_stays():
-    scp = APIError('strconv.Atoi: parsing "": invalid syntax')
-    assert failures.matched(scp) is None  # the scp row is for scp only
-    typo = BuildError('Unknown instruction: "RUNN"')
+    scp = failures.explain(APIError('strconv.Atoi: parsing "": invalid syntax'))
+    assert scp.row is None  # the scp row is for scp only
+    typo = failures.explain(BuildError('Unknown instruction: "RUNN"'))
     assert str(typo) == "unknown instruction RUNN of the Containerfile (hint: did you mean RUN?)"  # no line
     assert typo.msg == 'Unknown instruction: "RUNN"' and typo.raw() == typo.msg  # the service's words stay
-    unseen = APIError("statfs /srv/nb: no such file or directory")
-    assert failures.matched(unseen) is None  # the kernel rows are for a kernel's container only
-    assert str(failures.attach(unseen, operation="kernel")).startswith("the Podman service cannot see the --mount folder /srv/nb")
-    cwd = failures.attach(APIError("statfs /srv/nb: no such file or directory"), operation="kernel", folder="/srv/nb")
+    unseen = failures.explain(APIError("statfs /srv/nb: no such file or directory"))
+    assert unseen.row is None  # the kernel rows are for a kernel's container only
+    assert str(failures.attach(unseen, operation="kernel")).startswith(
+        "the Podman service cannot see the --mount folder /srv/nb")
+    cwd = failures.explain(APIError("statfs /srv/nb: no such file or directory"), operation="kernel", folder="/srv/nb")
     assert str(cwd).startswith("the Podman service cannot see the notebook's folder /srv/nb: ")
     missing = ImageNotFound("x", explanation="x: image not known")
     assert missing.explanation == "x: image not known" and "x: image not known" in missing.raw()
+
+
+def test_the_sentence_is_made_once_from_the_facts(tmp_path, monkeypatch):
+    """str() reads two fields: it runs no row and looks at no folder; the folder a build started from is a fact."""
+    (tmp_path / "requirements.txt").write_text("pandas\n")
+    text = ('building at STEP "COPY requirements.txt /app/": checking on sources under "/var/tmp/b": '
+            'copier: stat: "/requirements.txt": no such file or directory')
+    here = failures.explain(BuildError(text), cwd=str(tmp_path))
+    elsewhere = failures.explain(BuildError(text), cwd=str(tmp_path / "sub"))
+    assert str(here).endswith("and requirements.txt is in the notebook's folder (hint: add --context .)")
+    assert "(hint: add --context DIR, the folder that holds it)" in str(elsewhere)
+    said = str(here)
+    monkeypatch.chdir(tmp_path / ".." if os.path.exists(tmp_path / "..") else "/")
+    monkeypatch.setattr(failures, "RULES", ())  # a str() that ran the table again would lose the row's sentence
+    assert str(here) == said and here.row == "copy missing"
+
+
+def test_our_own_failures_say_their_sentence_without_the_table():
+    """Raised with their sentence and hint: no row reads them, a later fact changes nothing."""
+    probe = KernelError("the image localhost/k:1 has no python3, so it cannot run ipykernel",
+                        hint=failures.KERNEL_IMAGE)
+    failures.attach(probe, operation="kernel", image="localhost/k:1", magic="%image_kernel")
+    assert probe.row is None and not probe.explained
+    assert describe(probe) == ("%image_kernel: the image localhost/k:1 has no python3, so it cannot run ipykernel "
+                               f"(hint: {failures.KERNEL_IMAGE})")
+    quiet = InvalidArgument("unauthorized: is a word of ours here")
+    assert str(failures.attach(quiet, magic="%images")) == "unauthorized: is a word of ours here"
+    full = KernelError("the connection file could not be written: no space left on device", hint="free some space")
+    failures.attach(full, storage="/srv/graph", magic="%image_kernel")  # the full-storage row would say "Podman storage"
+    assert str(full) == "the connection file could not be written: no space left on device (hint: free some space)"
+
+
+def test_no_service_says_how_to_start_one_where_it_is_said():
+    start = "start it with `podman system service --time=0 &` (or `systemctl --user start podman.socket`), or "
+    python = failures.unanswered("No Podman service answered at unix:///x.sock (podman is not installed)", [])
+    assert isinstance(python, ServiceUnavailable) and python.row is None
+    assert str(python) == ("No Podman service answered at unix:///x.sock (podman is not installed) (hint: "
+                           + start + "pass base_url= (another service's address))")
+    failures.attach(python, magic="%podman")
+    assert describe(python) == ("%podman: Podman service unavailable: No Podman service answered at unix:///x.sock "
+                                "(podman is not installed) (hint: " + start + "point the magics at one with "
+                                "%podman --url ADDRESS)")
 
 
 BUILD_LOG_CASES = (
@@ -126,13 +170,14 @@ def test_every_build_log_row_and_the_mark():
         log = BuildLog()
         log.text.append("STEP 2/3: RUN pip install x")
         log.text.append(line)
-        error = failures.attach(BuildError("exit status 1", log), explain_log=True)
-        assert str(error).startswith(said), (line, str(error))
-        assert str(BuildError("exit status 1", log)) == "exit status 1"  # only an environment build reads its log
+        error = failures.explain(BuildError("exit status 1", log), explain_log=True)
+        assert str(error).startswith(said) and error.row == "build log", (line, str(error))
+        # only an environment build reads its log
+        assert str(failures.explain(BuildError("exit status 1", log))) == "exit status 1"
     log = BuildLog()
     log.text.append(failures.MARK + "the environment asks for Python 3.12, the base image has Python 3.11")
     log.text.append("ERROR: No matching distribution found for x")  # the generated step's own sentence wins
-    assert str(failures.attach(BuildError("exit status 1", log), explain_log=True)) == \
+    assert str(failures.explain(BuildError("exit status 1", log), explain_log=True)) == \
         "the environment asks for Python 3.12, the base image has Python 3.11"
 
 
@@ -147,17 +192,20 @@ KEYWORD_CASES = (
 def test_every_keyword_hint_and_the_fact_hints():
     assert len(KEYWORD_CASES) == len(failures.KEYWORD_HINTS)
     for text, hint in KEYWORD_CASES:
-        assert f"(hint: {hint}" in str(APIError(text)), text
-    wrong = failures.attach(APIError("unauthorized: authentication required"), creds_given=True)
+        assert f"(hint: {hint}" in str(failures.explain(APIError(text))), text
+    wrong = failures.explain(APIError("unauthorized: authentication required"))
+    assert "the registry wants credentials" in str(wrong)
+    failures.attach(wrong, creds_given=True)  # the notebook's fact, attached later, makes the sentence again
     assert "the registry refused these credentials" in str(wrong)
-    remote = failures.attach(APIError("x509: certificate signed by unknown authority"), asked_from_here=True)
+    remote = failures.explain(APIError("x509: certificate signed by unknown authority"), asked_from_here=True)
     assert "(hint: the registry was asked from this machine" in str(remote)
-    all_tags = failures.attach(APIError("x509: certificate"), all_tags_tls=True)
+    all_tags = failures.explain(APIError("x509: certificate"), all_tags_tls=True)
     assert "(hint: Podman ignores tls_verify=False" in str(all_tags)
-    assert "(hint: the registry wants credentials" in str(APIError("unexpected status 401 (Unauthorized)"))
+    status = failures.explain(APIError("unexpected status 401 (Unauthorized)"))
+    assert "(hint: the registry wants credentials" in str(status)
     digest = "layer 3a401f0c.tar of the image archive is corrupt: a tar header at byte 1024 is not valid"
-    assert "hint" not in str(StreamParseError(digest))  # 401 inside a digest is no status
-    assert "hint" not in str(InvalidArgument("example has layers 0 to 4; there is no layer 401"))
+    assert "hint" not in str(failures.explain(StreamParseError(digest)))  # 401 inside a digest is no status
+    assert "hint" not in str(failures.explain(InvalidArgument("example has layers 0 to 4; there is no layer 401")))
 
 
 SSH_CASES = (
@@ -182,7 +230,8 @@ def test_every_ssh_reason():
 
 
 def test_every_listing_cache_reason_is_a_row_in_use():
-    used = set(re.findall(r'cache_off\("(\w+)"', Path(listing_cache.__file__).read_text()))
-    assert used == set(failures.LISTING_CACHE_OFF)  # no row without its use, no use without its row
-    assert failures.cache_off("dropped", PodmanError("the connection broke")) == (
+    used = set(re.findall(r'cache_off\("(\w+)"', Path(listing_cache.__file__).read_text()
+                          + Path(listing_status.__file__).read_text()))
+    assert used == set(listing_status.LISTING_CACHE_OFF)  # no row without its use, no use without its row
+    assert listing_status.cache_off("dropped", PodmanError("the connection broke")) == (
         "the events stream dropped and is being reopened (the connection broke)")

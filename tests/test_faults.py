@@ -19,6 +19,8 @@ import pytest
 import podman_nb
 import reliability
 import services
+from gates import gate, waits_on
+from podman_nb.domain.events import Step
 from podman_nb.errors import APIError, PodmanError, ServiceUnavailable, StreamTimeout
 
 WATCHDOG = 60  # seconds any single operation may take before the test calls it a hang
@@ -342,17 +344,48 @@ def test_service_killed_during_pull(own):
               lambda: c.images.pull(own.remote, tls_verify=False))
 
 
-def test_service_killed_during_build(own):
+@pytest.mark.parametrize("next_call", ["build", "prune"])
+def test_service_killed_during_build(own, next_call):
+    """The killed build's container cannot be removed while the service is down: the client's next build (or
+    prune) removes it, and leaves another client's build that is running then alone."""
     ensure_up(own)
     c = own.client
     before = build_containers(own)
-    _kill_mid(own, lambda started: c.images.build(fileobj=cf(f"FROM {own.base}\nRUN echo started; sleep 30\n"),
-                                                  layers=False, nocache=True, progress=first_event(started)),
-              lambda: c.images.build(fileobj=cf(f"FROM {own.base}\nRUN echo again\n"), layers=False), delay=2)
+    in_run = threading.Event()
+    worker = Worker(lambda: c.images.build(fileobj=cf(f"FROM {own.base}\nRUN echo started; sleep 30\n"),
+                                           layers=False, nocache=True, progress=step_two(in_run)))
+    assert in_run.wait(WATCHDOG), "the build never reached its RUN step"
+    fault("service killed")
+    own.service.kill()
+    _, error = worker.finish()
+    assert isinstance(error, (ServiceUnavailable, APIError)), repr(error)
+    own.service.start()
     left = build_containers(own) - before
-    if left:
-        reliability.note(f"podman {own.service.version}: {len(left)} build container(s) left after the service "
-                         "was killed mid-build and restarted")
+    assert len(left) == 1, left  # what the kill left: no client could remove it then
+    another = podman_nb.PodmanClient(base_url=own.service.base_url)
+    with gate() as (url, release):
+        other = Worker(lambda: another.images.build(fileobj=cf(f"FROM {own.base}\nRUN {waits_on(url)}\n"),
+                                                    layers=False, nocache=True))
+        assert wait_for(lambda: build_containers(own) - before - left), "the other client's build never began"
+        (others,) = build_containers(own) - before - left
+        if next_call == "build":
+            c.images.build(fileobj=cf(f"FROM {own.base}\nRUN echo again\n"), layers=False)
+        else:
+            c.images.prune()
+        assert build_containers(own) - before == {others}  # the killed build's went, the running one's stays
+        release()
+        _, error = other.finish()
+    another.close()
+    assert error is None, repr(error)
+    assert build_containers(own) == before
+
+
+def step_two(holder):
+    """A progress callable that sets ``holder`` (an Event) once the build's second step (its RUN) begins."""
+    def progress(event):
+        if isinstance(event, Step) and event.number >= 2:
+            holder.set()
+    return progress
 
 
 def test_service_killed_during_push(own):

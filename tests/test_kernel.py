@@ -65,7 +65,7 @@ def test_notebook_in_a_kernel(podman_service, podman_major, registries, base_ima
         "setup": "%load_ext podman_nb\n"
                  f"%config PodmanMagics.base_url = {podman_service.base_url!r}\n"
                  "%config PodmanMagics.update_interval = 0.05\n"
-                 "import podman_nb.notebook.magics as _m\n"
+                 "import podman_nb.notebook.context as _m\n"
                  "_shown = []\n"
                  "_real_make_display = _m.make_display\n"
                  "def _keep(*a, **k):\n"
@@ -89,7 +89,7 @@ def test_notebook_in_a_kernel(podman_service, podman_major, registries, base_ima
                 f"again = %image_pull {base_image.plain}\n"
                 "%config PodmanMagics.progress = 'auto'",
         "interrupt": f"%%image_build -t localhost/kernel/slow:{marker[:8]}\nFROM {base_image.local}\n"
-                     f"RUN echo {marker} && sleep 5\n",
+                     f"RUN echo {marker} && sleep 120\n",  # the interrupt stops it: long enough for a loaded machine
         "after": "df2 = %images\nprint('still usable', len(df2))\nprint('interrupted' in repr(_shown[-1].summary))",
         "wrong": f"%image_pull {base_image.secure} --creds {secure.username}:wrong-{secure.password}",
         "error": "%image_inspect localhost/kernel/no-such-image:1",
@@ -168,7 +168,7 @@ def test_notebook_in_a_kernel(podman_service, podman_major, registries, base_ima
     layers = re.search(r"layers: (\d+)/(\d+)", _texts(cells["pull"]))
     assert layers and layers.group(1) == layers.group(2), _texts(cells["pull"])
     assert re.search(r"size: [\d.]+ [kMG]?B", _texts(cells["pull"])), _texts(cells["pull"])  # --no-tls-verify too
-    assert "WidgetsDisplay True success True" in _texts(cells["pull_state"])
+    assert "PullWidgets True success True" in _texts(cells["pull_state"])
     assert "Image True True" in _texts(cells["build_state"])
     assert base_image.plain in _texts(cells["pull"])
     for cell in nb.cells:

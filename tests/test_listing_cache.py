@@ -71,6 +71,24 @@ class Outside:
         assert status == 200, body[:300]
         return json.loads(body) or []
 
+    def probe(self):
+        """The ``timeNano`` of a save event made now through the service: the service logs its image events in
+        order, a little after each call returns, so a cache that has read this one has read every earlier one."""
+        started = time.time_ns()
+        name = next(t for row in self.raw() for t in row.get("RepoTags") or [])
+        status, _, body = self.svc.request("GET", f"{services.LIBPOD}/images/{urllib.parse.quote(name, safe='')}/get")
+        assert status == 200, body[:300]
+        filters = urllib.parse.quote(json.dumps({"type": ["image"], "event": ["save"]}))
+        saved = []
+
+        def logged():
+            _, _, log = self.svc.request("GET", f"{services.LIBPOD}/events?stream=false&filters={filters}")
+            saved[:] = [e["timeNano"] for e in map(json.loads, log.decode().splitlines()) if e["timeNano"] >= started]
+            return saved
+
+        wait_for(logged, timeout=60.0)
+        return min(saved)
+
     def import_images(self, count, prefix="localhost/d/imported"):
         for i in range(count):
             self.svc.import_image(self.tar, f"{prefix}:{i}", changes=(f"LABEL n={i}",))
@@ -128,14 +146,22 @@ def wait_for(predicate, timeout=10.0):
         time.sleep(0.02)
 
 
+def caught_up(cache, outside):
+    """Wait until the cache has read every event the service logged so far and made its background refresh:
+    on a loaded machine an event can come seconds late, and its refresh would race the next step."""
+    probe = outside.probe()
+    wait_for(lambda: cache.idle(probe), timeout=60.0)
+
+
 # -- fallbacks --------------------------------------------------------------------------------
 def test_fresh_and_the_safety_net_heal_a_change_that_emits_no_event(shell, outside):
     outside.import_images(3, "localhost/d/net")
     cache = cache_of(shell)
     listed(shell)
-    before_hits = cache.hits
+    caught_up(cache, outside)  # the imports' events are read and their refresh made: nothing will list anew
+    before_hits = cache.stats.hits
     assert_same(listed(shell), expected(outside), "warm")
-    assert cache.hits == before_hits + 1  # answered from the cache
+    assert cache.stats.hits == before_hits + 1  # answered from the cache
     outside.storage("tag", "localhost/d/net:0", "localhost/d/net:silent", silent=True)  # no event at all
     time.sleep(OUTSIDE_WAIT)
     assert "silent" not in set(listed(shell)["tag"])  # the cache cannot know...
@@ -171,14 +197,15 @@ def test_list_cache_off_asks_every_time_and_podman_says_so(shell, outside, capsy
 def test_a_cut_events_stream_makes_the_listing_ask_again(shell, outside):
     cache = cache_of(shell)
     listed(shell)
-    connects = cache.connects
+    caught_up(cache, outside)
+    connects = cache.stats.connects
     outside.storage("tag", "localhost/d/net:0", "localhost/d/net:cut", silent=True)
     assert "cut" not in set(listed(shell)["tag"])  # stale: nothing said there was a change
     abort_stream(cache._response)  # the connection breaks, as when a proxy or tunnel dies
-    wait_for(lambda: cache.connects == connects + 1)  # reopened (with since= the last event seen)
+    wait_for(lambda: cache.stats.connects == connects + 1)  # reopened (with since= the last event seen)
     assert_same(listed(shell), expected(outside), "after the stream was cut")
     outside.storage("untag", "localhost/d/net:cut", "localhost/d/net:cut")  # and the new stream tells of the next change
-    time.sleep(OUTSIDE_WAIT)
+    caught_up(cache, outside)
     assert_same(listed(shell), expected(outside), "a change after the reconnect")
 
 
@@ -210,7 +237,7 @@ def test_a_service_that_logs_no_events(outside, registries, tmp_path):
             assert cache.list_attrs() == client.images.list_attrs()
             assert cache.status() == {"cached": False, "since": None, "why": 'the service logs no events '
                                       '(events_logger = "none" in its containers.conf)'}
-            assert cache.hits == 0 and not cache._threads
+            assert cache.stats.hits == 0 and not cache._threads
     finally:
         svc.close()
 
@@ -263,7 +290,7 @@ def test_each_connection_has_its_own_cache(shell, outside):
         assert first.listing("on") is first.listing("on") and first.listing("on") is not second.listing("on")
         first.listing("on").list_attrs()
         second.images.get("localhost/d/net:0").tag("localhost/d/net", "second")
-        time.sleep(OUTSIDE_WAIT)  # the second client's change reaches the first's cache as an outside one
+        caught_up(first.listing("on"), outside)  # the second client's change reaches the first's cache as an outside one
         assert "localhost/d/net:second" in {t for row in first.listing("on").list_attrs() for t in row["RepoTags"] or []}
     finally:
         first.close()
@@ -383,24 +410,24 @@ def test_differential_cached_listing_equals_the_service_after_every_change(shell
             done.append(f"{kind} by {actor}")
             if actor != "magics":
                 returned = time.time()
-                time.sleep(OUTSIDE_WAIT)
-                if cache.last_event is not None:
-                    after.append(cache.last_event - returned)  # the lag: the event's arrival after the change
+                caught_up(cache, outside)
+                if cache.stats.last_event is not None:
+                    after.append(cache.stats.last_event - returned)  # the lag: the event's arrival after the change
             got = listed(shell)
             assert_same(got, expected(outside), f"step {step}: {kind} by {actor}")
             if actor == "magics":  # the service's own event of the magic's change comes later and asks once more
-                time.sleep(OUTSIDE_WAIT)
+                caught_up(cache, outside)
                 got = listed(shell)
-            hits = cache.hits
+            hits = cache.stats.hits
             assert_same(listed(shell), got, f"step {step} again")
-            assert cache.hits == hits + 1, f"step {step}: {kind} by {actor}: not answered from the cache"
+            assert cache.stats.hits == hits + 1, f"step {step}: {kind} by {actor}: not answered from the cache"
         for line in ("--all", "--wide --sort size", "--filter dangling=true"):
             listed(shell, line)
             assert_same(listed(shell, line), expected(outside, line), line)
     finally:
         second.close()
     assert len(done) >= 20, done
-    lags, after = sorted(cache.lags), sorted(after)
+    lags, after = sorted(cache.stats.lags), sorted(after)
     reliability.note(f"listing cache on Podman {outside.svc.version}: {len(done)} changes at {IMAGES} images, %images "
                      f"equal to the service's listing after each; an outside change's event arrived at most "
                      f"{after[-1] * 1000:.0f} ms (median {after[len(after) // 2] * 1000:.0f} ms) after the change "

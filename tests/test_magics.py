@@ -9,7 +9,7 @@ from IPython.core.history import HistoryManager
 from IPython.testing.globalipapp import get_ipython
 
 import podman_nb
-from podman_nb.notebook import magics as magics_module
+from podman_nb.notebook import context as context_module
 from podman_nb.notebook import tables
 
 HEX12 = re.compile(r"^[0-9a-f]{12}$")
@@ -383,7 +383,7 @@ def test_creds_never_kept(ip, registries, base_image, podman_service, file_histo
 # -- interrupt --------------------------------------------------------------------------------
 def test_interrupt_during_pull_closes_and_recovers(ip, podman_service, base_image, capsys, monkeypatch):
     podman_service.remove_images(base_image.plain)
-    real = magics_module.make_display
+    real = context_module.make_display
     shown = []
 
     def interrupting(*args, **kwargs):
@@ -398,13 +398,13 @@ def test_interrupt_during_pull_closes_and_recovers(ip, podman_service, base_imag
         shown.append(display)
         return display
 
-    monkeypatch.setattr(magics_module, "make_display", interrupting)
+    monkeypatch.setattr(context_module, "make_display", interrupting)
     result = ip.run_cell(f"%image_pull {base_image.plain}")
     assert isinstance(result.error_in_exec, KeyboardInterrupt)
     out = capsys.readouterr().out
     assert "interrupted" in out
     assert shown[0].summary.interrupted
-    monkeypatch.setattr(magics_module, "make_display", real)
+    monkeypatch.setattr(context_module, "make_display", real)
     run(ip, "df = %images")
     run(ip, f"img = %image_pull {base_image.plain}")
 

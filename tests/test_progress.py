@@ -16,8 +16,9 @@ from podman_nb.domain.progress_state import BuildProgress, PullProgress
 from podman_nb.domain.references import short_id
 from podman_nb.errors import InvalidArgument
 from podman_nb.notebook import progress_display as nbprogress
-from podman_nb.notebook.progress_display import (NullDisplay, Summary, TextDisplay, WidgetsDisplay,
-                                         choose_mode, format_elapsed, make_display)
+from podman_nb.notebook.progress_display import (NullDisplay, Summary, TextDisplay, choose_mode, format_elapsed,
+                                                  make_display)
+from podman_nb.notebook.progress_widgets import WidgetsDisplay
 
 IMAGE_ID = "sha256:" + "0123456789ab" + "cd" * 26
 
@@ -563,7 +564,7 @@ def test_pull_without_bytes_shows_manifest_sizes_and_counts_present_layers():
 
 
 def test_failure_reason_drops_the_step_podman_repeats():
-    from podman_nb.failures import step_reason as failure_reason
+    from podman_nb.domain.progress_state import step_reason as failure_reason
 
     step = 'RUN echo "about to fail $(seq 1 3)"; cat /x'
     assert failure_reason(f'building at STEP "{step}": while running runtime: exit status 1\n', step) == "exit status 1"

@@ -132,16 +132,18 @@ def shell(podman_service):
 def _shell_with_magics(ip, podman_service):
     ip.run_line_magic("load_ext", "podman_nb")
     magics = ip.magics_manager.registry["PodmanMagics"]
-    saved = (magics.base_url, magics.progress, magics._client)
+    saved = (magics.base_url, magics.progress, magics.session.clients.get(None))
     magics.base_url = podman_service.base_url
-    magics._client = None
+    magics.session.clients.pop(None, None)
     yield ip
     magics.base_url, magics.progress = saved[0], saved[1]
-    magics._client = saved[2]
+    magics.session.clients.pop(None, None)
+    if saved[2] is not None:
+        magics.session.clients[None] = saved[2]
 
 
 def test_magics_keep_the_password(shell, registries, base_image, everything_logged, monkeypatch):
-    from podman_nb.notebook import progress_display as progress_module
+    from podman_nb.notebook import progress_widgets as progress_module
 
     reg = registries.secure
     scanner = Scanner(reg)

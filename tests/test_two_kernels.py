@@ -6,7 +6,17 @@ import json
 import time
 import uuid
 
+from gates import gate, waits_on
 from live_kernel import LiveKernel, containers
+
+
+def _wait_listed(kernels, truth, timeout=60):
+    """Wait until each kernel's %images shows the service's images (a change shows once its event is read)."""
+    deadline = time.monotonic() + timeout
+    for kernel in kernels:
+        while (listed := _listed(kernel)) != truth:
+            assert time.monotonic() < deadline, (listed, truth)
+            time.sleep(0.2)
 
 
 def _images(service):
@@ -47,30 +57,32 @@ def test_two_kernels_keep_to_their_own(podman_service, registries, base_image, t
     a = LiveKernel(podman_service.base_url, tmp_path, progress="widgets")
     b = LiveKernel(podman_service.base_url, tmp_path, progress="text")
     try:
-        a.run(f"%%image_build -t {own}\nFROM {base_image.local}\nRUN echo A-own-{mark}\n")
-        own_id = _built_id(a)
-        before = containers(podman_service)
-        building = a.start(f"%%image_build --no-cache -t {built}\nFROM {base_image.local}\n"
-                           f"RUN echo A-{mark} && sleep 12\n")
-        deadline = time.monotonic() + 60
-        while not set(containers(podman_service)) - set(before):
-            assert time.monotonic() < deadline, "kernel A's build container never appeared"
-            time.sleep(0.1)
-        a_working = set(containers(podman_service)) - set(before)
+        with gate() as (url, release):
+            a.run(f"%%image_build -t {own}\nFROM {base_image.local}\nRUN echo A-own-{mark}\n")
+            own_id = _built_id(a)
+            before = containers(podman_service)
+            building = a.start(f"%%image_build --no-cache -t {built}\nFROM {base_image.local}\n"
+                               f"RUN echo A-{mark} && {waits_on(url)}\n")
+            deadline = time.monotonic() + 60
+            while not set(containers(podman_service)) - set(before):
+                assert time.monotonic() < deadline, "kernel A's build container never appeared"
+                time.sleep(0.1)
+            a_working = set(containers(podman_service)) - set(before)
 
-        b_cells = [b.run(f"%image_pull {pulled} --no-tls-verify")]
-        b_cells.append(b.run(f"%%image_build --no-cache -t {mine}\nFROM {base_image.local}\nRUN echo B-{mark}-1\n"))
-        first = _built_id(b)
-        b_cells.append(b.run(f"%%image_build --no-cache -t {mine}\nFROM {base_image.local}\nRUN echo B-{mark}-2\n"))
-        second = _built_id(b)
-        assert _images(podman_service)[first] == set(), "B's first build should be dangling now"
-        assert a_working <= set(containers(podman_service)), "A's build ended before B's prune: sleep longer"
-        pruned = b.run("%image_prune")
-        assert first in pruned.dump(), pruned.dump()
-        assert a_working <= set(containers(podman_service)), "B's prune removed A's working container"
-        assert own in _images(podman_service).get(own_id, ()), "B's prune removed A's image"
+            b_cells = [b.run(f"%image_pull {pulled} --no-tls-verify")]
+            b_cells.append(b.run(f"%%image_build --no-cache -t {mine}\nFROM {base_image.local}\nRUN echo B-{mark}-1\n"))
+            first = _built_id(b)
+            b_cells.append(b.run(f"%%image_build --no-cache -t {mine}\nFROM {base_image.local}\nRUN echo B-{mark}-2\n"))
+            second = _built_id(b)
+            assert _images(podman_service)[first] == set(), "B's first build should be dangling now"
+            assert a_working <= set(containers(podman_service)), "A's build ended before B's prune"
+            pruned = b.run("%image_prune")
+            assert first in pruned.dump(), pruned.dump()
+            assert a_working <= set(containers(podman_service)), "B's prune removed A's working container"
+            assert own in _images(podman_service).get(own_id, ()), "B's prune removed A's image"
 
-        a_build = a.finish(building)
+            release()
+            a_build = a.finish(building)
         assert a_build.status == "ok", a_build.dump()[-2000:]
         a_id = _built_id(a)
         b_cells.append(b.run(f"%%image_build --no-cache -t {mine}\nFROM {base_image.local}\nRUN echo B-{mark}-3\n"))
@@ -82,10 +94,7 @@ def test_two_kernels_keep_to_their_own(podman_service, registries, base_image, t
         assert built in images[a_id] and own in images[own_id] and pulled in set().union(*images.values()), images
         assert not set(containers(podman_service)) - set(before), "a working container was left"
 
-        time.sleep(1)  # another kernel's change shows in a %images asked 0.5 s later (the listing cache)
-        truth = _images(podman_service)
-        for kernel in (a, b):
-            assert _listed(kernel) == truth
+        _wait_listed((a, b), _images(podman_service))  # another kernel's change shows (the listing cache's events)
 
         # each display: its own progress only
         a_shown = a_build.dump()

@@ -15,7 +15,7 @@ import urllib3.exceptions
 from ..errors import APIError, InvalidArgument, NotFound, ServiceUnavailable, StreamTimeout
 from .features import Features
 from .params import clean_params
-from ..failures import START_HINT
+from ..failures import explain, unanswered
 from .service import Target, find_service
 from .ssh import SSHTunnel
 from .stream import json_stream
@@ -267,8 +267,7 @@ class APIClient:
                                          f"{self.tunnel.remote_path} there ({where}); start it on that host with "
                                          "`systemctl --user start podman.socket` (or podman system service)",
                                          [self.base_url]) from error
-            raise ServiceUnavailable(f"No Podman service answered at {where}; {START_HINT}",
-                                     [self.base_url]) from error
+            raise unanswered(f"No Podman service answered at {where}", [self.base_url]) from error
 
 
 def abort_stream(response: requests.Response) -> None:
@@ -326,4 +325,4 @@ def error_from_response(response: requests.Response, not_found: Type[NotFound] =
     where = f" from {request.method} {request.path_url.split('?', 1)[0]}" if request is not None else ""
     message = f"{response.status_code} {response.reason or ''}".strip() + where
     cls = not_found if response.status_code == 404 or says_not_found(explanation) else APIError
-    return cls(message, response=response, explanation=explanation, status_code=response.status_code)
+    return explain(cls(message, response=response, explanation=explanation, status_code=response.status_code))

@@ -12,6 +12,7 @@ from typing import Iterator, Tuple
 from urllib.parse import unquote, urlparse
 
 from ..errors import APIError, NotFound, ServiceUnavailable
+from ..failures import explain
 from .api_client import APIClient
 
 
@@ -47,8 +48,8 @@ def hijack(api: APIClient, path: str, timeout: float = 30.0) -> Tuple[socket.soc
     if status not in (101, 200):
         sock.close()
         cls = NotFound if status == 404 else APIError
-        raise cls(f"{status} from POST {target.split('?')[0]}", explanation=rest.decode(errors="replace").strip()[:300],
-                  status_code=status)
+        raise explain(cls(f"{status} from POST {target.split('?')[0]}",
+                          explanation=rest.decode(errors="replace").strip()[:300], status_code=status))
     sock.settimeout(None)
     return sock, rest
 

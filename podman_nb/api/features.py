@@ -33,6 +33,16 @@ class Features:
         return self.release >= (4, 0, 0)
 
     @property
+    def build_cache_form(self) -> str:
+        """How ``/build`` takes ``cacheto``/``cachefrom`` (a registry repository for the build's layers):
+        "json" (a JSON list: 5.x, which answers a plain string with 400), "plain" (one repository as a plain
+        string: 4.3 to 4.9, which ignores the JSON form with a 200), or "" (3.0.1 ignores both: no such cache).
+        Checked on 3.0.1, 4.3.1, 5.4.2 and 5.8.6."""
+        if self.release >= (5, 0, 0):
+            return "json"
+        return "plain" if self.release >= (4, 3, 0) else ""
+
+    @property
     def build_mounts_secrets(self) -> bool:
         """Podman 3's REST build ignores ``secrets``: a ``RUN --mount=type=secret`` finds no file."""
         return self.release >= (4, 0, 0)

@@ -35,6 +35,7 @@ import requests
 import urllib3
 
 from ..errors import APIError, ImageNotFound, InvalidArgument
+from ..failures import explain
 from . import toml
 
 DEFAULT_TIMEOUT = 30.0
@@ -172,10 +173,10 @@ class RegistryClient:
                 return self._session.get(url, headers=headers, verify=self._verify, timeout=self.timeout,
                                          stream=stream, allow_redirects=True)
         except requests.exceptions.SSLError as error:
-            raise APIError(f"TLS verification of registry {self.host} failed (put its CA in "
-                           f"{CERTS_D}/{self.host}/ca.crt, or mark it insecure): {_short(error)}") from None
+            raise explain(APIError(f"TLS verification of registry {self.host} failed (put its CA in "
+                                   f"{CERTS_D}/{self.host}/ca.crt, or mark it insecure): {_short(error)}")) from None
         except requests.exceptions.RequestException as error:
-            raise APIError(f"registry {self.host} did not answer: {_short(error)}") from None
+            raise explain(APIError(f"registry {self.host} did not answer: {_short(error)}")) from None
 
     def _request(self, path: str, headers: Mapping[str, str], scope: str) -> requests.Response:
         """GET ``/v2`` + path, choosing https/http once and answering an auth challenge once."""
@@ -272,7 +273,7 @@ def _registry_error(response: requests.Response, host: str, what: str) -> APIErr
     explanation = "; ".join(messages) or (response.reason or "")
     message = f"registry {host} answered {response.status_code} {what}"
     cls = ImageNotFound if response.status_code == 404 or any(c in _NOT_FOUND_CODES for c in codes) else APIError
-    return cls(message, explanation=explanation, status_code=response.status_code)
+    return explain(cls(message, explanation=explanation, status_code=response.status_code))
 
 
 def _platform(source: Mapping[str, Any]) -> Dict[str, str]:

@@ -26,7 +26,7 @@ from typing import List, Mapping, Optional
 from urllib.parse import urlparse
 
 from ..errors import InvalidArgument, ServiceUnavailable
-from ..failures import START_HINT
+from ..failures import unanswered
 from .connections import Connection, default_connection, get_connection
 
 log = logging.getLogger("podman_nb")
@@ -209,5 +209,4 @@ def find_service(base_url: Optional[str] = None, start: bool = True, connection:
                     "(it stops when Python exits).", _private.url)
         return Target(_private.url)
     reason = "podman is not installed" if not podman else "starting one was disabled"
-    raise ServiceUnavailable(
-        f"No Podman service answered at {', '.join(tried)} ({reason}); {START_HINT}", tried)
+    raise unanswered(f"No Podman service answered at {', '.join(tried)} ({reason})", tried)

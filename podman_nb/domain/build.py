@@ -10,19 +10,21 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import signal
 import threading
 import warnings
-from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, Mapping, NamedTuple, Optional, Tuple
 
 from ..api.api_client import quote_name
 from ..errors import BuildError, InvalidArgument, NotSupported, PodmanError
-from ..failures import attached
+from ..failures import attached, explain
 from . import build_containers, events
 from .build_context import make_build_context
 from .buildlog import BuildLog
 from .references import short_id
 from .storage import tells_full_storage
+from .transfer import auth_header, encoded
 
 _logger = logging.getLogger(__name__)
 
@@ -90,6 +92,32 @@ def _json_param(kwargs: Mapping[str, Any], key: str, kind: type) -> Any:
     return value
 
 
+def cache_params(kwargs: Mapping[str, Any], features: Any) -> Dict[str, Any]:
+    """``cache_from``/``cache_to`` (a registry repository, or a list of them) and ``cache_ttl`` (a duration
+    such as "24h") in the form this Podman reads (Features.build_cache_form); refused where it would
+    ignore them."""
+    params: Dict[str, Any] = {}
+    for key, param in (("cache_from", "cachefrom"), ("cache_to", "cacheto")):
+        value = kwargs.get(key)
+        if value is None:
+            continue
+        repositories = [value] if isinstance(value, str) else list(value)
+        if not repositories or not all(isinstance(r, str) and r for r in repositories):
+            raise InvalidArgument(f"build({key}=...) must name a registry repository, e.g. "
+                                  f"'registry.example:5000/team/cache', not {value!r}")
+        form = features.build_cache_form
+        if not form:
+            raise NotSupported(f"Podman {features.version} ignores {key} in builds (no layers would go through the "
+                               "registry): build with Podman 4.3 or later, or leave it out")
+        if form == "plain" and len(repositories) > 1:
+            raise NotSupported(f"Podman {features.version} takes one {key} repository, not {len(repositories)}: "
+                               "give one, or build with Podman 5 or later")
+        params[param] = json.dumps(repositories) if form == "json" else repositories[0]
+    if kwargs.get("cache_ttl") is not None:
+        params["cachettl"] = str(kwargs["cache_ttl"])
+    return params
+
+
 def build_params(kwargs: Mapping[str, Any]) -> Dict[str, Any]:
     """The ``/build`` query for podman-py's build keywords."""
     params: Dict[str, Any] = {param: kwargs.get(key) for key, param in _PLAIN.items()}
@@ -113,9 +141,6 @@ def build_params(kwargs: Mapping[str, Any]) -> Dict[str, Any]:
     labels = _json_param(kwargs, "labels", dict)
     if labels:  # a list of "k=v": Podman 3 reads only that form, later ones both
         params["labels"] = json.dumps([f"{k}={v}" for k, v in labels.items()])
-    cache_from = kwargs.get("cache_from")
-    if cache_from is not None:
-        params["cachefrom"] = json.dumps([cache_from] if isinstance(cache_from, str) else list(cache_from))
     extra_hosts = kwargs.get("extra_hosts")
     if extra_hosts is not None:
         if isinstance(extra_hosts, Mapping):
@@ -150,6 +175,22 @@ def _read_containerfile(fileobj: Any, custom_context: bool) -> Tuple[Any, Option
     return _Read(data), text if isinstance(text, str) else None
 
 
+def _build_headers(encoding: Optional[str], auth_config: Any) -> Dict[str, str]:
+    """The ``/build`` request's headers: a tar context (``encoding``: gzip), and the registry cache's
+    credentials (``auth_config``) as a push sends them."""
+    headers = {"Content-Type": "application/x-tar"}
+    if encoding:
+        headers["Content-Encoding"] = encoding
+    headers.update(auth_header(auth_config) or {})
+    return headers
+
+
+class BuildLine(NamedTuple):
+    """A decoded line of a build's answer and the image id it reports (None when it reports none)."""
+    line: Any
+    image_id: Optional[str]
+
+
 class BuildMixin:
     """The ``build`` method of ImagesManager."""
 
@@ -165,6 +206,9 @@ class BuildMixin:
         base images; ``squash=True`` squashes every layer, the base's too; ``output`` is ignored
         (Podman's REST build cannot export). ``forcerm`` defaults to True, as ``podman build``'s
         ``--force-rm``: a failed build leaves no container behind (``forcerm=False`` keeps it).
+        ``cache_to``/``cache_from`` name a registry repository the build pushes its layers to / takes
+        them from (another host's build reuses them), ``cache_ttl`` ignores older cached layers ("24h");
+        ``auth_config`` is that registry's login, sent as a push's; TLS follows registries.conf.
 
         Raises:
             BuildError: a step failed; its ``build_log`` holds every line, and the sentence names the step.
@@ -177,17 +221,17 @@ class BuildMixin:
                                   "bytes in io.BytesIO), not a " + type(kwargs["fileobj"]).__name__)
         params = build_params(kwargs)
         self._refuse_unhonoured(kwargs)
+        params.update(cache_params(kwargs, self.client.features))
         fileobj, containerfile = _read_containerfile(kwargs.get("fileobj"), kwargs.get("custom_context", False))
         body, dockerfile, encoding = make_build_context(
             path=kwargs.get("path"), fileobj=fileobj, dockerfile=kwargs.get("dockerfile"),
             custom_context=kwargs.get("custom_context", False), encoding=kwargs.get("encoding"),
             gzip=kwargs.get("gzip", False))
         params["dockerfile"] = dockerfile
-        headers = {"Content-Type": "application/x-tar"}
-        if encoding:
-            headers["Content-Encoding"] = encoding
+        headers = _build_headers(encoding, kwargs.get("auth_config"))
         timeout = kwargs.get("timeout")
-        containers = build_containers.BuildContainers(lambda: build_containers.on_service(self.client),
+        build_containers.remove_left(self.client)
+        containers = build_containers.BuildContainers(lambda: build_containers.on_service(self.client) or {},
                                                       self._image_id)
         try:
             response = self.client.post("/build", params=params, data=body, headers=headers, stream=True,
@@ -196,13 +240,12 @@ class BuildMixin:
             body.close()
         log = BuildLog()  # the one log of this build: returned, kept on the Image, carried by BuildError
         lines = attached(self._build_lines(response, kwargs.get("progress"), log, containers),
-                            containerfile=containerfile, context=kwargs.get("path"))
+                         containerfile=containerfile, context=kwargs.get("path"), cwd=os.getcwd())
         if kwargs.get("stream"):
-            decode = kwargs.get("decode")
-            return (line if decode else json.dumps(line).encode() + b"\n" for line, _ in lines if line is not None)
+            return encoded(lines, kwargs.get("decode"))
         image_id = None
-        for _, found in lines:
-            image_id = found or image_id
+        for built in lines:
+            image_id = built.image_id or image_id
         image = self.get(image_id)
         image.build_log = log
         if kwargs.get("progress") is not None:
@@ -236,7 +279,11 @@ class BuildMixin:
     def _stop_abandoned_build(self, containers: "build_containers.BuildContainers") -> None:
         """Podman goes on building after its client has gone: remove this build's containers, which
         stops it, and no other build's (see build_containers)."""
-        ours, unsure = containers.own(build_containers.on_service(self.client))
+        now = build_containers.on_service(self.client)
+        if now is None:  # the service does not answer (killed mid-build): the next build or prune removes them
+            build_containers.leave(self.client, containers)
+            return
+        ours, unsure = containers.own(now)
         build_containers.remove(self.client, ours)
         if unsure:
             message = ("the abandoned build may go on on the service: its container could not be told from "
@@ -246,7 +293,7 @@ class BuildMixin:
             warnings.warn(message, RuntimeWarning, stacklevel=2)
 
     def _build_lines(self, response: Any, progress: Any, log: BuildLog,
-                     containers: "build_containers.BuildContainers") -> Iterator[Tuple[Dict[str, Any], Any]]:
+                     containers: "build_containers.BuildContainers") -> Iterator["BuildLine"]:
         """Each decoded line with the image id it reports (if any); an error line raises BuildError.
 
         When the caller stops reading early (an interrupt, a stream timeout, a closed generator),
@@ -266,13 +313,13 @@ class BuildMixin:
 
     def _build_lines_until_end(self, response: Any, progress: Any, log: BuildLog,
                                containers: "build_containers.BuildContainers",
-                               ) -> Iterator[Tuple[Dict[str, Any], Any]]:
+                               ) -> Iterator["BuildLine"]:
         for line, found in events.read(self.client.stream_json(response), containers.watching(progress)):
             before = log.events.image_id
             log.add(line, found)
             if log.events.failure is not None:
-                raise BuildError(log.events.failure.strip(), log)
-            yield line, (log.events.image_id if log.events.image_id != before else None)
+                raise explain(BuildError(log.events.failure.strip(), log))
+            yield BuildLine(line, log.events.image_id if log.events.image_id != before else None)
         if log.events.image_id is None:
             last = log.text[-1] if len(log.text) else "no output"
-            raise BuildError(f"the build ended without an image: {last}", log)
+            raise explain(BuildError(f"the build ended without an image: {last}", log))

@@ -15,11 +15,19 @@ it appeared after this build was sent and either
 Anything else new (another build from the same base, or one that began in the same instant as this
 one) is left alone: removing another build's container is worse than leaving ours, and the caller
 says which containers it left.
+
+A build abandoned while the service does not answer (killed mid-build) cannot be cleaned up then: it
+is kept (:func:`leave`, per client) and the client's next build or prune removes its containers
+(:func:`remove_left`): those the build would have removed, made before it was abandoned. A build the
+service ran is over once the service was killed, and no one else's build is touched.
 """
 
 from __future__ import annotations
 
 import re
+import time
+import weakref
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from ..api.api_client import quote_name
@@ -92,14 +100,54 @@ class BuildContainers:
         return ours, unsure
 
 
-def on_service(client: Any) -> Dict[str, str]:
-    """The service's build (buildah working) containers as ``{id: image id}``; empty if it cannot say."""
+def on_service(client: Any, made_before: Optional[float] = None) -> Optional[Dict[str, str]]:
+    """The service's build (buildah working) containers as ``{id: image id}`` (those created before the time
+    ``made_before``, when given); None when the service does not answer."""
     try:
         found = client.get("/containers/json", params={"all": True, "external": True}).json()
     except PodmanError:
-        return {}
+        return None
     return {str(c.get("Id")): str(c.get("ImageID") or "") for c in found or []
-            if any(_WORKING_CONTAINER.search(str(name)) for name in c.get("Names") or [])}
+            if any(_WORKING_CONTAINER.search(str(name)) for name in c.get("Names") or [])
+            and (made_before is None or _created(c.get("Created")) < made_before)}
+
+
+def _created(stamp: Any) -> float:
+    """A container's ``Created`` (RFC 3339 to the nanosecond, or seconds) as seconds; +inf when unreadable."""
+    if isinstance(stamp, (int, float)):
+        return float(stamp)
+    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", str(stamp or ""))
+    if not match:
+        return float("inf")
+    when = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    zone = match.group(3)
+    if zone != "Z":
+        when -= (1 if zone[0] == "+" else -1) * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+    return when.timestamp() + float(match.group(2) or 0)
+
+
+_LEFT: "weakref.WeakKeyDictionary[Any, List[Tuple[BuildContainers, float]]]" = weakref.WeakKeyDictionary()
+
+
+def leave(client: Any, build: BuildContainers) -> None:
+    """Keep an abandoned build whose containers could not be removed (the service did not answer)."""
+    _LEFT.setdefault(client, []).append((build, time.time()))
+
+
+def remove_left(client: Any) -> Set[str]:
+    """Remove the containers of this client's builds abandoned while the service did not answer; those that went."""
+    left = _LEFT.get(client)
+    gone: Set[str] = set()
+    while left:
+        build, abandoned = left[0]
+        now = on_service(client, made_before=abandoned)
+        if now is None:
+            break  # still down: the next call tries again
+        ours, _ = build.own(now)
+        remove(client, ours)
+        gone |= ours
+        left.pop(0)
+    return gone
 
 
 def remove(client: Any, containers: Iterable[str]) -> None:

@@ -174,42 +174,63 @@ def make_build_context(path: Optional[PathArg] = None, fileobj: Optional[IO] = N
         return _custom_context(fileobj, dockerfile, encoding)
     if path is None and fileobj is None and dockerfile not in extra_files:
         raise MissingArgument("build() needs path (a context folder) or fileobj (a Containerfile)")
-    extra: Optional[Tuple[str, bytes, int]] = None  # (name, content, mtime) added at the end
     if path is None:
         name = (_safe_relative(dockerfile) if dockerfile else "Containerfile") or _generated_name()
         extra = None if fileobj is None else (name, _read_fileobj(fileobj), 0)
         root, rules, always = None, IgnoreRules(), set()
     else:
-        try:  # str, bytes or os.PathLike; os.fsdecode keeps undecodable bytes
-            root = os.path.abspath(os.fsdecode(path))
-        except TypeError:
-            raise InvalidArgument(f"build context path must be a str or path, not {type(path).__name__}") from None
-        if not os.path.isdir(root):
-            what = "is not a directory" if os.path.exists(root) else "does not exist"
-            raise InvalidArgument(f"build context {root} {what}")
-        ignore_name = next((n for n in IGNORE_FILES if os.path.isfile(os.path.join(root, n))), None)
-        always = {ignore_name} if ignore_name and rules is None else set()
-        if rules is None:
-            rules = IgnoreRules.from_file(os.path.join(root, ignore_name)) if ignore_name else IgnoreRules()
-        if fileobj is not None:
-            extra = (_generated_name(), _read_fileobj(fileobj), 0)
-            name = extra[0]
-        elif dockerfile in extra_files:
-            name = dockerfile
-        else:
-            name, extra = _locate_containerfile(root, dockerfile)
-            always.add(name)
-        if extra_files:
-            replaced = set(extra_files) | (set(IGNORE_FILES) if set(IGNORE_FILES) & set(extra_files) else set())
-            rules, always = rules.plus(f"/{n}" for n in replaced), always - replaced
+        root, rules, always, name, extra = _folder_context(path, fileobj, dockerfile, extra_files, rules)
+    added = [] if extra is None else [(extra[0], extra[1], 0o644, extra[2])]
+    added += [(n, c, m, 0) for n, (c, m) in extra_files.items()]
+    return _tar(root, rules, always, added, gzip), name, "gzip" if gzip else encoding
+
+
+_Extra = Optional[Tuple[str, bytes, int]]  # a Containerfile added at the end: (name, content, mtime)
+
+
+def _folder_context(path: PathArg, fileobj: Optional[IO], dockerfile: Optional[str],
+                    extra_files: Mapping[str, Tuple[bytes, int]], given: Optional["IgnoreRules"] = None,
+                    ) -> Tuple[str, "IgnoreRules", set, str, _Extra]:
+    """A context folder's ``(root, rules, always, containerfile name, extra)``: its ignore rules (``given``
+    in place of its ignore file's), the names that go in whatever they say, and where the Containerfile comes
+    from (see :func:`make_build_context`)."""
+    try:  # str, bytes or os.PathLike; os.fsdecode keeps undecodable bytes
+        root = os.path.abspath(os.fsdecode(path))
+    except TypeError:
+        raise InvalidArgument(f"build context path must be a str or path, not {type(path).__name__}") from None
+    if not os.path.isdir(root):
+        what = "is not a directory" if os.path.exists(root) else "does not exist"
+        raise InvalidArgument(f"build context {root} {what}")
+    ignore_name = next((n for n in IGNORE_FILES if os.path.isfile(os.path.join(root, n))), None)
+    always = {ignore_name} if ignore_name and given is None else set()
+    rules = given if given is not None else (
+        IgnoreRules.from_file(os.path.join(root, ignore_name)) if ignore_name else IgnoreRules())
+    extra: _Extra = None
+    if fileobj is not None:
+        extra = (_generated_name(), _read_fileobj(fileobj), 0)
+        name = extra[0]
+    elif dockerfile in extra_files:
+        name = dockerfile
+    else:
+        name, extra = _locate_containerfile(root, dockerfile)
+        always.add(name)
+    if extra_files:
+        replaced = set(extra_files) | (set(IGNORE_FILES) if set(IGNORE_FILES) & set(extra_files) else set())
+        rules, always = rules.plus(f"/{n}" for n in replaced), always - replaced
+    return root, rules, always, name, extra
+
+
+def _tar(root: Optional[str], rules: "IgnoreRules", always: set, added: List[Tuple[str, bytes, int, int]],
+         gzip: bool) -> IO[bytes]:
+    """The context archive at position 0: ``root``'s files as ``rules`` and ``always`` say, then ``added``
+    (``(name, content, mode, mtime)``)."""
     body = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES)
     try:
         with tarfile.open(fileobj=body, mode="w:gz" if gzip else "w", format=tarfile.PAX_FORMAT,
                           encoding="utf-8", errors="surrogateescape") as tar:
             if root is not None:
                 _add_tree(tar, root, "", rules, always, [])
-            added = [] if extra is None else [(extra[0], extra[1], 0o644, extra[2])]
-            for added_name, content, mode, mtime in added + [(n, c, m, 0) for n, (c, m) in extra_files.items()]:
+            for added_name, content, mode, mtime in added:
                 info = tarfile.TarInfo(added_name)
                 info.size, info.mode, info.mtime = len(content), mode, mtime
                 tar.addfile(info, io.BytesIO(content))
@@ -217,7 +238,7 @@ def make_build_context(path: Optional[PathArg] = None, fileobj: Optional[IO] = N
     except BaseException:
         body.close()
         raise
-    return body, name, "gzip" if gzip else encoding
+    return body  # type: ignore[return-value]
 
 
 def _custom_context(fileobj: Optional[IO], dockerfile: Optional[str],

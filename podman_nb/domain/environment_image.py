@@ -20,7 +20,7 @@ import secrets
 from typing import IO, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import BuildError, InvalidArgument
-from ..failures import attach, from_build_log
+from ..failures import attach
 from .build_context import IGNORE_FILES, IgnoreRules, make_build_context
 
 CONTAINERFILE = ".podman_nb.Containerfile"  # its name in the context: apart from a project's own
@@ -69,11 +69,6 @@ class Environment:
         if names:
             kwargs["secrets"] = [f"id={key},src={name}" for key, name in names.items()]
         return kwargs
-
-
-def explain(error: BuildError) -> Optional[str]:
-    """One sentence for an environment build's failure (None when it is not one of the known ones)."""
-    return from_build_log(error.build_log)
 
 
 def build(images: Any, environment: Environment, **kwargs: Any) -> Tuple[Any, Any]:

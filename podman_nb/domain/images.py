@@ -1,10 +1,11 @@
-"""The Image model: one image the service holds, with podman-py's attributes and methods."""
+"""The Image model: one image the service holds, with podman-py's attributes and methods (their requests are
+its ImagesManager's)."""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Union
 
-from ..api.api_client import quote_name
 from ..errors import APIError, ImageNotFound, InvalidArgument
 from .references import NO_NAME
 
@@ -62,8 +63,7 @@ class Image:
 
     def history(self) -> List[Dict[str, Any]]:
         """The layers this image was made of, newest first, as the service reports them."""
-        response = self.client.get(f"/images/{quote_name(self.id)}/history", not_found=ImageNotFound)
-        return response.json()
+        return self.manager.history_of(self.id)
 
     def remove(self, **kwargs: Any) -> List[Dict[str, Union[str, int]]]:
         """Delete this image (``force=True`` even when in use); see :meth:`ImagesManager.remove`."""
@@ -74,8 +74,7 @@ class Image:
         if not isinstance(repository, str) or not repository:
             raise InvalidArgument(f"tag() needs a repository name, not {repository!r}")
         try:
-            self.client.post(f"/images/{quote_name(self.id)}/tag", params={"repo": repository, "tag": tag},
-                             not_found=ImageNotFound)
+            self.manager.add_tag(self.id, repository, tag)
         except ImageNotFound:
             raise
         except APIError as error:
@@ -98,9 +97,17 @@ class Image:
                 name = named
             elif self.tags:
                 name = self.tags[0]
-        response = self.client.get(f"/images/{quote_name(name)}/get", params={"format": "docker-archive"},
-                                   stream=True, not_found=ImageNotFound)
-        return _chunks(self.client.stream_bytes(response), chunk_size)
+        return _chunks(self.manager.archive(name), chunk_size)
+
+    def save_to(self, path: str, named: Union[str, bool] = False) -> int:
+        """Write :meth:`save`'s tarball to ``path`` (whole or not at all: through ``path.part``); the bytes written."""
+        written = 0
+        with open(path + ".part", "wb") as handle:
+            for chunk in self.save(named=named):
+                handle.write(chunk)
+                written += len(chunk)
+        os.replace(path + ".part", path)
+        return written
 
 
 def _chunks(pieces: Iterator[bytes], size: Optional[int]) -> Iterator[bytes]:

@@ -21,17 +21,17 @@ images): no client can ask faster, so :class:`ListingCache` asks less. It keeps 
 
 from __future__ import annotations
 
-import collections
 import json
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Deque, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from ..api.api_client import abort_stream
 from ..errors import InvalidArgument, PodmanError
-from ..failures import cache_off
+from ..failures import explain
+from . import listing_status
+from .listing_status import ListingStats, cache_off
 
 MODES = ("auto", "on", "off")
 MAX_AGE = 300.0  # seconds: the safety net for changes that emit no event
@@ -69,8 +69,8 @@ class ListingCache:
     """``list_attrs(**kwargs)`` as :meth:`ImagesManager.list_attrs`, answered from what the events say is current.
 
     ``mode``: "on" wherever the service's events work, "auto" only where listing is slow (Podman < 4.5),
-    "off" never. :meth:`status` says whether it caches, since when, or why not. Thread-safe; close it
-    (or the client) to stop its threads.
+    "off" never. :meth:`status` says whether it caches, since when, or why not; ``stats`` how it has done.
+    Thread-safe; close it (or the client) to stop its threads.
     """
 
     def __init__(self, manager: Any, mode: str = "auto", max_age: float = MAX_AGE, debounce: float = DEBOUNCE):
@@ -92,12 +92,12 @@ class ListingCache:
         self._response: Any = None
         self._since: Optional[int] = None  # the last event's time (ns)
         self._due: Optional[float] = None  # when a background refresh is due (time.monotonic())
+        self._refreshing = False  # a background refresh is listing now
+        self._watched_from = 0  # time.time_ns() before the first stream was asked for: older events never come
         self._last_key: Optional[_Key] = None
         self._threads: List[threading.Thread] = []
-        self.hits = self.misses = self.events = self.connects = 0
-        self.lags: Deque[float] = collections.deque(maxlen=200)  # event arrival minus its own time, seconds
+        self.stats = ListingStats()
         self.last_error: Optional[BaseException] = None
-        self.last_event: Optional[float] = None  # time.time() when the last event that changes a listing arrived
         self.client.change_hooks.append(self.invalidate)
         self.client.close_hooks.append(self.close)
 
@@ -115,14 +115,14 @@ class ListingCache:
             while not fresh:
                 entry = self._entries.get(key)
                 if entry is not None and self._valid(entry):
-                    self.hits += 1
+                    self.stats.hits += 1
                     if time.monotonic() - entry.monotonic > self.max_age:
                         self._schedule(0.0)
                     return _copy(entry.rows)
                 if not (self._live and self._inflight.get(key) == self._generation):
                     break
                 self._cond.wait(1.0)  # another thread is making this very listing: take its answer
-            self.misses += 1
+            self.stats.misses += 1
         return _copy(self._list(key, kwargs))
 
     def invalidate(self) -> None:
@@ -135,16 +135,16 @@ class ListingCache:
         the cache, since when the last one kept is current, and otherwise why not."""
         caching = self._caching()
         with self._cond:
-            if not caching:
-                return {"cached": False, "since": None, "why": self._off or cache_off("closed")}
-            if not self._live:
-                return {"cached": False, "since": None,
-                        "why": cache_off("dropped", self.last_error)}
-            current = [entry for entry in self._entries.values() if self._valid(entry)]
-            if not current:
-                return {"cached": True, "since": None, "why": "nothing listed since the last change"}
-            taken = max(entry.taken for entry in current)
-            return {"cached": True, "since": datetime.fromtimestamp(taken, timezone.utc), "why": ""}
+            return listing_status.status(None if caching else self._off or cache_off("closed"), self._live,
+                                         self.last_error,
+                                         [entry.taken for entry in self._entries.values() if self._valid(entry)])
+
+    def idle(self, since: int = 0) -> bool:
+        """Whether the events up to ``since`` (a ``timeNano``) were read and no background refresh is due or
+        running: a listing asked now is the one kept until the next change."""
+        with self._cond:
+            read = max(self._since or 0, self._watched_from)
+            return read >= since and self._due is None and not self._refreshing
 
     def close(self) -> None:
         """Stop the watcher and the background refresh (idempotent); later calls ask the service."""
@@ -230,6 +230,7 @@ class ListingCache:
             params: Dict[str, Any] = {"stream": True, "filters": json.dumps({"type": list(_EVENT_TYPES)})}
             if self._since is not None:
                 params["since"] = _stamp(self._since)
+            self._watched_from = self._watched_from or time.time_ns()
             try:
                 response = self.client.get("/events", params=params, stream=True, timeout=(self.client.timeout, None))
             except PodmanError as error:
@@ -252,7 +253,7 @@ class ListingCache:
                 return False
             self._response, self._live = response, True
             self._generation += 1
-            self.connects += 1
+            self.stats.connects += 1
         self._opened.set()
         try:
             for event in self.client.stream_json(response):
@@ -269,15 +270,15 @@ class ListingCache:
 
     def _event(self, event: Any) -> None:
         if isinstance(event, dict) and not event.get("Type") and (event.get("message") or event.get("cause")):
-            raise PodmanError(str(event.get("message") or event.get("cause")))  # the service's own words
+            raise explain(PodmanError(str(event.get("message") or event.get("cause"))))  # the service's own words
         arrived = time.time()
         nanoseconds = event.get("timeNano") if isinstance(event, dict) else None
-        if isinstance(nanoseconds, int):
-            self._since = max(self._since or 0, nanoseconds)
-            self.lags.append(arrived - nanoseconds / 1e9)
-        if _changes_listing(event):
-            with self._cond:
-                self.events, self.last_event = self.events + 1, arrived
+        with self._cond:  # one step, so that idle() never sees an event read but its refresh not yet due
+            if isinstance(nanoseconds, int):
+                self._since = max(self._since or 0, nanoseconds)
+                self.stats.lags.append(arrived - nanoseconds / 1e9)
+            if _changes_listing(event):
+                self.stats.events, self.stats.last_event = self.stats.events + 1, arrived
                 self._generation += 1
                 self._schedule(self.debounce)
 
@@ -302,11 +303,14 @@ class ListingCache:
                 if key is None or not self._live or (
                         entry is not None and self._valid(entry) and time.monotonic() - entry.monotonic <= self.max_age):
                     continue
-                kwargs = self._asked[key]
+                kwargs, self._refreshing = self._asked[key], True
             try:
                 self._list(key, kwargs)
             except PodmanError as error:  # the next call asks again and says what is wrong
                 self.last_error = error
+            finally:
+                with self._cond:
+                    self._refreshing = False
 
 
 def _copy(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:

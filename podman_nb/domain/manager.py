@@ -1,36 +1,39 @@
-"""ImagesManager: every image operation, with podman-py's ImagesManager signatures and return shapes.
+"""ImagesManager: every image operation, with podman-py's ImagesManager signatures and return shapes; the one
+home of the ``/images/...`` requests (an :class:`Image`'s methods call these).
 
-Pull, push and build streams are decoded as they arrive; any ``{"error": ...}`` line raises, and
-each line is also offered to an optional ``progress`` callable as typed events (see ``events``).
+Pull and push are in ``transfer`` (TransferMixin), build in ``build`` (BuildMixin). Their streams are decoded as
+they arrive; any ``{"error": ...}`` line raises, and each line is also offered to an optional ``progress``
+callable as typed events (see ``events``).
 """
 
 from __future__ import annotations
 
 import builtins
-import json
 import os
-import re
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Union
 
-from ..api.api_client import APIClient, quote_name, says_not_found
-from ..api.params import encode_auth, encode_filters, filter_dict, filter_values
-from ..api.registry import inspect_distribution, layer_sizes, registry_is_insecure
-from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, NotFound, NotSupported, PodmanError
-from ..failures import attach, attached
-from . import events
+from ..api.api_client import APIClient, quote_name
+from ..api.params import encode_filters, filter_dict, filter_values
+from ..api.registry import inspect_distribution
+from ..errors import APIError, ImageNotFound, InvalidArgument, MissingArgument, NotFound, NotSupported
+from ..failures import attach, explain
+from . import build_containers, events
 from .build import BuildMixin
 from .images import Image
-from .platforms import split_platform
-from .references import bare_id, join_reference, registry_location, short_id, split_reference
-from .storage import tells_full_storage
+from .references import bare_id, registry_location, split_reference
 from .registry_data import RegistryData
+from .transfer import TransferMixin, auth_header, tls_verify_of
+# The filter keys each listing accepts (libpod, Podman 4.3 and 5.4), by the operation that lists: a refused
+# filter's sentence names them (failures.py's "unknown filter" row reads them as the fact filter_keys).
+FILTER_KEYS = {
+    "images": ("before", "containers", "dangling", "digest", "id", "intermediate", "label", "readonly",
+               "reference", "since", "until"),
+    "image_prune": ("dangling", "label", "until"),
+    "image_search": ("is-automated", "is-official", "stars"),
+}
 
-Progress = Optional[Callable[[events.Event], None]]
-_TLS_WORDS = re.compile(r"https client|x509|certificate", re.IGNORECASE)
-NO_PUSH_PROGRESS = "Podman {version} reports nothing until a push is over: waiting for it to finish"
 
-
-class ImagesManager(BuildMixin):
+class ImagesManager(TransferMixin, BuildMixin):
     """Images on one Podman service. ``ImagesManager()`` finds the service by itself."""
 
     def __init__(self, client: Optional[APIClient] = None):
@@ -80,6 +83,21 @@ class ImagesManager(BuildMixin):
         response = self.client.get(f"/images/{quote_name(name)}/json", not_found=ImageNotFound)
         return self.prepare_model(response.json())
 
+    def history_of(self, name: str) -> builtins.list[Dict[str, Any]]:
+        """The layers image ``name`` was made of, newest first (:meth:`Image.history`)."""
+        return self.client.get(f"/images/{quote_name(name)}/history", not_found=ImageNotFound).json()
+
+    def add_tag(self, name: str, repository: str, tag: Optional[str]) -> None:
+        """Add ``repository:tag`` to image ``name`` (:meth:`Image.tag`)."""
+        self.client.post(f"/images/{quote_name(name)}/tag", params={"repo": repository, "tag": tag},
+                         not_found=ImageNotFound)
+
+    def archive(self, name: str) -> Iterator[bytes]:
+        """Image ``name`` as a docker-archive tarball, as the service sends it (:meth:`Image.save`)."""
+        response = self.client.get(f"/images/{quote_name(name)}/get", params={"format": "docker-archive"},
+                                   stream=True, not_found=ImageNotFound)
+        return self.client.stream_bytes(response)
+
     def list(self, **kwargs: Any) -> builtins.list[Image]:
         """Images on the service.
 
@@ -104,8 +122,8 @@ class ImagesManager(BuildMixin):
         if len(labels) > 1 and not self.client.features.list_ands_label_filters:
             # Podman 3 and 4 match nothing when given two label filters: send one, check the rest here.
             filters["label"], later = labels[:1], labels[1:]
-        response = self.client.get("/images/json", params={"all": kwargs.get("all"),
-                                                           "filters": encode_filters(filters)})
+        response = _filtered("images", self.client.get, "/images/json",
+                             params={"all": kwargs.get("all"), "filters": encode_filters(filters)})
         return [attrs for attrs in response.json() or []
                 if all(_has_label(attrs.get("Labels") or {}, want) for want in later)]
 
@@ -124,12 +142,10 @@ class ImagesManager(BuildMixin):
             InvalidArgument: ``name`` is no reference; nothing was asked.
         """
         split_reference(name)
-        auth = encode_auth(auth_config)
         if not self._distribution_unsupported:
-            headers = {"X-Registry-Auth": auth} if auth else None
             try:
                 response = self.client.get(f"/distribution/{quote_name(name)}/json", compat=True,
-                                           headers=headers, not_found=ImageNotFound)
+                                           headers=auth_header(auth_config), not_found=ImageNotFound)
                 return RegistryData(name, response.json(), self)
             except APIError as error:
                 if "not supported" not in str(error.explanation or "").lower():
@@ -159,9 +175,9 @@ class ImagesManager(BuildMixin):
             raise InvalidArgument("search() needs a non-empty term")
         params = {"term": term, "noTrunc": kwargs.get("noTrunc", True), "limit": kwargs.get("limit"),
                   "filters": encode_filters(kwargs.get("filters")), "listTags": kwargs.get("listTags"),
-                  "tlsVerify": kwargs.get("tls_verify", kwargs.get("tlsVerify"))}
-        headers = {"X-Registry-Auth": encode_auth(kwargs["auth_config"])} if kwargs.get("auth_config") else None
-        return self.client.get("/images/search", params=params, headers=headers).json() or []
+                  "tlsVerify": tls_verify_of(kwargs)}
+        return _filtered("image_search", self.client.get, "/images/search", params=params,
+                         headers=auth_header(kwargs.get("auth_config"))).json() or []
 
     # Removing ------------------------------------------------------------------------------
     def remove(self, image: Union[Image, str], force: Optional[bool] = None, noprune: bool = False,
@@ -192,10 +208,11 @@ class ImagesManager(BuildMixin):
         Raises:
             APIError: some image could not be deleted (every reason is in ``explanation``).
         """
+        build_containers.remove_left(self.client)  # a killed service's abandoned builds (their images go too)
         if not self.client.features.prune_honours_filters:
             return self._prune_one_by_one(all, filters)
-        response = self.client.post("/images/prune", params={"all": all, "external": external,
-                                                             "filters": encode_filters(filters)})
+        response = _filtered("image_prune", self.client.post, "/images/prune",
+                             params={"all": all, "external": external, "filters": encode_filters(filters)})
         deleted, errors, reclaimed = [], [], 0
         for entry in response.json() or []:
             if entry.get("Err"):
@@ -204,7 +221,7 @@ class ImagesManager(BuildMixin):
                 reclaimed += entry.get("Size") or 0
                 deleted.append({"Deleted": entry.get("Id"), "Untagged": ""})
         if errors:
-            raise APIError("prune could not delete every image", explanation="; ".join(errors))
+            raise explain(APIError("prune could not delete every image", explanation="; ".join(errors)))
         return {"ImagesDeleted": deleted, "SpaceReclaimed": reclaimed}
 
     def _prune_one_by_one(self, all: Optional[bool], filters: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
@@ -227,7 +244,7 @@ class ImagesManager(BuildMixin):
                 continue
             deleted.extend(bare_id(gone) for gone in response.json().get("Deleted") or [] if gone)
         if errors:
-            raise APIError("prune could not delete every image", explanation="; ".join(errors))
+            raise explain(APIError("prune could not delete every image", explanation="; ".join(errors)))
         return {"ImagesDeleted": [{"Deleted": key, "Untagged": ""} for key in deleted],
                 "SpaceReclaimed": sum(sizes.get(key, 0) for key in deleted)}
 
@@ -313,8 +330,8 @@ class ImagesManager(BuildMixin):
         finally:
             if handle is not None:
                 handle.close()
-        names = [name for _, found in self._checked_lines(response, None, lines=iter([response.json() or {}]))
-                 for event in found if isinstance(event, events.Result) for name in event.references]
+        names = [name for checked in self._checked_lines(response, None, lines=iter([response.json() or {}]))
+                 for event in checked.events if isinstance(event, events.Result) for name in event.references]
         if not names:  # Podman 3 answers a file that is no image archive with 200 {"Names": [""]}
             raise APIError("load: this is not an image archive (the service found no image in it); "
                            "use a tarball made by Image.save() or podman save", response=response)
@@ -337,177 +354,12 @@ class ImagesManager(BuildMixin):
             raise attach(error, operation="image_scp", source=source, destination=dest)
         return response.json()
 
-    @tells_full_storage
-    def pull(self, repository: str, tag: Optional[str] = None, all_tags: bool = False, **kwargs: Any,
-             ) -> Union[Image, builtins.list[Image], Iterator[Any]]:
-        """Pull an image from its registry.
-
-        Args:
-            repository: a reference (``registry/path[:tag][@digest]``); short names resolve as the service's
-                registries.conf says.
-            tag: the tag, when ``repository`` has none (default ``latest``).
-            all_tags: every tag of the repository; returns a list.
-            kwargs: ``auth_config`` (``username``/``password`` or ``identitytoken``), ``platform``
-                (``os/arch[/variant]``), ``policy`` (default ``always``), ``tls_verify``, ``stream`` and
-                ``decode`` (a generator of the service's lines instead of the Image), ``progress`` (a
-                callable given each typed event).
-
-        Byte progress comes from Podman 5's ``compatMode`` or, on Podman 4, from the Docker-compatible
-        endpoint when ``tls_verify``, ``policy`` and ``all_tags`` are left alone; otherwise (and always
-        on Podman 3) layers report their state only.
-
-        Raises:
-            ImageNotFound: the registry has no such repository or tag.
-            APIError: the registry or the service refused (credentials, TLS, network).
-            InvalidArgument: the reference or the platform cannot be parsed; nothing was sent.
-        """
-        reference = split_reference(repository)[0] if all_tags else join_reference(repository, tag)
-        tls_verify = kwargs.get("tls_verify", kwargs.get("tlsVerify"))
-        platform = split_platform(kwargs.get("platform"))
-        if kwargs.get("progress") is not None and not all_tags:
-            # the image's layers and sizes, for a display: the libpod lines carry no bytes, and the
-            # Docker-style ones only for a layer that takes seconds (and count the config blob too)
-            self._announce_layer_sizes(reference, kwargs, tls_verify, platform)
-        try:
-            response = self._pull_response(reference, all_tags, tls_verify, platform, kwargs)
-        except APIError as error:
-            if all_tags and tls_verify is False:
-                _all_tags_tls_hint(error)
-            raise attach(error, operation="image_pull", reference=reference)
-        lines = attached(self._checked_lines(response, kwargs.get("progress"), not_found=ImageNotFound,
-                                             reference=reference), operation="image_pull", reference=reference)
-        if all_tags and tls_verify is False:
-            lines = _all_tags_tls_hinted(lines)
-        if kwargs.get("stream"):
-            return _encoded(lines, kwargs.get("decode"))
-        names = [name for _, found in lines for event in found if isinstance(event, events.Result)
-                 for name in event.references]
-        names = names or [reference]  # Docker-style lines name no image: the reference is what was pulled
-        pulled = [self.get(name) for name in (names if all_tags else names[:1])]
-        _report(pulled, kwargs.get("progress"))
-        return pulled if all_tags else pulled[0]
-
-    def _pull_response(self, reference: str, all_tags: bool, tls_verify: Optional[bool],
-                       platform: Mapping[str, str], kwargs: Mapping[str, Any]) -> Any:
-        """The pull's streaming answer, from the endpoint whose lines say the most on this service.
-
-        Byte progress needs Docker-style lines: Podman 5's libpod pull gives them with compatMode; on
-        Podman 4 only the Docker-compatible endpoint does, and that one reads TLS settings from
-        registries.conf alone and has no policy or all-tags, so an explicit tls_verify, a policy or
-        all_tags keep the libpod endpoint (whose lines have layer states but no bytes).
-        tls_verify=False for a registry registries.conf already marks insecure changes nothing there.
-        Podman 3's Docker-compatible pull says nothing until it is over: there the libpod endpoint is used.
-        """
-        features = self.client.features
-        policy = kwargs.get("policy", "always")
-        auth = encode_auth(kwargs.get("auth_config"))
-        headers = {"X-Registry-Auth": auth} if auth else None
-        docker_lines = bool(kwargs.get("compatMode", True)) and not all_tags
-        libpod_compat = docker_lines and features.libpod_pull_has_compat_mode
-        use_compat = (docker_lines and not libpod_compat and features.compat_pull_streams_progress
-                      and policy == "always"
-                      and (tls_verify is None
-                           or (tls_verify is False and self.client.is_local and _marked_insecure(reference))))
-        if use_compat:
-            return self.client.post("/images/create", compat=True, headers=headers, stream=True,
-                                    params={"fromImage": reference, "platform": kwargs.get("platform")},
-                                    not_found=ImageNotFound)
-        params = {"reference": reference, "allTags": all_tags or None, "policy": policy, "tlsVerify": tls_verify,
-                  "compatMode": libpod_compat or None, "quiet": False, **platform}
-        return self.client.post("/images/pull", params=params, headers=headers, stream=True,
-                                not_found=ImageNotFound)
-
-    def push(self, repository: str, tag: Optional[str] = None, **kwargs: Any) -> Union[str, Iterator[Any]]:
-        """Push an image. Keyword args: ``auth_config``, ``destination``, ``format``, ``tls_verify``/``tlsVerify``,
-        ``compress``, ``stream``/``decode``, ``progress``. Returns the service's real progress lines
-        (none on Podman 3, which answers only when the push is over: ``progress`` is told so first).
-
-        Raises:
-            ImageNotFound: the service has no such image.
-            APIError: the registry refused (credentials, TLS, network).
-            InvalidArgument: the reference or the destination cannot be parsed; nothing was sent.
-        """
-        reference = join_reference(repository, tag) if tag else repository
-        split_reference(reference)
-        destination = kwargs.get("destination")
-        if destination:
-            split_reference(destination)
-        auth = encode_auth(kwargs.get("auth_config"))
-        features = self.client.features
-        if kwargs.get("progress") is not None and not features.push_streams_progress:
-            kwargs["progress"](events.Status(NO_PUSH_PROGRESS.format(version=features.version)))
-        params = {"destination": destination, "tlsVerify": kwargs.get("tls_verify", kwargs.get("tlsVerify")),
-                  "format": kwargs.get("format"), "compress": kwargs.get("compress"), "quiet": False}
-        response = self.client.post(f"/images/{quote_name(reference)}/push", params=params,
-                                    headers={"X-Registry-Auth": auth} if auth else None,
-                                    stream=True, not_found=ImageNotFound)
-        lines = self._checked_lines(response, kwargs.get("progress"), not_found=ImageNotFound,
-                                    reference=destination or reference)
-        if kwargs.get("stream"):
-            return _encoded(lines, kwargs.get("decode"))
-        return "".join(json.dumps(line) + "\n" for line, _ in lines if line is not None)
-
-    def _announce_layer_sizes(self, reference: str, kwargs: Mapping[str, Any], tls_verify: Optional[bool],
-                              platform: Mapping[str, str]) -> None:
-        """Offer ``progress`` the image's layers and sizes, read from the registry; nothing when it cannot say."""
-        try:
-            version = self.client.version()
-            platform = {"OS": version.get("Os") or "linux", "Arch": version.get("Arch") or "amd64", **platform}
-            sizes = layer_sizes(registry_location(reference), auth_config=kwargs.get("auth_config"),
-                                tls_verify=tls_verify,
-                                platform=platform, timeout=min(self.client.timeout, 5.0))
-        except PodmanError:  # the pull itself will say what is wrong
-            return
-        if sizes:
-            kwargs["progress"](events.LayerSizes(tuple((short_id(digest), size) for digest, size in sizes)))
-
-    # Streams -------------------------------------------------------------------------------
-    def _checked_lines(self, response: Any, progress: Progress, not_found: type = APIError,
-                       reference: str = "", lines: Optional[Iterator[Any]] = None) -> Iterator[Any]:
-        """Decoded lines of a stream (or the given ``lines`` of its answer), each with its events, which
-        are offered to ``progress``; an error line raises, naming ``reference`` (and so its registry)
-        when the service's message does not."""
-        lines = self.client.stream_json(response) if lines is None else lines
-        for line, found in events.read(lines, progress):
-            error = events.first_error(found)
-            if error is not None:
-                raise _stream_error(error.message, response, not_found, reference)
-            yield line, found
-
-
-def _all_tags_tls_hint(error: APIError) -> None:
-    """Podman (3.0.1 to 5.8.6 alike) lists an all-tags pull's tags with registries.conf's TLS settings,
-    whatever tlsVerify says: hint at what works, not at the --no-tls-verify that was already given."""
-    if _TLS_WORDS.search(error.raw()):
-        attach(error, all_tags_tls=True)
-
-
-def _all_tags_tls_hinted(lines: Iterator[Any]) -> Iterator[Any]:
-    """The lines, with the hint added to an error line's APIError (Podman 5.8 reports the failure there)."""
+def _filtered(operation: str, send: Callable[..., Any], path: str, **kwargs: Any) -> Any:
+    """``send(path, **kwargs)`` for a listing that takes filters: a refused filter's error names the keys it takes."""
     try:
-        yield from lines
+        return send(path, **kwargs)
     except APIError as error:
-        _all_tags_tls_hint(error)
-        raise
-
-
-def _stream_error(message: str, response: Any, not_found: type, reference: str) -> APIError:
-    """The exception for an error line: ``not_found`` when the message says so, else APIError."""
-    cls = not_found if says_not_found(message) else APIError
-    if reference and reference not in message:
-        message = f"{reference}: {message}"
-    return cls(message, response=response, explanation=None,
-               status_code=getattr(response, "status_code", None))
-
-
-def _marked_insecure(reference: str) -> bool:
-    """Whether this machine's registries.conf marks the reference's registry insecure (what a local
-    service reads; a remote one reads its own, so this is asked for local services only)."""
-    try:
-        host, path, _ = registry_location(reference)
-    except ValueError:
-        return False
-    return registry_is_insecure(host, path)
+        raise attach(error, operation=operation, filter_keys=FILTER_KEYS[operation])
 
 
 def _has_label(labels: Mapping[str, str], wanted: str) -> bool:
@@ -515,17 +367,4 @@ def _has_label(labels: Mapping[str, str], wanted: str) -> bool:
     key, _, value = wanted.partition("=")
     return key in labels and (not value or labels[key] == value)
 
-
-def _report(images: builtins.list[Image], progress: Progress) -> None:
-    """Tell ``progress`` which images the operation ended with (a Docker-style pull names none)."""
-    if progress is not None:
-        for image in images:
-            progress(events.Result(image.id, tuple(image.tags)))
-
-
-def _encoded(lines: Iterator[Any], decode: Optional[bool]) -> Iterator[Any]:
-    """What ``stream=True`` yields: the dicts with ``decode=True``, else each line as JSON bytes."""
-    for line, _ in lines:
-        if line is not None:
-            yield line if decode else json.dumps(line).encode() + b"\n"
 

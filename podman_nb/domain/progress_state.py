@@ -8,6 +8,7 @@ No UI and no I/O here; the notebook layer renders these.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from typing import Deque, Dict, Optional
@@ -16,7 +17,22 @@ from .buildlog import BuildEvents
 from .events import (LAYER_PRESENT_STATES, Error, Event, LayerProgress, LayerSizes, LogLine, Result,
                      Status, Step)
 
-__all__ = ["LayerState", "PullProgress", "BuildProgress"]
+__all__ = ["LayerState", "PullProgress", "BuildProgress", "step_reason"]
+
+# A build error repeats the step ('building at STEP "RUN x": while running runtime: exit status 1';
+# Podman 3: 'error building at STEP "RUN x": exit status 1'; the instruction is quoted as it is).
+_STEP_PREFIX = re.compile(r'^(?:error )?building at STEP ".*?": (?:while running runtime: )?')
+
+
+def step_reason(message: str, instruction: str = "") -> str:
+    """A build error without the step it names (a display names the step itself): ``exit status 1``."""
+    text = str(message).strip()
+    text = text[len("error "):] if text.startswith("error building at STEP ") else text  # Podman 3
+    prefix = f'building at STEP "{instruction}": '
+    if instruction and text.startswith(prefix):
+        text = text[len(prefix):]
+        return text[len("while running runtime: "):] if text.startswith("while running runtime: ") else text
+    return _STEP_PREFIX.sub("", text, count=1)
 
 
 class _Timed:

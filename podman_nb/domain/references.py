@@ -117,6 +117,14 @@ def registry_location(reference: str) -> Tuple[str, str, str]:
     return host, path, parsed.digest or parsed.tag or "latest"
 
 
+def names_registry(term: str) -> bool:
+    """Whether a search term names its registry (``quay.io/busybox``); a short name needs search registries."""
+    try:
+        return bool(parse_reference(term).domain)
+    except InvalidArgument:  # not a plain name (a pattern...): do not claim that search registries are missing
+        return True
+
+
 def bare_id(image_id: Any) -> str:
     """An image id without its ``sha256:`` prefix ("" for None)."""
     text = str(image_id or "")
@@ -125,5 +133,5 @@ def bare_id(image_id: Any) -> str:
 
 def short_id(image_id: Optional[str], length: int = 12) -> Optional[str]:
     """``image_id`` (or a layer digest) without any ``sha256:`` prefix, cut to ``length`` characters
-    (None stays None): the one place ids are shortened."""
+    (None stays None)."""
     return bare_id(image_id)[:length] if image_id else None

@@ -9,7 +9,7 @@ import functools
 from typing import Any, Callable
 
 from ..errors import PodmanError
-from ..failures import FULL_STORAGE, attach, raw_text
+from ..failures import FULL_STORAGE, attach
 
 
 def tells_full_storage(method: Callable) -> Callable:
@@ -19,7 +19,7 @@ def tells_full_storage(method: Callable) -> Callable:
         try:
             return method(self, *args, **kwargs)
         except PodmanError as error:
-            if FULL_STORAGE.search(raw_text(error)):
+            if FULL_STORAGE.search(error.raw()):
                 try:
                     attach(error, storage=self.client.get("/info").json()["store"]["graphRoot"])
                 except (PodmanError, ValueError, KeyError, TypeError):

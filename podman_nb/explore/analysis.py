@@ -3,7 +3,7 @@ each layer added, modified and removed, and dive 0.13.1's efficiency and wasted 
 
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .layerindex import DIR, HARDLINK, Entry, LayerIndex
 
@@ -50,7 +50,10 @@ class Analysis:
         self.layers = list(layers)
         self.state: State = {}
         self.changes: List[List[Tuple[str, str, int]]] = []
-        # path -> [appearances, cumulative, minimum, [(layer, size) of each appearance]]
+        # (path, layer that wrote it, its entry there, layer that replaced or removed it, the new entry or None,
+        #  the whiteout that removed it) for every file a later layer replaced or removed
+        self.superseded: List[Tuple[str, int, Entry, int, Optional[Entry], Optional[str]]] = []
+        # path -> [appearances, cumulative, minimum, [(layer, size) of each appearance], ever a directory]
         self._efficiency: Dict[str, list] = {}
         dive: Dict[str, Tuple[int, bool]] = {}  # dive's stacked tree (which ignores opaque directories)
         for index, layer in enumerate(self.layers):
@@ -67,17 +70,18 @@ class Analysis:
         for path, root in _under(dive, hidden_dirs):
             hidden[root] += dive[path][0]
         efficiency, index = self._efficiency, len(self.changes)
-        leaves = [(path, entry[1]) for path, entry in entries.items() if path not in parents]
-        leaves += [(path, hidden.get(path, 0)) for path in layer.whiteouts]
-        for path, size in leaves:
+        leaves = [(path, entry[1], entry[0] == DIR) for path, entry in entries.items() if path not in parents]
+        leaves += [(path, hidden.get(path, 0), path in hidden_dirs) for path in layer.whiteouts]
+        for path, size, is_dir in leaves:
             data = efficiency.get(path)
             if data is None:
-                efficiency[path] = [1, size, size, [(index, size)]]
+                efficiency[path] = [1, size, size, [(index, size)], is_dir]
             else:
                 data[0] += 1
                 data[1] += size
                 data[2] = min(data[2], size)
                 data[3].append((index, size))
+                data[4] = data[4] or is_dir
 
     @staticmethod
     def _stack_dive(layer: LayerIndex, dive: Dict[str, Tuple[int, bool]]) -> None:
@@ -93,9 +97,11 @@ class Analysis:
         cumulative = sum(data[1] for data in self._efficiency.values())
         return 1.0 if cumulative == 0 else minimum / cumulative
 
-    def inefficient(self) -> List[Tuple[str, int, int]]:
-        """dive's inefficient files: (path, copies, cumulative bytes) of paths in more than one layer, largest first."""
-        rows = [(path, data[0], data[1]) for path, data in self._efficiency.items() if data[0] > 1]
+    def inefficient(self, files_only: bool = False) -> List[Tuple[str, int, int]]:
+        """dive's inefficient files: (path, copies, cumulative bytes) of paths in more than one layer, largest first;
+        with ``files_only``, without the directories dive counts too (an empty /run or /tmp in two layers)."""
+        rows = [(path, data[0], data[1]) for path, data in self._efficiency.items()
+                if data[0] > 1 and not (files_only and data[4])]
         return sorted(rows, key=lambda row: (-row[2], row[0]))
 
     def wasted_by_layer(self) -> List[int]:
@@ -112,19 +118,22 @@ class Analysis:
         state = self.state
         before: Dict[str, Tuple[int, Entry]] = {}
         roots = set(layer.opaque)
+        removed_by: Dict[str, str] = {}
         for path in layer.whiteouts:
             old = state.pop(path, None)
             if old is not None:
-                before[path] = old
+                before[path], removed_by[path] = old, path
                 if old[1][0] == DIR:
                     roots.add(path)
         if roots:
-            for path, _ in list(_under(state, roots)):
-                before[path] = state.pop(path)
+            for path, root in list(_under(state, roots)):
+                before[path], removed_by[path] = state.pop(path), root
         changes = []
         for path, entry in layer.entries.items():
             old = state.get(path) or before.pop(path, None)
             state[path] = (index, entry)
+            if old is not None and old[1][0] != DIR:
+                self.superseded.append((path, old[0], old[1], index, entry, None))
             if entry[0] == DIR:
                 continue
             if old is None:
@@ -132,6 +141,8 @@ class Analysis:
             elif not _same(old[1], entry):
                 changes.append((path, "modified", self.size_of(path)))
         changes += [(path, "removed", self.size_of(path, old)) for path, old in before.items() if old[1][0] != DIR]
+        self.superseded += [(path, old[0], old[1], index, None, removed_by[path]) for path, old in before.items()
+                            if old[1][0] != DIR]
         return changes
 
     def size_of(self, path: str, item: Tuple[int, Entry] = None) -> int:
@@ -148,11 +159,27 @@ class Analysis:
             return self.state[entry[5]][1][6]
         return entry[6]
 
-    def packages(self) -> List[Tuple[str, str, str, str]]:
-        """(kind, name, version, database path) of every package the final image's databases list."""
+    def packages(self) -> List[tuple]:
+        """(kind, name, version, database path, installed bytes or None, layer that first listed it, names it
+        depends on) of every package the final image's databases list. A Python dist's bytes are those of the
+        files its RECORD lists that the image still has."""
+        first: Dict[tuple, int] = {}
+        for layer_index, layer in enumerate(self.layers):
+            for path, listed in layer.packages.items():
+                for package in listed:
+                    first.setdefault((path, package[1], package[2]), layer_index)
         found = []
         for layer_index, layer in enumerate(self.layers):
             for path, listed in layer.packages.items():
                 if self.state.get(path, (None,))[0] == layer_index:
-                    found += [(kind, name, version, path) for kind, name, version in listed]
+                    found += [(kind, name, version, path, self._dist_size(path) if size is None else size,
+                               first[(path, name, version)], depends) for kind, name, version, size, depends in listed]
         return found
+
+    def _dist_size(self, metadata: str) -> Optional[int]:
+        record = metadata.rsplit("/", 1)[0] + "/RECORD"
+        item = self.state.get(record)
+        files = self.layers[item[0]].records.get(record) if item else None
+        if files is None:
+            return None
+        return sum(self.size_of(path) for path in set(files) if path in self.state and self.state[path][1][0] != DIR)

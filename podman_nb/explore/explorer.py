@@ -9,6 +9,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ..api.api_client import APIClient, quote_name
 from ..errors import ImageNotFound, InvalidArgument
+from . import packages as packages_db, rules as dive_rules, steps
+from .advice import COLUMNS as ADVICE_COLUMNS, advise
 from .analysis import Analysis
 from .layerindex import DIR, LayerCache, LayerIndex, read_archive
 
@@ -75,65 +77,127 @@ class Explorer:
         ``attrs``: efficiency, wasted_bytes, wasted_files (dive's figures), image, id."""
         attrs, analysis = self.analyse(image)
         history = [h for h in attrs.get("History") or [] if not h.get("empty_layer")]
+        commands = steps.layer_commands(attrs, len(analysis.layers))
         rows, wasted_here = [], analysis.wasted_by_layer()
         for index, layer in enumerate(analysis.layers):
-            step = history[index] if index < len(history) else {}
             counts = {"added": 0, "modified": 0, "removed": 0}
             for _, change, _ in analysis.changes[index]:
                 counts[change] += 1
-            created_by = str(step.get("created_by") or "(missing)")
-            if created_by.startswith("/bin/sh -c "):  # as dive shows it
-                created_by = created_by[len("/bin/sh -c "):]
-            rows.append({"size": layer.size, "created_by": created_by, **counts, "wasted": wasted_here[index],
-                         "digest": layer.digest, "created": step.get("created")})
+            rows.append({"step": steps.label(index, commands[index]), "size": layer.size,
+                         "created_by": commands[index], **counts, "wasted": wasted_here[index],
+                         "digest": layer.digest,
+                         "created": (history[index] if index < len(history) else {}).get("created")})
         pandas = _frames()
-        frame = pandas.DataFrame(rows, columns=["size", "created_by", "added", "modified", "removed", "wasted",
-                                                "digest", "created"])
+        frame = pandas.DataFrame(rows, columns=["step", "size", "created_by", "added", "modified", "removed",
+                                                "wasted", "digest", "created"])
         frame["created"] = pandas.to_datetime(frame["created"], utc=True, errors="coerce", format="ISO8601")
         wasted = analysis.inefficient()
         frame.attrs.update(efficiency=analysis.efficiency, wasted_bytes=sum(row[2] for row in wasted),
                            wasted_files=sum(1 for row in wasted if row[2] > 0), image=image, id=attrs.get("Id"))
         return frame
 
-    def files(self, image: str, path: Optional[str] = None, layer: Optional[int] = None, wasted: bool = False):
-        """The files of the final image under ``path`` (path, size, layer, mode, type, link); with ``layer``,
-        what that layer added, modified or removed (path, change, size); with ``wasted``, dive's inefficient
-        files (path, copies, bytes, largest first)."""
+    def step_labels(self, image: str) -> List[str]:
+        """Each layer's step, oldest first, as every table and plot labels it: ``3: pip install -r req.txt``."""
         attrs, analysis = self.analyse(image)
+        return [steps.label(index, command) for index, command
+                in enumerate(steps.layer_commands(attrs, len(analysis.layers)))]
+
+    def files(self, image: str, path: Optional[str] = None, layer: Optional[int] = None, wasted: bool = False):
+        """The files of the final image under ``path`` (path, size, layer, step, mode, type, link); with ``layer``,
+        what that layer added, modified or removed (path, change, size; its step in ``attrs["step"]``); with
+        ``wasted``, dive's inefficient files, directories left out (path, copies, bytes, largest first)."""
+        _, analysis = self.analyse(image)
         pandas = _frames()
         under = _under(path)
         if wasted:
-            return pandas.DataFrame([row for row in analysis.inefficient() if under(row[0])],
+            return pandas.DataFrame([row for row in analysis.inefficient(files_only=True) if under(row[0])],
                                     columns=["path", "copies", "bytes"])
+        labels = self.step_labels(image)
         if layer is not None:
             count = len(analysis.layers)
             if not isinstance(layer, int) or not -count <= layer < count:
                 raise InvalidArgument(f"{image} has layers 0 to {count - 1}; there is no layer {layer}")
             rows = sorted(row for row in analysis.changes[layer % count] if under(row[0]))
-            return pandas.DataFrame(rows, columns=["path", "change", "size"])
+            frame = pandas.DataFrame(rows, columns=["path", "change", "size"])
+            frame.attrs["step"] = labels[layer % count]
+            return frame
         rows = []
         for name in sorted(analysis.state):
             index, entry = analysis.state[name]
             if entry[0] != DIR and under(name):
-                rows.append((name, analysis.size_of(name), index, _mode(entry), _KINDS.get(entry[0], "other"),
-                             entry[5]))
-        return pandas.DataFrame(rows, columns=["path", "size", "layer", "mode", "type", "link"])
+                rows.append((name, analysis.size_of(name), index, labels[index], _mode(entry),
+                             _KINDS.get(entry[0], "other"), entry[5]))
+        return pandas.DataFrame(rows, columns=["path", "size", "layer", "step", "mode", "type", "link"])
 
-    def packages(self, image: str):
-        """The installed packages the image's databases list: kind, name, version, path (of the database)."""
+    def check(self, image: str, **rules):
+        """dive's CI rules on the image (``lowestEfficiency=0.9``, ``highestWastedBytes="20MB"``,
+        ``highestUserWastedPercent=0.1``, each also "disabled"), given here or read from a ``.dive-ci`` file in
+        the current folder, dive's defaults for the rest: one row per rule (rule, verdict PASS/FAIL/SKIP,
+        sentence). Raises RulesBroken, one sentence per broken rule, when one is."""
+        given = dive_rules.thresholds(rules)
+        frame = self.layers(image)
+        found = dive_rules.verdicts(frame.attrs["efficiency"], frame.attrs["wasted_bytes"],
+                                    int(frame["size"][1:].sum()), given)
+        dive_rules.enforce(image, found)
+        return _frames().DataFrame(found, columns=["rule", "verdict", "sentence"])
+
+    def advice(self, image: str):
+        """What could be saved, one finding per row, largest first: finding (removed-later, overwritten-later,
+        package-cache, metadata-only copy, context junk, duplicate content), layer, step, path, bytes, fix.
+        ``attrs``: bytes (their sum: each copy counts once), image. A clean image has no row."""
+        attrs, analysis = self.analyse(image)
+        commands = steps.layer_commands(attrs, len(analysis.layers))
+        rows = advise(analysis, commands, [steps.label(index, text) for index, text in enumerate(commands)],
+                      [steps.label(index, text, 32) for index, text in enumerate(commands)])
+        frame = _frames().DataFrame(rows, columns=ADVICE_COLUMNS)
+        frame.attrs.update(bytes=int(sum(row[4] for row in rows)), image=image)
+        return frame
+
+    def packages(self, image: str, why: Optional[str] = None):
+        """The installed packages the image's databases list: kind, name, version, size (installed bytes: dpkg's
+        Installed-Size, apk's, conda's paths, the files a Python dist's RECORD lists), layer and step (that
+        first listed it), path (of the database). With ``why``, the chain that pulled that package in: its row,
+        then the package that depends on it, and so on up to one that nothing installed needs."""
         _, analysis = self.analyse(image)
-        return _frames().DataFrame(sorted(analysis.packages()), columns=["kind", "name", "version", "path"])
+        labels = self.step_labels(image)
+        installed = sorted(analysis.packages())
+        if why is not None:
+            kinds = sorted({row[0] for row in installed if packages_db.normal(row[0], row[1]) ==
+                            packages_db.normal(row[0], why)})
+            if not kinds:
+                raise InvalidArgument(f"{image} has no package named {why} (%image_packages lists them)")
+            installed = [row for kind in kinds for row in packages_db.why(installed, kind, why)]
+        rows = [(kind, name, version, size, layer, labels[layer], path)
+                for kind, name, version, path, size, layer, _ in installed]
+        frame = _frames().DataFrame(rows, columns=["kind", "name", "version", "size", "layer", "step", "path"])
+        return frame.astype({"size": "Int64"})
 
-    def diff(self, a: str, b: str, packages: bool = False):
-        """The paths that differ from image ``a`` to ``b``: path, change (added/removed/modified), size_a, size_b;
-        with ``packages``, the packages instead: kind, name, version_a, version_b, change (added/removed/changed)."""
+    def sbom(self, image: str):
+        """The image's CycloneDX 1.6 SBOM (cyclonedx-python-lib, the [sbom] extra): one component per package
+        ``packages`` lists, with its purl; a frame of them (type, name, version, purl), the JSON document in
+        ``attrs["document"]`` (validated against the 1.6 schema by the library)."""
+        from .sbom import document
+
+        attrs, analysis = self.analyse(image)
+        text, rows = document(image, attrs.get("Id", ""), [row[:3] for row in analysis.packages()])
+        frame = _frames().DataFrame(rows, columns=["type", "name", "version", "purl"])
+        frame.attrs.update(document=text, image=image)
+        return frame
+
+    def diff(self, a: str, b: str, packages: bool = False, same_content: bool = False):
+        """The paths that differ from image ``a`` to ``b``: path, change (added/removed/modified), size_a, size_b.
+        A file with the same content but a new mtime, mode or owner (a .pyc recompiled from the same source too)
+        is left out, counted in ``attrs["same_content"]``; with ``same_content`` it is listed as "same content".
+        With ``packages``, the packages instead: kind, name, version_a, version_b, size_a, size_b, size_change,
+        change (added/removed/changed, or resized: the same version with another size)."""
         _, first = self.analyse(a)
         _, second = self.analyse(b)
         pandas = _frames()
         if packages:
-            return pandas.DataFrame(_package_changes(first, second),
-                                    columns=["kind", "name", "version_a", "version_b", "change"])
-        rows = []
+            frame = pandas.DataFrame(_package_changes(first, second), columns=[
+                "kind", "name", "version_a", "version_b", "size_a", "size_b", "size_change", "change"])
+            return frame.astype({"size_a": "Int64", "size_b": "Int64", "size_change": "Int64"})
+        rows, hidden = [], 0
         for path in sorted(set(first.state) | set(second.state)):
             old, new = first.state.get(path), second.state.get(path)
             if (old and old[1][0] == DIR) or (new and new[1][0] == DIR):
@@ -143,9 +207,16 @@ class Explorer:
                 rows.append((path, "added", None, second.size_of(path)))
             elif new is None:
                 rows.append((path, "removed", first.size_of(path), None))
-            elif _differs(first, second, path):
-                rows.append((path, "modified", first.size_of(path), second.size_of(path)))
+            else:
+                change = _change(first, second, path)
+                if change == "same content":
+                    hidden += 1
+                    if not same_content:
+                        continue
+                if change:
+                    rows.append((path, change, first.size_of(path), second.size_of(path)))
         frame = pandas.DataFrame(rows, columns=["path", "change", "size_a", "size_b"])
+        frame.attrs["same_content"] = hidden
         return frame.astype({"size_a": "Int64", "size_b": "Int64"})
 
 
@@ -162,26 +233,34 @@ def _mode(entry) -> str:
     return stat.filemode(kind | (entry[2] & 0o7777))
 
 
-def _differs(first: Analysis, second: Analysis, path: str) -> bool:
+def _change(first: Analysis, second: Analysis, path: str) -> str:
+    """"modified" (other content), "same content" (a new mtime, mode or owner only) or "" (nothing)."""
     old, new = first.state[path][1], second.state[path][1]
-    return (old[0], old[2], old[5], first.size_of(path), first.checksum(path)) != \
-        (new[0], new[2], new[5], second.size_of(path), second.checksum(path))
+    if (old[0], old[5], first.size_of(path), first.checksum(path)) != \
+            (new[0], new[5], second.size_of(path), second.checksum(path)):
+        return "modified"
+    return "same content" if (old[2], old[3], old[4], old[7]) != (new[2], new[3], new[4], new[7]) else ""
 
 
-def _package_changes(first: Analysis, second: Analysis) -> List[Tuple[str, str, Any, Any, str]]:
-    def versions(analysis: Analysis) -> Dict[Tuple[str, str], str]:
-        found: Dict[Tuple[str, str], set] = {}
-        for kind, name, version, _ in analysis.packages():
-            found.setdefault((kind, name), set()).add(version)
-        return {key: ", ".join(sorted(values)) for key, values in found.items()}
+def _package_changes(first: Analysis, second: Analysis) -> List[Tuple[str, str, Any, Any, Any, Any, Any, str]]:
+    """(kind, name, version_a, version_b, size_a, size_b, size change, change) of each package that differs."""
+    def installed(analysis: Analysis) -> Dict[Tuple[str, str], Tuple[str, Optional[int]]]:
+        found: Dict[Tuple[str, str], Tuple[set, list]] = {}
+        for kind, name, version, _, size, _, _ in analysis.packages():
+            versions, sizes = found.setdefault((kind, name), (set(), []))
+            versions.add(version)
+            sizes.append(size)
+        return {key: (", ".join(sorted(versions)), None if None in sizes else sum(sizes))
+                for key, (versions, sizes) in found.items()}
 
-    old, new = versions(first), versions(second)
+    old, new = installed(first), installed(second)
     rows = []
     for key in sorted(set(old) | set(new)):
-        if key not in old:
-            rows.append((*key, None, new[key], "added"))
-        elif key not in new:
-            rows.append((*key, old[key], None, "removed"))
-        elif old[key] != new[key]:
-            rows.append((*key, old[key], new[key], "changed"))
+        (version_a, size_a), (version_b, size_b) = old.get(key, (None, None)), new.get(key, (None, None))
+        change = "added" if key not in old else "removed" if key not in new else \
+            "changed" if version_a != version_b else "resized" if size_a != size_b else ""
+        known = (size_a is not None or key not in old) and (size_b is not None or key not in new)
+        if change:
+            rows.append((*key, version_a, version_b, size_a, size_b,
+                         (size_b or 0) - (size_a or 0) if known else None, change))
     return rows

@@ -18,14 +18,15 @@ from .tarstream import Source, members
 DIR, FILE, HARDLINK = b"5", b"0", b"1"
 OPAQUE = ".wh..wh..opq"
 WHITEOUT = ".wh."
-# path -> (type, size, mode, uid, gid, link target, crc32 of the data)
-Entry = Tuple[bytes, int, int, int, int, str, int]
+PYC_HEADER = 16  # a .pyc's flags, and its source's mtime and size (or hash): not part of its content here
+# path -> (type, size, mode, uid, gid, link target, crc32 of the data (of a .pyc's after its header), mtime)
+Entry = Tuple[bytes, int, int, int, int, str, int, int]
 
 
 class LayerIndex:
     """What one layer's tar holds. ``size`` is dive's layer size: the sum of the entries' tar sizes."""
 
-    __slots__ = ("digest", "entries", "whiteouts", "opaque", "size", "packages", "weight")
+    __slots__ = ("digest", "entries", "whiteouts", "opaque", "size", "packages", "records", "weight")
 
     def __init__(self, digest: str):
         self.digest = digest
@@ -34,6 +35,7 @@ class LayerIndex:
         self.opaque: List[str] = []  # directories whose lower contents this layer hides
         self.size = 0
         self.packages: Dict[str, List[packages.Package]] = {}  # database path -> what it lists
+        self.records: Dict[str, List[str]] = {}  # a dist-info's RECORD -> the paths it lists
         self.weight = 0  # how much it costs to keep: its number of entries
 
     def __repr__(self) -> str:
@@ -64,8 +66,14 @@ def read_layer(source: Source, digest: str, length: int) -> LayerIndex:
             database = packages.database_kind(path)
             if database and member.size <= packages.MAX_DATABASE:
                 data = source.read(member.size)
-                layer.packages[path] = packages.parse(database, data)
+                if database == packages.RECORD:
+                    layer.records[path] = packages.record_files(data, path)
+                else:
+                    layer.packages[path] = packages.parse(database, data)
                 crc = zlib.crc32(data)
+            elif path.endswith(".pyc") and member.size >= PYC_HEADER:  # recompiled, same code: same content
+                source.skip(PYC_HEADER)
+                crc = source.crc(member.size - PYC_HEADER)
             else:
                 crc = source.crc(member.size)
         else:
@@ -73,7 +81,7 @@ def read_layer(source: Source, digest: str, length: int) -> LayerIndex:
         link = member.linkname
         if kind == HARDLINK:
             link = posixpath.normpath("/" + link)
-        entries[path] = (kind, member.size, member.mode, member.uid, member.gid, link, crc)
+        entries[path] = (kind, member.size, member.mode, member.uid, member.gid, link, crc, member.mtime)
     layer.weight = len(entries) + len(layer.whiteouts) + 1
     return layer
 

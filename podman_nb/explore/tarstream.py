@@ -72,7 +72,7 @@ class Source:
 
 
 class Member(NamedTuple):
-    """One archive entry: its name as stored, tar type, size, mode, owner and link target."""
+    """One archive entry: its name as stored, tar type, size, mode, owner, link target and mtime."""
     name: str
     type: bytes
     size: int
@@ -80,6 +80,7 @@ class Member(NamedTuple):
     uid: int
     gid: int
     linkname: str
+    mtime: int = 0
 
 
 def padding(size: int) -> int:
@@ -120,8 +121,9 @@ def members(source: Source, length: Optional[int] = None) -> Iterator[Member]:
         size = int(pax["size"]) if "size" in pax else info.size
         long_name = long_link = None
         pax = {}
+        mtime = int(float(pax["mtime"])) if "mtime" in pax else int(info.mtime)
         yield Member(name, tarfile.REGTYPE if kind in _DATA_TYPES else kind, size, info.mode, info.uid,
-                     info.gid, link)
+                     info.gid, link, mtime)
         source.skip(padding(size))
     if end is not None and source.offset < end:
         source.skip(end - source.offset)  # the end-of-archive blocks and the record padding
@@ -141,7 +143,7 @@ def _header(block: bytes) -> Optional[Member]:
                 name = prefix + b"/" + name
         return Member(name.decode("utf-8", "surrogateescape"), kind, _octal(block[124:136]), _octal(block[100:108]),
                        _octal(block[108:116]), _octal(block[116:124]),
-                       block[157:257].split(b"\0", 1)[0].decode("utf-8", "surrogateescape"))
+                       block[157:257].split(b"\0", 1)[0].decode("utf-8", "surrogateescape"), _octal(block[136:148]))
     except ValueError:
         return None
 

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import socket
-import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import quote
@@ -14,7 +13,7 @@ from urllib.parse import quote
 from ..api.api_client import APIClient, quote_name
 from ..domain.containerfile_steps import ENTRYPOINT
 from ..errors import APIError, ImageNotFound, InvalidArgument, PodmanError
-from ..failures import attach
+from ..failures import KERNEL_IMAGE, attach
 
 LABEL = "io.podman_nb.kernel"  # the kernel's name
 LAUNCHER_LABEL = "io.podman_nb.launcher"  # host:pid:start-time of the launcher that owns the container
@@ -25,7 +24,9 @@ _PROBE = ("import importlib.util, sys; "
 
 
 class KernelError(PodmanError):
-    """A kernel cannot be registered or started; ``str(error)`` says why and what to do (failures.py)."""
+    """A kernel cannot be registered or started; ``str(error)`` says why and what to do."""
+
+    LABEL = ""  # its sentence says that a kernel failed
 
 
 @dataclass
@@ -129,8 +130,8 @@ def init_command() -> List[str]:
 
 
 def refused(error: PodmanError, options: Options, folder: Optional[str]) -> PodmanError:
-    """``error`` (the service's refusal to make or start a kernel container, or the probe's exit) with what
-    failures.py needs to say why: the image, the folder mounted as the kernel's cwd, the GPU device asked for."""
+    """``error`` (the service's refusal to make or start a kernel container) with what failures.py needs to say
+    why: the image, the folder mounted as the kernel's cwd, the GPU device asked for."""
     return attach(error, operation="kernel", image=options.image, folder=folder,
                   device=GPU_DEVICE if options.gpu else None)
 
@@ -184,20 +185,9 @@ def probe(api: APIClient, options: Options) -> str:
     finally:
         remove(api, created)
     if code == 127:  # the shell's "command not found"
-        raise refused(KernelError("the probe exited 127: python3: executable file not found"), options, None)
+        raise KernelError(f"the image {options.image} has no python3, so it cannot run ipykernel", hint=KERNEL_IMAGE)
     if code != 0:
-        raise refused(KernelError(f"the probe exited {code}: no ipykernel"), options, None)
+        raise KernelError(f"the image {options.image} has no ipykernel for its python3 (the probe exited {code})",
+                          hint="build the environment with %image_env --kernel NAME, or add ipykernel to the "
+                          "project's requirements.txt")
     return str(image.get("Id", ""))
-
-
-def wait_gone(api: APIClient, container: str, timeout: float = 10) -> bool:
-    """Whether the container is gone (auto-removed) within ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            api.get(f"/containers/{container}/json")
-        except APIError as error:
-            if error.status_code == 404:
-                return True
-        time.sleep(0.1)
-    return False

@@ -12,7 +12,8 @@ import re
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from IPython.core.error import UsageError
-from IPython.core.magic_arguments import argument, parse_argstring
+from IPython.core.magic import line_magic
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.utils.process import arg_split
 
 
@@ -38,6 +39,11 @@ def filters(values: Optional[List[str]]) -> Dict[str, List[str]]:
     return found
 
 
+def given(**kwargs: Any) -> Dict[str, Any]:
+    """The keywords whose value was given (not None): what a magic passes on to the images manager."""
+    return {key: value for key, value in kwargs.items() if value is not None}
+
+
 def tls(args: Any) -> Optional[bool]:
     return False if args.no_tls_verify else (True if args.tls_verify else None)
 
@@ -47,6 +53,11 @@ def common(function: Callable) -> Callable:
     function = argument("--connection", metavar="NAME",
                         help="Use this Podman connection for this call (`%%podman connections` lists them).")(function)
     return argument("-h", "--help", action="store_true", help="Show this help.")(function)
+
+
+def line(function: Callable) -> Callable:
+    """``@line_magic``, ``@magic_arguments()`` and :func:`common` in one: the top of a line magic's stack."""
+    return line_magic(magic_arguments()(common(function)))
 
 
 def quiet(help: str = "No progress display.") -> Callable:  # pylint: disable=redefined-builtin
@@ -68,6 +79,9 @@ def tls_options(function: Callable) -> Callable:
 def build_options(function: Callable) -> Callable:
     """The options %%image_build and %image_env share (read by :func:`build_kwargs`)."""
     for args, kwargs in reversed((
+            (("--cache-to",), dict(metavar="REPO", help="Push the layers to this registry repository "
+                                                         "(another host's --cache-from reuses them).")),
+            (("--cache-from",), dict(metavar="REPO", help="Reuse the layers found in this registry repository.")),
             (("--no-layers",), dict(action="store_true", help="Do not cache intermediate layers.")),
             (("--squash",), dict(action="store_true", help="Squash the new layers into one.")),
             (("--platform",), dict(help="Target platform, e.g. linux/amd64.")),
@@ -77,13 +91,15 @@ def build_options(function: Callable) -> Callable:
             (("--build-arg",), dict(action="append", metavar="KEY=VALUE", help="Build argument; repeatable.")),
             (("-t", "--tag"), dict(action="append", metavar="TAG", help="Name for the image; repeatable.")))):
         function = argument(*args, **kwargs)(function)
-    return quiet()(function)
+    return creds_option(quiet()(function))  # --creds: the --cache-to/--cache-from registry's login
 
 
 def build_kwargs(args: Any) -> Dict[str, Any]:
+    shared = getattr(args, "cache", None)  # %image_env --cache REPO: both directions
     return dict(tag=args.tag, buildargs=pairs(args.build_arg, "--build-arg"), labels=pairs(args.label, "--label"),
                 nocache=args.no_cache or None, pull=args.pull or None, platform=args.platform,
-                squash=args.squash or None, layers=not args.no_layers)
+                squash=args.squash or None, layers=not args.no_layers,
+                cache_to=args.cache_to or shared, cache_from=args.cache_from or shared)
 
 
 def help_text(doc: Optional[str]) -> str:
@@ -122,3 +138,16 @@ def usage_message(magic: str, options: Iterable[str], message: str) -> str:
         return (f"{magic}: unknown option {' '.join(words)} ({guess}{magic} takes {', '.join(options)}; "
                 f"{magic} -h explains them)")
     return f"{magic}: {message} ({magic} -h shows how to call it)"
+
+
+def help_with_empty_cell(lines: List[str], cell_magics: Iterable[str]) -> List[str]:
+    """An input transformer: ``%%image_build -h`` with nothing below it prints the help.
+
+    IPython refuses a cell magic with an empty body before calling it ("the cell body is empty"), so a
+    cell of one of ``cell_magics`` holding only its first line with -h or --help gets a blank body line.
+    """
+    words = lines[0][2:].split() if lines and lines[0].startswith("%%") else []
+    if (words and words[0] in cell_magics and not "".join(lines[1:]).strip()
+            and ("-h" in words or "--help" in words)):
+        return [lines[0].rstrip("\n") + "\n", "\n"]
+    return lines

@@ -26,6 +26,11 @@ A new magic module adopts it like this (the method gets the parsed ``args`` and 
 
 A PodmanError it raises is then shown as ``%kernel_rm: SENTENCE (hint: ...)``, with the passwords seen
 this session masked; ``call.shown = True`` says a display already showed the failure.
+
+The decorator is where the notebook's facts reach a failure: it attaches the magic's name, its operation,
+whether credentials were sent and whether its display showed the failure (``failures.attach``, which makes
+the sentence again), then masks the session's passwords in the exception itself (a kernel's execute reply
+sends ``str(error)``). The error display (notebook/error_display.py) only formats what that leaves.
 """
 
 from __future__ import annotations
@@ -34,14 +39,16 @@ import functools
 import inspect
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from IPython.core.error import UsageError
 
+from ..api.connections import list_connections
 from ..client import PodmanClient
-from ..errors import PodmanError
+from ..errors import BuildError, PodmanError
 from ..failures import attach
 from .arguments import help_text, parse, wants_help
+from .progress_display import make_display
 from .secrets import creds_passwords, mask, parse_creds, scrub_history
 
 
@@ -83,6 +90,22 @@ class Session:
         if password:
             self.secrets.add(password)
             scrub_history(self.shell, password)
+
+
+def ask_each(names: List[str], ask: Callable[[str], Any]) -> Tuple[Dict[str, Any], Dict[str, PodmanError]]:
+    """``ask(name)`` for each connection in parallel: the answers and the errors, by name."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    answers: Dict[str, Any] = {}
+    failures: Dict[str, PodmanError] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(names)))) as pool:
+        futures = {name: pool.submit(ask, name) for name in names}
+    for name, future in futures.items():
+        try:
+            answers[name] = future.result()
+        except PodmanError as error:
+            failures[name] = error
+    return answers, failures
 
 
 _SESSIONS: "weakref.WeakKeyDictionary[Any, Session]" = weakref.WeakKeyDictionary()
@@ -127,6 +150,46 @@ class CallContext:
         client = self.session.clients.get(self.connection)
         return client.base_url if client is not None else None
 
+    def with_progress(self, kind: str, title: str, quiet: bool, run: Callable[[Callable], Any]) -> Any:
+        """Run ``run(progress)`` under a live display (the session's progress settings), leaving its summary
+        behind: a failed build's names the step and says the one sentence, so the error adds nothing
+        (``shown``); a failed pull's or push's says only that it failed, the error line says why: each
+        failure is said once."""
+        settings = self.session.settings()
+        display = make_display(kind, title, mode="none" if quiet else settings.get("progress", "auto"),
+                               update_interval=settings.get("update_interval", 0.2),
+                               log_tail=settings.get("log_tail", 200))
+        with display:
+            try:
+                return run(display.update)
+            except BuildError as error:
+                display.close(error=str(error))
+                self.shown = display.mode != "none"
+                raise
+            except PodmanError:
+                display.close(error="")
+                raise
+
+    def connections(self, every: bool) -> List[str]:
+        """The connections ``--connection a,b`` names, or with ``every`` (``--all-connections``) all of Podman's."""
+        if not every:
+            return [name.strip() for name in (getattr(self.args, "connection", None) or "").split(",") if name.strip()]
+        names = [connection.name for connection in list_connections()]
+        if not names:
+            raise UsageError("Podman has no connections (`podman system connection add`)")
+        return names
+
+    def each_connection(self, names: List[str], ask: Callable[[PodmanClient], Any]) -> Any:
+        """``ask(client)`` on each named connection in parallel: one DataFrame with a ``connection`` column; a
+        service that does not answer is a printed note (also in ``df.attrs["notes"]``), not a failure."""
+        from .tables import by_connection
+
+        frames, failures = ask_each(names, lambda name: ask(self.session.client_for(name)))
+        notes = [f"connection {name!r} did not answer: {error}" for name, error in failures.items()]
+        for note in notes:
+            print(f"note: {note}")
+        return by_connection(frames, notes)
+
     def creds(self, creds: Optional[str]) -> Optional[Dict[str, str]]:
         """``--creds`` as an auth_config (asking for the password when only USER is given)."""
         auth = parse_creds(creds)
@@ -146,9 +209,19 @@ def _masked(args: Any, secrets: set) -> Any:
     return copy
 
 
+def _mask_exception(error: PodmanError, secrets: set) -> None:
+    """Mask passwords in the exception itself: a kernel's execute reply sends ``str(error)``."""
+    if secrets:
+        error.args = tuple(mask(arg, secrets) for arg in error.args)
+        for name in ("explanation", "msg", "sentence", "hint"):
+            if isinstance(getattr(error, name, None), str):
+                setattr(error, name, mask(getattr(error, name), secrets))
+
+
 def magic(function: Callable) -> Callable:
-    """Parse the magic's line (``-h`` prints help), run it with its :class:`CallContext`, and attach the
-    context to any PodmanError it raises (``error.facts["call"]``) for the error handler."""
+    """Parse the magic's line (``-h`` prints help), run it with its :class:`CallContext`, and attach the call's
+    facts to any PodmanError it raises (the magic's name, whether its display showed the failure), its
+    passwords masked, for the error handler."""
 
     @functools.wraps(function)
     def run(self: Any, line: str = "", cell: Optional[str] = None) -> Any:
@@ -169,7 +242,8 @@ def magic(function: Callable) -> Callable:
         try:
             return function(self, args, call)
         except PodmanError as error:
-            attach(error, call=call, magic=name, operation=function.__name__, creds_given=call.creds_given)
+            attach(error, magic=name, operation=function.__name__, creds_given=call.creds_given, shown=call.shown)
+            _mask_exception(error, session.secrets)
             raise
         except Interrupted:
             raise

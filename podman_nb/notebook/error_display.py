@@ -1,16 +1,17 @@
-"""How a failure is shown in a notebook: the magic's name, then the one sentence and hint that
-:mod:`podman_nb.failures` makes (``str(error)``), installed as IPython's handler for PodmanError without
-displacing another's. This module only formats: it rewrites no text.
+"""How a failure is shown in a notebook: the magic's name, the error's label, then the sentence and hint the
+exception already holds (``str(error)``), installed as IPython's handler for PodmanError without displacing
+another's. This module only formats: it changes nothing on the exception and makes no sentence.
 
-* :func:`describe` is the one line: ``%image_pull: SENTENCE (hint: ...)``. The service's text stays on the
-  exception (``explanation``, ``msg``) and in the full traceback (``%config PodmanMagics.show_tracebacks = True``).
-* The handler reads the call's context from the exception (``error.facts["call"]``, attached by the
-  ``magic`` decorator, notebook/context.py): a failure its display already showed adds nothing (the
-  cell still fails), and an interrupted magic (:class:`Interrupted`) ends in the one line ``KeyboardInterrupt``.
+* :func:`describe` is the one line: ``%image_pull: Image not found: SENTENCE (hint: ...)``. The service's text
+  stays on the exception (``explanation``, ``msg``) and in the full traceback
+  (``%config PodmanMagics.show_tracebacks = True``).
+* The facts the ``magic`` decorator (notebook/context.py) attached say which magic failed and whether its
+  display already showed the failure (``shown``): then the error adds nothing (the cell still fails). An
+  interrupted magic (:class:`Interrupted`) ends in the one line ``KeyboardInterrupt``.
 * :func:`install` / :func:`uninstall` put the handler in and take it out again. A handler another
   extension set before is kept: exceptions it was set for still go to it, and ``uninstall`` puts it
   back exactly as it was.
-* Passwords seen this session are masked in what is shown and in the exception itself.
+* Passwords seen this session are masked in what is shown (the decorator masked the exception itself).
 """
 
 from __future__ import annotations
@@ -19,17 +20,16 @@ import sys
 from typing import Any, Callable, List, Optional
 
 from ..errors import PodmanError
-from ..failures import facts_of, label
-from .context import CallContext, Interrupted
+from .context import Interrupted
 from .secrets import mask
 
 __all__ = ["Interrupted", "describe", "install", "uninstall"]
 
 
-def describe(error: BaseException, call: Optional[CallContext] = None) -> str:
+def describe(error: PodmanError) -> str:
     """``"%image_pull: Image not found: ... (hint: ...)"`` in one line, without a traceback."""
-    call = call or facts_of(error).get("call")
-    return (f"{call.magic}: " if call else "") + label(error) + " ".join(str(error).split())
+    magic = error.facts.get("magic")
+    return (f"{magic}: " if magic else "") + error.label + str(error)
 
 
 class _Handler:
@@ -40,6 +40,7 @@ class _Handler:
         self.previous = (tuple(shell.custom_exceptions), shell.CustomTB)
         self.active = True
         self.installed: Any = None
+        self.silenced: Optional[BaseException] = None  # the last failure left to its display: said if raised again
 
     def __call__(self, shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Optional[int] = None):
         previous_types, previous_handler = self.previous
@@ -48,19 +49,17 @@ class _Handler:
                 return previous_handler(etype, value, tb, tb_offset=tb_offset)
             shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
             return None
-        return self.show(etype, value, tb, tb_offset, facts_of(value).get("call"))
+        return self.show(etype, value, tb, tb_offset)
 
-    def show(self, etype: type, value: BaseException, tb: Any, tb_offset: Optional[int],
-             call: Optional[CallContext]) -> List[str]:
-        """Show ``value`` as the one line for ``call`` (its context; None for an error raised outside a magic)."""
+    def show(self, etype: type, value: BaseException, tb: Any, tb_offset: Optional[int]) -> List[str]:
+        """Show ``value`` as its one line (or nothing, when its magic's display showed it)."""
         shell = self.shell
         if isinstance(value, Interrupted):  # the display's summary said "interrupted": one line
             return _show(shell, KeyboardInterrupt, value, tb, ["KeyboardInterrupt"])
-        _mask_exception(value, self.secrets)
-        if call is not None and call.shown and not self.show_tracebacks():
+        if getattr(value, "facts", {}).get("shown") and value is not self.silenced and not self.show_tracebacks():
             # the display's summary is the one message (the failing step, its last lines, the reason, the
             # log); the cell still fails: the kernel's reply says "error", so nbconvert and papermill stop
-            call.shown = False
+            self.silenced = value
             _keep_last(etype, value, tb)
             return []
         if self.show_tracebacks():  # the whole traceback, and the service's own words under it
@@ -68,7 +67,7 @@ class _Handler:
             raw = value.raw() if isinstance(value, PodmanError) else str(value)
             stb = stb + ([f"(as the service said it: {raw})"] if raw != str(value) else [])
         else:
-            stb = [describe(value, call)]
+            stb = [describe(value)]
         stb = [mask(line, self.secrets) for line in stb]
         return _show(shell, etype, value, tb, stb)
 
@@ -119,15 +118,3 @@ def uninstall(shell: Any, magics: Any) -> None:
     if shell.CustomTB is handler.installed:
         shell.custom_exceptions, shell.CustomTB = handler.previous
 
-
-def _mask_exception(value: BaseException, secrets: Any) -> None:
-    """Mask passwords in the exception itself: a kernel's execute reply sends ``str(error)``."""
-    if not secrets:
-        return
-    try:
-        value.args = tuple(mask(arg, secrets) for arg in value.args)
-        for name in ("explanation", "msg"):
-            if isinstance(getattr(value, name, None), str):
-                setattr(value, name, mask(getattr(value, name), secrets))
-    except (AttributeError, TypeError):  # pragma: no cover - an exception that refuses new attributes
-        pass

@@ -11,6 +11,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from .. import kernels
+from ..domain.references import short_id
 from .arguments import common
 from .context import CallContext, magic
 
@@ -35,7 +36,7 @@ def _frame(rows):
     import pandas
     columns = ["name", "display_name", "image", "image_id", "service", "running"]
     frame = pandas.DataFrame(rows, columns=columns)
-    frame["image_id"] = frame["image_id"].str.replace("sha256:", "").str[:12]
+    frame["image_id"] = frame["image_id"].map(short_id)
     return frame
 
 

@@ -12,23 +12,22 @@ from __future__ import annotations
 import io
 import os
 import sys
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, List, Optional
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Enum, Float, Int, Unicode, observe
 
 from ..api.connections import list_connections
 from ..client import PodmanClient
-from ..domain.references import bare_id, parse_reference
-from ..errors import BuildError, InvalidArgument, PodmanError
+from ..domain.references import bare_id, names_registry
+from ..errors import PodmanError
 from .units import human_size
-from . import error_display, explore_magics, kernel_magics
-from .arguments import (build_kwargs, build_options, common, creds_option, filter_option, filters, quiet,
-                        tls, tls_options)
-from .context import CallContext, magic, session_for
-from .progress_display import make_display
+from . import answers, error_display, explore_magics, kernel_magics
+from .arguments import (build_kwargs, build_options, common, creds_option, filter_option, filters, given,
+                        help_with_empty_cell, line, quiet, tls, tls_options)
+from .context import CallContext, ask_each, magic, session_for
 
 
 def _tables():
@@ -59,7 +58,8 @@ class PodmanMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any):
         # before super().__init__: a %config'd base_url is applied there, and _reconnect reads this
         self.session = session_for(shell, lambda: dict(base_url=self.base_url, connection=self.connection,
-                                                       stream_timeout=self.stream_timeout))
+                                                       stream_timeout=self.stream_timeout, progress=self.progress,
+                                                       update_interval=self.update_interval, log_tail=self.log_tail))
         super().__init__(shell=shell, **kwargs)
         self.error_handler: Any = None  # set by error_display.install
 
@@ -76,39 +76,8 @@ class PodmanMagics(Magics):
         """The notebook's client (a call's own --connection is its CallContext's)."""
         return self.client_for(None)
 
-    @property
-    def _client(self) -> Optional[PodmanClient]:
-        """The notebook's own client, if made (tests swap it)."""
-        return self.session.clients.get(None)
-
-    @_client.setter
-    def _client(self, value: Optional[PodmanClient]) -> None:
-        self.session.clients.pop(None, None)
-        if value is not None:
-            self.session.clients[None] = value
-
-    def _with_progress(self, call: CallContext, kind: str, title: str, quiet: bool,
-                       run: Callable[[Callable], Any]) -> Any:
-        """Run ``run(progress)`` under a live display, leaving its summary behind: a failed build's names
-        the step and says the one sentence, so the error adds nothing (``call.shown``); a failed pull's or
-        push's says only that it failed, the error line says why: each failure is said once."""
-        shown = make_display(kind, title, mode="none" if quiet else self.progress,
-                             update_interval=self.update_interval, log_tail=self.log_tail)
-        with shown:
-            try:
-                return run(shown.update)
-            except BuildError as error:
-                shown.close(error=str(error))
-                call.shown = shown.mode != "none"
-                raise
-            except PodmanError:
-                shown.close(error="")
-                raise
-
     # Listing -------------------------------------------------------------------------------
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("--no-trunc", action="store_true", help="Show full image ids.")
     @argument("--wide", action="store_true", help="Every column: also dangling, arch, os, shared and virtual "
               "size, digest, labels.")
@@ -129,34 +98,18 @@ class PodmanMagics(Magics):
 
         Example: ``df = %images --filter dangling=false --sort size``
         """
-        names = [n.strip() for n in (args.connection or "").split(",") if n.strip()]
-        if args.all_connections:
-            names = [c.name for c in list_connections()]
-            if not names:
-                raise UsageError("Podman has no connections (`podman system connection add`)")
-        wanted = filters(args.filter)
-        tables = _tables()
+        names = call.connections(args.all_connections)
         why = "no images" + (" match " + " ".join(f"--filter {f}" for f in args.filter) if args.filter else "")
-        shape = dict(no_trunc=args.no_trunc, sort=args.sort, quiet=args.quiet, wide=args.wide, why_empty=why)
 
-        def rows(client: PodmanClient):
-            return client.listing(self.list_cache).list_attrs(fresh=args.fresh, all=args.all, filters=wanted)
+        def frame(client: PodmanClient):
+            rows = client.listing(self.list_cache).list_attrs(fresh=args.fresh, all=args.all,
+                                                              filters=filters(args.filter))
+            return _tables().images_frame(rows, no_trunc=args.no_trunc, sort=args.sort, quiet=args.quiet,
+                                          wide=args.wide, why_empty=why)
 
-        if not args.all_connections and len(names) < 2:
-            return tables.images_frame(rows(call.client), **shape)
+        return frame(call.client) if len(names) < 2 and not args.all_connections else call.each_connection(names, frame)
 
-        def frame(name: str):
-            return tables.images_frame(rows(self.client_for(name)), **shape)
-
-        frames, failures = _ask_each(names, frame)
-        notes = [f"connection {name!r} did not answer: {error}" for name, error in failures.items()]
-        for note in notes:
-            print(f"note: {note}")
-        return tables.by_connection(frames, notes)
-
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("--no-trunc", action="store_true", help="Do not shorten ids and commands.")
     @argument("image", help="Image name or id.")
     @magic
@@ -167,9 +120,7 @@ class PodmanMagics(Magics):
         """
         return _tables().history_frame(call.images.get(args.image).history(), no_trunc=args.no_trunc)
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("image", help="Image name or id.")
     @magic
     def image_inspect(self, args, call):
@@ -177,11 +128,9 @@ class PodmanMagics(Magics):
 
         Example: ``info = %image_inspect localhost/myenv:latest``
         """
-        return _tables().inspect_answer(args.image, call.images.get(args.image).attrs)
+        return answers.inspect_answer(args.image, call.images.get(args.image).attrs)
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @tls_options
     @argument("--list-tags", action="store_true", help="List the tags of the named repository.")
     @filter_option("is-official, is-automated, stars.")
@@ -196,15 +145,13 @@ class PodmanMagics(Magics):
         found = call.images.search(args.term, limit=args.limit, filters=filters(args.filter),
                                    listTags=args.list_tags or None, tls_verify=tls(args))
         why = f"no image matches {args.term!r}"
-        if not found and not _names_registry(args.term) and \
+        if not found and not names_registry(args.term) and \
                 not (call.client.info().get("registries") or {}).get("search"):
             why = ("no search registries are configured: name one, e.g. "
                    f"`%image_search quay.io/{args.term}`")
         return _tables().search_frame(found, list_tags=args.list_tags, why_empty=why)
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @creds_option
     @argument("image", help="Image reference in a registry.")
     @magic
@@ -216,12 +163,10 @@ class PodmanMagics(Magics):
         """
         auth = call.creds(args.creds)
         data = call.images.get_registry_data(args.image, auth_config=auth)
-        return _tables().registry_answer(args.image, data.id, data.platforms)
+        return answers.registry_answer(args.image, data.id, data.platforms)
 
     # Pull, push, build ---------------------------------------------------------------------
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @tls_options
     @quiet()
     @creds_option
@@ -235,18 +180,13 @@ class PodmanMagics(Magics):
 
         Example: ``img = %image_pull 127.0.0.1:5000/team/env:latest --creds alice``
         """
-        auth = call.creds(args.creds)
-        kwargs = {"auth_config": auth, "platform": args.platform, "tls_verify": tls(args)}
-        if args.policy:
-            kwargs["policy"] = args.policy
-        pulled = self._with_progress(call, "pull", args.reference, args.quiet, lambda progress: call.images.pull(
-            args.reference, all_tags=args.all_tags, progress=progress,
-            **{k: v for k, v in kwargs.items() if v is not None}))
+        kwargs = given(auth_config=call.creds(args.creds), platform=args.platform, tls_verify=tls(args),
+                       policy=args.policy)
+        pulled = call.with_progress("pull", args.reference, args.quiet, lambda progress: call.images.pull(
+            args.reference, all_tags=args.all_tags, progress=progress, **kwargs))
         return self._images_result(call, pulled) if args.all_tags else pulled
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @tls_options
     @quiet()
     @creds_option
@@ -259,12 +199,10 @@ class PodmanMagics(Magics):
 
         Example: ``%image_push localhost/myenv:latest 127.0.0.1:5000/team/myenv:latest --creds alice``
         """
-        auth = call.creds(args.creds)
-        kwargs = {"auth_config": auth, "destination": args.destination, "tls_verify": tls(args),
-                  "format": args.format}
-        title = args.destination or args.reference
-        self._with_progress(call, "push", title, args.quiet, lambda progress: call.images.push(
-            args.reference, progress=progress, **{k: v for k, v in kwargs.items() if v is not None}))
+        kwargs = given(auth_config=call.creds(args.creds), destination=args.destination, tls_verify=tls(args),
+                       format=args.format)
+        call.with_progress("push", args.destination or args.reference, args.quiet, lambda progress: call.images.push(
+            args.reference, progress=progress, **kwargs))
         return None
 
     @cell_magic
@@ -288,13 +226,11 @@ class PodmanMagics(Magics):
             raise UsageError("the cell is empty: write the Containerfile below %%image_build")
         context = os.path.expanduser(args.context) if args.context else None
         title = ", ".join(args.tag or []) or "image"
-        return self._with_progress(call, "build", title, args.quiet, lambda progress: call.images.build(
+        return call.with_progress("build", title, args.quiet, lambda progress: call.images.build(
             fileobj=io.StringIO(call.cell), path=context, target=args.target, progress=progress,
-            **build_kwargs(args))[0])
+            auth_config=call.creds(args.creds), **build_kwargs(args))[0])
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @build_options
     @argument("--print", action="store_true", help="Only print the Containerfile (to edit in %%%%image_build).")
     @argument("--base", metavar="IMAGE", help="Base image (default: docker.io/library/python:X.Y-slim for "
@@ -305,6 +241,7 @@ class PodmanMagics(Magics):
     @argument("--kernel", metavar="NAME", help="Also add ipykernel (a version the project pins wins) and register "
               "the image as the Jupyter kernel NAME (--display-name TEXT: what Jupyter shows).")
     @argument("--display-name", metavar="TEXT", help="With --kernel: the name Jupyter shows.")
+    @argument("--cache", metavar="REPO", help="Share the layers through this registry repository (both ways).")
     @magic
     def image_env(self, args, call):
         """Build an environment image from a project folder's files as repo2docker reads them (a Dockerfile;
@@ -333,16 +270,14 @@ class PodmanMagics(Magics):
         print(env.containerfile)
         if args.print:
             return None
-        image = self._with_progress(call, "build", ", ".join(args.tag), args.quiet, lambda progress: environment.build(
-            call.images, env, progress=progress, **build_kwargs(args))[0])
+        image = call.with_progress("build", ", ".join(args.tag), args.quiet, lambda progress: environment.build(
+            call.images, env, progress=progress, auth_config=call.creds(args.creds), **build_kwargs(args))[0])
         if args.kernel:
             kernel_magics.register(call, args.tag[0], args.kernel, args.display_name)
         return image
 
     # Changing images -----------------------------------------------------------------------
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("-f", "--force", action="store_true", help="Remove even when containers use it.")
     @argument("images", nargs="+", help="Images to remove.")
     @magic
@@ -358,9 +293,7 @@ class PodmanMagics(Magics):
             report.extend(call.images.remove(name, force=args.force or None))
         return _tables().removed_frame(before, report)
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("--dry-run", action="store_true", help="Show what would be removed and the space it frees.")
     @filter_option("label=..., until=...")
     @argument("-a", "--all", action="store_true", help="Every image no container uses, not only dangling ones.")
@@ -385,9 +318,7 @@ class PodmanMagics(Magics):
             print(_tables().removal_summary(frame, "Would remove" if args.dry_run else "Removed"))
         return frame
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("image", help="Existing image.")
     @argument("target", help="New name, REPOSITORY[:TAG].")
     @magic
@@ -403,9 +334,7 @@ class PodmanMagics(Magics):
         image.reload()
         return image
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("--named", action="store_true", help="Keep the image's name in the archive.")
     @argument("image", help="Image to save.")
     @argument("path", help="File to write (a docker-archive tarball).")
@@ -415,20 +344,12 @@ class PodmanMagics(Magics):
 
         Example: ``%image_save localhost/myenv:latest myenv.tar --named``
         """
-        image = call.images.get(args.image)
         path = os.path.expanduser(args.path)
-        written = 0
-        with open(path + ".part", "wb") as handle:
-            for chunk in image.save(named=args.named):
-                handle.write(chunk)
-                written += len(chunk)
-        os.replace(path + ".part", path)
+        written = call.images.get(args.image).save_to(path, named=args.named)
         print(f"Saved {args.image} to {path} ({human_size(written)}).")
         return path
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("path", help="A tarball made by %%image_save or podman save.")
     @magic
     def image_load(self, args, call):
@@ -439,9 +360,7 @@ class PodmanMagics(Magics):
         loaded = list(call.images.load(file_path=os.path.expanduser(args.path)))
         return loaded[0] if len(loaded) == 1 else self._images_result(call, loaded)
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @quiet("Only the loaded image.")
     @argument("source", help="Source image (or connection::image).")
     @argument("destination", nargs="?", help="Destination connection (and image name).")
@@ -459,9 +378,7 @@ class PodmanMagics(Magics):
         return None
 
     # Connection ----------------------------------------------------------------------------
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("--url", help="Switch to the Podman service at this address (unix://, ssh://, tcp://).")
     @argument("what", nargs="?", choices=["connections"], help="connections: a DataFrame of Podman's connections.")
     @magic
@@ -481,7 +398,7 @@ class PodmanMagics(Magics):
             self.base_url, self.connection = args.url, args.connection
         try:
             client = self.client_for(None)  # here --connection switches the notebook, it is not for one call
-            info = _tables().ServiceFacts(connection=client.connection, base_url=client.base_url,
+            info = answers.ServiceFacts(connection=client.connection, base_url=client.base_url,
                                           podman=client.api.podman_version, api=client.version().get("ApiVersion"),
                                           listing=client.listing(self.list_cache).status())
         except PodmanError:
@@ -496,7 +413,7 @@ class PodmanMagics(Magics):
         def version(name: str) -> str:
             return self.client_for(name).api.podman_version
 
-        versions, failures = _ask_each([c.name for c in found], version)
+        versions, failures = ask_each([c.name for c in found], version)
         records = [{"name": c.name, "uri": c.uri, "identity": c.identity, "default": c.default,
                     "answers": c.name in versions, "version": versions.get(c.name) or str(failures.get(c.name, ""))}
                    for c in found]
@@ -509,41 +426,9 @@ class PodmanMagics(Magics):
         return _tables().images_frame([row for row in rows if bare_id(row.get("Id")) in ids])
 
 
-def _names_registry(term: str) -> bool:
-    """Whether a search term names its registry (``quay.io/busybox``); a short name needs search registries."""
-    try:
-        return bool(parse_reference(term).domain)
-    except InvalidArgument:  # not a plain name (a pattern...): do not claim that search registries are missing
-        return True
-
-
-def _ask_each(names: List[str], ask: Callable[[str], Any]) -> "tuple[Dict[str, Any], Dict[str, PodmanError]]":
-    """``ask(name)`` for each connection in parallel: the answers and the errors, by name."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    answers: Dict[str, Any] = {}
-    failures: Dict[str, PodmanError] = {}
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(names)))) as pool:
-        futures = {name: pool.submit(ask, name) for name in names}
-    for name, future in futures.items():
-        try:
-            answers[name] = future.result()
-        except PodmanError as error:
-            failures[name] = error
-    return answers, failures
-
-
-def _help_with_empty_cell(lines: List[str]) -> List[str]:
-    """An input transformer: ``%%image_build -h`` with nothing below it prints the help.
-
-    IPython refuses a cell magic with an empty body before calling it ("the cell body is empty"), so a
-    cell of one of our cell magics holding only its first line with -h or --help gets a blank body line.
-    """
-    words = lines[0][2:].split() if lines and lines[0].startswith("%%") else []
-    if (words and words[0] in PodmanMagics.magics["cell"] and not "".join(lines[1:]).strip()
-            and ("-h" in words or "--help" in words)):
-        return [lines[0].rstrip("\n") + "\n", "\n"]
-    return lines
+def _empty_cell_help(lines: List[str]) -> List[str]:
+    """``%%image_build -h`` with nothing below it prints the help (arguments.help_with_empty_cell)."""
+    return help_with_empty_cell(lines, PodmanMagics.magics["cell"])
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -552,14 +437,14 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(magics, kernel_magics.KernelMagics(ipython), explore_magics.ExploreMagics(ipython))
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
-    if _help_with_empty_cell not in ipython.input_transformers_cleanup:  # a public list (IPython >= 7)
-        ipython.input_transformers_cleanup.append(_help_with_empty_cell)
+    if _empty_cell_help not in ipython.input_transformers_cleanup:  # a public list (IPython >= 7)
+        ipython.input_transformers_cleanup.append(_empty_cell_help)
     error_display.install(ipython, magics)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    if _help_with_empty_cell in ipython.input_transformers_cleanup:
-        ipython.input_transformers_cleanup.remove(_help_with_empty_cell)
+    if _empty_cell_help in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.remove(_empty_cell_help)
     magics = ipython.magics_manager.registry.get("PodmanMagics")
     if magics is not None:
         error_display.uninstall(ipython, magics)

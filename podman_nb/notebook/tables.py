@@ -23,7 +23,7 @@ from ..errors import InvalidArgument
 from .units import human_age, human_size
 
 __all__ = ["human_size", "ReadableFrame", "images_frame", "removed_frame",
-           "history_frame", "search_frame", "removal_summary", "ServiceFacts", "IMAGE_COLUMNS", "WIDE_IMAGE_COLUMNS", "HISTORY_COLUMNS",
+           "history_frame", "search_frame", "removal_summary", "IMAGE_COLUMNS", "WIDE_IMAGE_COLUMNS", "HISTORY_COLUMNS",
            "REMOVED_COLUMNS", "SEARCH_COLUMNS"]
 
 # Every column of every table, and how it is shown, is decided here.
@@ -37,14 +37,15 @@ _SHOWN_SEARCH = ("name", "description", "stars", "official", "automated")
 _SHOWN_TAGS = ("name", "tag")
 _IMAGE_DTYPES = {"size": "int64", "shared_size": "int64", "virtual_size": "int64", "containers": "int64",
                  "dangling": "bool"}
-SIZE_COLUMNS = frozenset({"size", "shared_size", "virtual_size", "wasted", "bytes", "size_a", "size_b"})  # bytes
+SIZE_COLUMNS = frozenset({"size", "shared_size", "virtual_size", "wasted", "bytes", "size_a", "size_b", "size_change"})
 AGE_COLUMNS = frozenset({"created"})
 NONE_COLUMNS = frozenset({"repository", "tag"})
 RIGHT_ALIGNED = SIZE_COLUMNS | {"containers", "stars"}
 KEEP_END = frozenset({"repository", "name"})  # shortened in the middle when the window is narrow
 SHRINK_TO = 16
 DROPPED_FIRST = ("dangling",)  # left out of a text table that cannot fit the window otherwise
-SHRINK_FIRST = frozenset({"comment", "labels", "digest", "description"})  # what says least gives way first
+SHRINK_FIRST = frozenset({"comment", "labels", "digest", "description", "step"})  # what says least gives way first
+WRAPPED = {"fix": 40}  # in HTML: shown whole, wrapped in about this many characters (an advice's fix)
 # JupyterLab at 1280 px with its file browser open leaves ~830 px to an output: ~110 characters of
 # its table font (7.5 px each, measured in chromium) once each cell's padding (two characters) is counted.
 HTML_WIDTH = 106
@@ -131,9 +132,10 @@ class ReadableFrame(pd.DataFrame):
         frame = self._display_frame()
         if not self.attrs.get("no_trunc"):  # the page's width is unknown here: fit what 1280 px leaves
             texts = {c: ["" if v is None else str(v) for v in frame[c]] for c in frame.columns}
-            natural = {c: max([len(str(c))] + [len(t) for t in texts[c]]) for c in frame.columns}
-            widths = _fit(natural, len(str(len(frame) - 1)), HTML_WIDTH) or natural
-            for column in frame.columns:
+            natural = {c: min(max([len(str(c))] + [len(t) for t in texts[c]]), WRAPPED.get(c, 10**6))
+                       for c in frame.columns}
+            widths = _fit(natural, len(str(len(frame) - 1)), HTML_WIDTH, keep=WRAPPED) or natural
+            for column in (c for c in frame.columns if c not in WRAPPED):
                 frame[column] = [_shorten(t, widths[column], column in KEEP_END) if isinstance(v, str) else v
                                  for t, v in zip(texts[column], frame[column])]
         with pd.option_context("display.max_colwidth", None):
@@ -147,8 +149,30 @@ class ReadableFrame(pd.DataFrame):
                  "{text-align: left; white-space: nowrap; max-width: none;}"]
         # child 1 of each row is the index; a data column j is child j + 2
         rules += [f"table.dataframe.{own} tr > :nth-child({i + 2}) {{text-align: right;}}" for i in right]
+        rules += [f"table.dataframe.{own} tr > :nth-child({i + 2}) "
+                  f"{{white-space: normal; min-width: {WRAPPED[c] // 2}em;}}" for i, c in enumerate(frame.columns)
+                  if c in WRAPPED]
         style = "<style>" + " ".join(rules) + "</style>"
         return style + table.replace('class="dataframe"', f'class="dataframe podman-nb-table {own}"', 1)
+
+
+class HeadlinedFrame(ReadableFrame):
+    """A ReadableFrame with its ``headline`` above the table (the explorer's summary of what it shows); a frame
+    made from it (a slice, a sort) is a plain ReadableFrame."""
+
+    headline = ""
+
+    @property
+    def _constructor(self):
+        return ReadableFrame
+
+    def __repr__(self) -> str:  # an empty frame says why_empty alone
+        return f"{self.headline}\n{super().__repr__()}" if self.headline and len(self) else super().__repr__()
+
+    def _repr_html_(self) -> Optional[str]:
+        table = super()._repr_html_()
+        return f"<p><b>{html.escape(self.headline)}</b></p>{table}" if self.headline and table and len(self) \
+            else table
 
 
 def _text_width() -> int:
@@ -159,15 +183,15 @@ def _text_width() -> int:
     return pd.get_option("display.width") or 80
 
 
-def _fit(widths: Dict[str, int], index_width: int, total: int) -> Optional[Dict[str, int]]:
+def _fit(widths: Dict[str, int], index_width: int, total: int, keep=()) -> Optional[Dict[str, int]]:
     """Column widths that fit ``total`` characters: the widest text columns give way first, down to
     SHRINK_TO characters (pandas puts two spaces before each column); None when that cannot fit (the
-    widths then stay whole and pandas lays the frame out as it does any other)."""
+    widths then stay whole and pandas lays the frame out as it does any other); ``keep`` never shrink."""
     fitted = dict(widths)
     over = index_width + sum(w + 2 for w in fitted.values()) - total
     while over > 0:
         shrinkable = [c for c in fitted if c not in RIGHT_ALIGNED and c not in ("image_id", "id", "created")
-                      and fitted[c] > SHRINK_TO]
+                      and c not in keep and fitted[c] > SHRINK_TO]
         if not shrinkable:
             return None
         widest = max(shrinkable, key=lambda c: (c in SHRINK_FIRST, fitted[c]))
@@ -421,59 +445,6 @@ def removal_summary(frame: pd.DataFrame, verb: str) -> str:
     named = [f"{n} {kind}" for n, kind in kinds if n]
     text = f"{verb} {count} image{'' if count == 1 else 's'}, freeing {human_size(int(images['size'].sum()))}"
     return text + (f": {', '.join(named)}." if named else ".")
-
-
-class Answer(dict):
-    """A magic's answer that is a dict (``%image_inspect``, ``%image_registry_data``): the dict as the
-    service gave it, shown as one sentence, as ``%podman``'s is."""
-
-    def __init__(self, values: Mapping[str, Any], sentence: str):
-        super().__init__(values)
-        self.sentence = sentence
-
-    def __repr__(self) -> str:
-        return self.sentence
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(repr(self))
-
-
-def inspect_answer(name: str, attrs: Mapping[str, Any]) -> Answer:
-    """``%image_inspect``'s answer: the service's whole document, shown as what it is."""
-    tags = ", ".join(attrs.get("RepoTags") or []) or "no names"
-    size = attrs.get("Size")
-    return Answer(attrs, f"{name}: image {short_id(attrs.get('Id'))} ({tags}; "
-                         f"{human_size(size) if size is not None else 'size unknown'}); its keys: "
-                         f"{', '.join(sorted(attrs))}")
-
-
-def registry_answer(name: str, digest: str, platforms: Sequence[Mapping[str, Any]]) -> Answer:
-    """``%image_registry_data``'s answer: name, digest and platforms, shown as one sentence."""
-    said = ", ".join("/".join(p.get(k) for k in ("os", "architecture", "variant") if p.get(k)) for p in platforms)
-    return Answer({"name": name, "digest": digest, "platforms": platforms},
-                  f"{name}: {digest} for {said or 'no platform named'}")
-
-
-class ServiceFacts(dict):
-    """``%podman``'s answer: a dict (connection, base_url, podman, api, listing) shown once: one sentence
-    on the service, one on whether ``%images`` answers from the listing cache (since when, or why not)."""
-
-    def __repr__(self) -> str:
-        named = f" (connection {self['connection']!r})" if self.get("connection") else ""
-        text = f"Podman {self.get('podman')} at {self.get('base_url')}{named}"
-        listing = self.get("listing")
-        if listing:
-            if not listing["cached"]:
-                text += f"\n%images asks the service each time: {listing['why']}"
-            elif listing["since"] is None:
-                text += f"\n%images is cached, kept current by the service's events ({listing['why']})"
-            else:
-                since = listing["since"].astimezone().strftime("%H:%M:%S")
-                text += f"\n%images is cached, kept current by the service's events: current since {since}"
-        return text
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(repr(self))
 
 
 def by_connection(frames: Mapping[str, pd.DataFrame], notes: Sequence[str] = ()) -> pd.DataFrame:
