@@ -1,9 +1,11 @@
 """The environment section of scripts/bench: %image_env on a small project (5 pure-Python wheels from a local
 index, a notebook, a module) over the Debian Python base the tests use.
 
-Rows: a first build (--no-cache; pip's cache mount is warm after the warm-up), a rebuild after a notebook edit,
+Rows: a first build (--no-cache; uv's cache mount is warm after the warm-up), a rebuild after a notebook edit,
 a rebuild after a requirements.txt edit, and the baseline: a no-op %%image_build of the same Containerfile and
-folder (every step cached). Goal: notebook-edit rebuild <= 1.2x that no-op build.
+folder (every step cached). Goal: notebook-edit rebuild <= 1.2x that no-op build. Then the installers side by side
+through the Python API: a rebuild after adding one requirement with uv (the default) and with pip
+(``installer="pip"``, what every build did before). Goal: uv's <= 0.3x pip's.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def _write_notebook(root: Path, edits: int) -> None:
 
 
 def bench_environment(env: Env, res: Results, options: argparse.Namespace) -> None:
-    from podman_nb import environment
+    from podman_nb import PodmanClient, environment
 
     reps = options.reps
     base = envservices.python_base_image(env.service)
@@ -82,12 +84,26 @@ def bench_environment(env: Env, res: Results, options: argparse.Namespace) -> No
         def noop():  # runs after the requirements edit's build: every step is in the cache
             magic("noop", "cell", "image_build", f"-t {TAG} --context {project}", containerfile)
 
+        client = PodmanClient(base_url=env.base_url)
+
+        alone = _project(env.workdir / "env-project-installers")  # its edits leave the magic's rows alone
+
+        def add_one(installer):  # one more requirement than last time, never a state built before
+            def run():
+                requirement_edits[0] += 1
+                extra = [f"# {installer} {requirement_edits[0]}", "pyparsing==3.1.2"]
+                (alone / "requirements.txt").write_text("\n".join(PINS + extra) + "\n")
+                environment.build(client.images, environment.from_folder(alone, base=base, installer=installer),
+                                  tag=f"{TAG}-{installer}", network_mode="host")
+            return run
+
         times = interleaved({"first": first, "notebook": notebook_edit, "requirements": requirements_edit,
-                             "noop": noop}, reps, before=None, warmup=True)
+                             "noop": noop, "uv": add_one("uv"), "pip": add_one("pip")}, reps, before=None,
+                            warmup=True)
         baseline = median(times["noop"])
         res.add(Row("environment", "no-op %%image_build of the same Containerfile and folder", baseline,
                     note="cache hits %d of %d steps" % hits["noop"], samples=times["noop"]))
-        rows = [("first", "%image_env, first build (--no-cache; pip's cache mount warm)"),
+        rows = [("first", "%image_env, first build (--no-cache; uv's cache mount warm)"),
                 ("notebook", "%image_env after a notebook edit"),
                 ("requirements", "%image_env after a requirements.txt edit")]
         for key, name in rows:
@@ -97,14 +113,25 @@ def bench_environment(env: Env, res: Results, options: argparse.Namespace) -> No
         ratio = median(times["notebook"]) / baseline
         res.goal("%image_env rebuild after a notebook edit <= 1.2x a no-op %%image_build", f"x{ratio:.2f}",
                  ratio <= 1.2)
+        pip = median(times["pip"])
+        res.add(Row("environment", "rebuild after adding one requirement, pip (installer='pip')", pip,
+                    samples=times["pip"]))
+        uv = median(times["uv"])
+        res.add(Row("environment", "rebuild after adding one requirement, uv (the default)", uv,
+                    "the same with pip", uv / pip, samples=times["uv"]))
+        res.goal("rebuild after adding one requirement with uv <= 0.3x the same with pip (whole builds)",
+                 f"x{uv / pip:.2f}", uv / pip <= 0.3)
         res.note("environment", f"Project: {len(PINS)} pure-Python wheels ({', '.join(PINS)}) from a local index "
                  "(its URL and token passed as the pip build secret), runtime.txt, a module and a notebook; base "
                  f"{base} (Debian bookworm python3, imported offline). The requirements edit adds or removes "
-                 "pyparsing, so pip reinstalls from its cache mount, never the network.")
+                 "pyparsing, so the installer reinstalls from its cache mount, never the network. The installer rows "
+                 "build the same folder through environment.build (no display); each adds pyparsing to the five "
+                 "pins, so the step before it (COPY requirements.txt) and the install run again, with a warm cache: "
+                 "uv's in its cache mount, pip's in its own.")
     finally:
         settings.stop()
         index.stop()
-        env.cli("rmi", "-f", TAG, check=False)
+        env.cli("rmi", "-f", TAG, f"{TAG}-uv", f"{TAG}-pip", check=False)
     for text in repo2docker_note():
         res.note("environment", text)
 

@@ -5,23 +5,10 @@ The code lives in the domain layer, one module per job: ``environments`` (readin
 ``environment_image`` (the Environment, its context and its build); this is their public name.
 """
 
-from typing import Any
-
 from .domain.containerfile_steps import SUPPORTED_BASES, SUPPORTED_PYTHONS, default_base, pip_config  # noqa: F401
-from .domain import environments
 from .domain.environment_image import Environment, build  # noqa: F401
+from .domain.environments import from_folder  # noqa: F401
 from .domain.frozen_interpreter import from_interpreter  # noqa: F401
-from .errors import InvalidArgument
-from .failures import explain
 
 __all__ = ["SUPPORTED_BASES", "SUPPORTED_PYTHONS", "Environment", "build", "default_base", "from_folder",
            "from_interpreter", "pip_config"]
-
-
-def from_folder(path: Any, **kwargs: Any) -> Environment:
-    """:func:`podman_nb.domain.environments.from_folder`. Its missing folder is said by failures.py's row
-    "no project folder", until the environment handlers raise that sentence with its hint themselves."""
-    try:
-        return environments.from_folder(path, **kwargs)
-    except InvalidArgument as error:
-        raise explain(error)

@@ -37,7 +37,8 @@ MANAGED_BASE = "localhost/podman-nb/debian-python-managed:3.11"
 MARKER = "usr/lib/python3.11/EXTERNALLY-MANAGED"
 # Small pure-Python wheels (py3-none-any) for the test project, the freeze venv and the bench.
 WHEEL_PINS = ("six==1.16.0", "idna==3.7", "attrs==23.2.0", "packaging==24.0", "tomli==2.0.1",
-              "iniconfig==2.0.0", "pyparsing==3.1.2", "flit_core==3.9.0")  # flit_core: pip install . of a project
+              "iniconfig==2.0.0", "pyparsing==3.1.2", "flit_core==3.9.0",  # flit_core: pip install . of a project
+              "uv==0.13.9")  # the installer of environment images (containerfile_steps.UV_VERSION; a binary wheel)
 # A venv kernel that runs podman_nb (imported through PYTHONPATH) and the three pins its freeze test checks.
 KERNEL_PACKAGES = ("ipykernel", "ipywidgets", "requests", "requests-unixsocket")
 FREEZE_PINS = ("six==1.16.0", "idna==3.7", "attrs==23.2.0")
@@ -82,7 +83,7 @@ def ensure_wheels(directory: Path = WHEELS, kernel: bool = False) -> Path:
     """WHEEL_PINS downloaded once into DIR/simple/NAME/ (a PEP 503 layout http.server can list); with
     ``kernel`` also KERNEL_PACKAGES and all they depend on (binary wheels for CPython 3.11 on x86_64)."""
     simple = directory / "simple"
-    done = directory / (".kernel-done" if kernel else ".done")
+    done = directory / (".kernel-done" if kernel else ".done-uv")
     if done.exists():
         return directory
     download = directory / ("download-kernel" if kernel else "download")

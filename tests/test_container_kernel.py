@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import signal
 import time
 import urllib.parse
@@ -57,6 +58,7 @@ def kernel(podman_service, jupyter_data, shell, python_base, package_index):  # 
     project = make_project(podman_service.workdir / f"kproject-{uuid.uuid4().hex[:6]}", requirements="six==1.16.0\n")
     (project / "apt.txt").unlink()
     (project / "postBuild").unlink()
+    (project / "start").write_text('#!/bin/sh\nexport PNB_STARTED="$NB_USER"\nexec "$@"\n')  # runs before the kernel
     tag = f"localhost/podman-nb/kernel{uuid.uuid4().hex[:6]}:latest"
     name = f"pnb-{uuid.uuid4().hex[:6]}"
     os.environ.update(PIP_INDEX_URL=package_index.url, PIP_TRUSTED_HOST="127.0.0.1")
@@ -151,12 +153,13 @@ def test_registered_where_jupyter_looks(kernel, jupyter_data):
 def test_runs_in_the_image_in_the_notebook_folder(started, folder, podman_service, kernel):
     _, client = started()
     out, error = run(client, "import os, six, helper\n"
-                             "print(os.path.exists('/run/.containerenv'), six.__version__, os.getcwd(), helper.ANSWER)\n"
+                             "print(os.path.exists('/run/.containerenv'), six.__version__, os.getcwd(), helper.ANSWER,\n"
+                             "      os.environ.get('PNB_STARTED'))\n"
                              "print(open('data.txt').read().strip())\n"
                              "open('written.txt', 'w').write('from the kernel')")
     assert error is None, out
     lines = out.splitlines()
-    assert lines == [f"True 1.16.0 {folder} 42", "from the host"]
+    assert lines == [f"True 1.16.0 {folder} 42 {pwd.getpwuid(os.getuid()).pw_name}", "from the host"]  # start ran
     assert (folder / "written.txt").read_text() == "from the kernel"
     assert (folder / "written.txt").stat().st_uid == os.getuid()
     assert list(containers(podman_service, kernel).values()) == ["running"]
@@ -266,7 +269,7 @@ def test_kernel_adds_ipykernel_beside_apt_packages(tmp_path, requirements):
     if not requirements:
         (project / "requirements.txt").unlink()
     steps = environment.from_folder(project, environ={}, packages=("ipykernel",)).containerfile.replace("\\\n", " ")
-    pips = [line.split("-m pip install", 1)[1].split() for line in steps.splitlines() if "-m pip install" in line]
+    pips = [line.split("pip install", 1)[1].split() for line in steps.splitlines() if "pip install --system" in line]
     assert pips[0][-1:] == ["ipykernel"] and all("jq" not in words for words in pips), steps
     assert ["-r" in words for words in pips] == [False, True][:1 + requirements]
 

@@ -143,3 +143,28 @@ def test_r_julia_nix_are_refused(tmp_path, client, name, text, kind):
     assert str(caught.value).startswith(f"{project} holds binder/{name}: {kind} (")
     assert str(caught.value).count(". ") == 0 and "so nothing was built" in str(caught.value)
     assert {image.id for image in client.images.list()} == before
+
+
+def test_uv_keeps_pips_requirements(tmp_path, podman_service, python_base, pip_index, built):  # noqa: F811
+    """uv installs what pip would: -r and -c files, markers, and `-e ./lib` of the project itself (after its files)."""
+    project = tmp_path / "p"
+    (project / "lib" / "mypkg").mkdir(parents=True)
+    (project / "lib" / "mypkg" / "__init__.py").write_text('"""A project\'s own package."""\n__version__ = "0.3"\n')
+    (project / "lib" / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["flit_core>=3.2,<4"]\nbuild-backend = "flit_core.buildapi"\n\n'
+        '[project]\nname = "mypkg"\ndynamic = ["version", "description"]\n')
+    (project / "requirements.txt").write_text('-r more.txt\n-c constraints.txt\n-e ./lib\nidna\n'
+                                              'tomli==2.0.1 ; python_version < "3.0"\n')
+    (project / "more.txt").write_text('attrs==23.2.0 ; python_version >= "3.8"\n')
+    (project / "constraints.txt").write_text("idna==3.7\n")
+    env = environment.from_folder(project, base=python_base)
+    assert "uv pip install --system" in env.containerfile and "-m pip install --disable-pip-version-check -r" \
+        not in env.containerfile
+    image, _ = built(env)
+    out = run_in(podman_service, image.tags[0], "cd / && python3 -c 'import attrs, idna, mypkg; "
+                 "print(attrs.__version__, idna.__version__, mypkg.__file__)'; python3 -c 'import tomli' 2>&1 | tail -1; "
+                 "find /root/.cache /etc/uv -type f 2>/dev/null | wc -l; find / -xdev -name uv -type f | wc -l")
+    lines = out.splitlines()
+    assert lines[0] == "23.2.0 3.7 /srv/project/lib/mypkg/__init__.py"  # -r, -c, -e (the copied project, editable)
+    assert "No module named 'tomli'" in lines[1]  # its marker is false
+    assert lines[2:] == ["0", "0"]  # uv, its cache and its settings: not in the image

@@ -15,11 +15,6 @@ LAYERS = (("errors.py", "failures.py"), ("api",), ("domain", "explore", "kernel"
                                                       "client.py"), ("notebook",))
 
 
-# project_folder.from_folder is being replaced by one handler per environment file (issue 27); it may be long only
-# as long as it is there
-BEING_REPLACED = {"domain/project_folder.py from_folder"}
-
-
 def _name(path: Path) -> str:
     return str(path.relative_to(PACKAGE))
 
@@ -61,7 +56,7 @@ def test_no_function_is_longer_than_a_screen():
         for node in ast.walk(_tree(path)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 length = node.end_lineno - min([node.lineno] + [d.lineno for d in node.decorator_list]) + 1
-                if length - len(node.decorator_list) > 60 and f"{_name(path)} {node.name}" not in BEING_REPLACED:
+                if length - len(node.decorator_list) > 60:
                     long.append(f"{_name(path)}:{node.lineno} {node.name} ({length} lines)")
     assert long == []
 

@@ -189,11 +189,11 @@ _Extra = Optional[Tuple[str, bytes, int]]  # a Containerfile added at the end: (
 
 
 def _folder_context(path: PathArg, fileobj: Optional[IO], dockerfile: Optional[str],
-                    extra_files: Mapping[str, Tuple[bytes, int]], given: Optional["IgnoreRules"] = None,
+                    extra_files: Mapping[str, Tuple[bytes, int]], rules: Optional["IgnoreRules"] = None,
                     ) -> Tuple[str, "IgnoreRules", set, str, _Extra]:
-    """A context folder's ``(root, rules, always, containerfile name, extra)``: its ignore rules (``given``
-    in place of its ignore file's), the names that go in whatever they say, and where the Containerfile comes
-    from (see :func:`make_build_context`)."""
+    """A context folder's ``(root, rules, always, containerfile name, extra)``: its ignore rules (``rules`` when
+    given), the names that go in whatever they say, and where the Containerfile comes from (see
+    :func:`make_build_context`)."""
     try:  # str, bytes or os.PathLike; os.fsdecode keeps undecodable bytes
         root = os.path.abspath(os.fsdecode(path))
     except TypeError:
@@ -202,9 +202,9 @@ def _folder_context(path: PathArg, fileobj: Optional[IO], dockerfile: Optional[s
         what = "is not a directory" if os.path.exists(root) else "does not exist"
         raise InvalidArgument(f"build context {root} {what}")
     ignore_name = next((n for n in IGNORE_FILES if os.path.isfile(os.path.join(root, n))), None)
-    always = {ignore_name} if ignore_name and given is None else set()
-    rules = given if given is not None else (
-        IgnoreRules.from_file(os.path.join(root, ignore_name)) if ignore_name else IgnoreRules())
+    always = {ignore_name} if ignore_name and rules is None else set()
+    if rules is None:
+        rules = IgnoreRules.from_file(os.path.join(root, ignore_name)) if ignore_name else IgnoreRules()
     extra: _Extra = None
     if fileobj is not None:
         extra = (_generated_name(), _read_fileobj(fileobj), 0)

@@ -1,5 +1,10 @@
 """Writing an environment image's Containerfile: the base it starts from, the step that checks its
-Python, the pip steps (with a cache mount, and the host's index settings as a build secret)."""
+Python, the install steps (uv, with a cache mount, and the host's index settings as a build secret;
+pip for a frozen interpreter and on request).
+
+uv is pip-installed (from the same index) into a cache mount the first time a step needs it, so the
+image never holds it. uv reads the index settings from /etc/uv/uv.toml (``uv_config``, the secret
+``uvconf``); pip from /etc/pip.conf (``pipconf``)."""
 
 from __future__ import annotations
 
@@ -21,6 +26,15 @@ SECRET_MOUNT = "--mount=type=secret,id=pipconf,target=/etc/pip.conf"  # the pip 
 _PIP = "PIP_ROOT_USER_ACTION=ignore python3 -m pip install --disable-pip-version-check"
 _PIP_SETTINGS = (("PIP_INDEX_URL", "index-url"), ("PIP_EXTRA_INDEX_URL", "extra-index-url"),
                  ("PIP_TRUSTED_HOST", "trusted-host"))
+UV_VERSION = "0.13.9"
+_UV_SETTINGS = (("PIP_INDEX_URL", "index-url", False), ("PIP_EXTRA_INDEX_URL", "extra-index-url", True),
+                ("PIP_TRUSTED_HOST", "allow-insecure-host", True))
+UV_SECRET_MOUNT = "--mount=type=secret,id=uvconf,target=/etc/uv/uv.toml"
+_UV_HOME = f"/root/.cache/podman_nb-uv/{UV_VERSION}"  # in a cache mount: uv is in no layer
+_UV_MOUNTS = ("--mount=type=cache,target=/root/.cache/podman_nb-uv", "--mount=type=cache,target=/root/.cache/uv")
+# pip's behaviour where uv's differs: every index searched for the best version, bytecode compiled, files copied
+_UV = (f"UV_LINK_MODE=copy {_UV_HOME}/bin/uv pip install --system --index-strategy unsafe-best-match "
+       "--compile-bytecode")
 
 
 def default_base(python: str) -> str:
@@ -32,6 +46,24 @@ def pip_config(environ: Mapping[str, str]) -> Optional[bytes]:
     lines = [f"{key} = {' '.join(environ[var].split())}" for var, key in _PIP_SETTINGS
              if environ.get(var, "").strip()]
     return ("[global]\n" + "\n".join(lines) + "\n").encode() if lines else None
+
+
+def uv_config(environ: Mapping[str, str]) -> Optional[bytes]:
+    """An /etc/uv/uv.toml holding the pip index settings of ``environ`` (None when it has none)."""
+    lines = []
+    for var, key, many in _UV_SETTINGS:
+        values = environ.get(var, "").split()
+        if values:
+            lines.append(f"{key} = {json.dumps(values if many else values[0])}")
+    return ("\n".join(lines) + "\n").encode() if lines else None
+
+
+def install_step(args: str, secret: bool, cd: str = "") -> str:
+    """``uv pip install ARGS``: uv is pip-installed once (from the same index) into a cache mount, its own
+    cache is another, and the index settings come in as secrets (pip's for uv itself, uv's for ARGS)."""
+    mounts = _UV_MOUNTS + ((SECRET_MOUNT, UV_SECRET_MOUNT) if secret else ())
+    get_uv = f"[ -x {_UV_HOME}/bin/uv ] || {_PIP} -q --target {_UV_HOME} uv=={UV_VERSION} || exit 1;"
+    return "RUN " + " \\\n    ".join(mounts + (get_uv, cd + _UV + " " + args))
 
 
 def check_step(python: Optional[str]) -> str:

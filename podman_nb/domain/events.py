@@ -96,7 +96,8 @@ LAYER_DONE_STATES = frozenset(
      "Copied blob", "Skipped blob"}
 )
 
-_STEP = re.compile(r"^STEP (\d+)(?:/(\d+))?: ?(.*)$")  # Podman 3: "STEP 1: FROM ...", no total
+# Podman 3: "STEP 1: FROM ...", no total; a multi-stage build: "[2/2] STEP 1/3: FROM ...", counted per stage
+_STEP = re.compile(r"^(?:\[\d+/\d+\] )?STEP (\d+)(?:/(\d+))?: ?(.*)$")
 _COPY_BLOB = re.compile(r"^(Copying|Writing) (blob|config) (?:sha256:)?([0-9a-f]+)")
 _IMAGE_ID = re.compile(r"^[0-9a-f]{64}$")  # a build's last line (and its only one with quiet=True)
 _SKIP_BLOB = re.compile(r"already exists|skipped", re.IGNORECASE)

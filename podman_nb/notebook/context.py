@@ -39,7 +39,7 @@ import functools
 import inspect
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from IPython.core.error import UsageError
 
@@ -150,15 +150,17 @@ class CallContext:
         client = self.session.clients.get(self.connection)
         return client.base_url if client is not None else None
 
-    def with_progress(self, kind: str, title: str, quiet: bool, run: Callable[[Callable], Any]) -> Any:
+    def with_progress(self, kind: str, title: str, quiet: bool, run: Callable[[Callable], Any],
+                      notes: Sequence[tuple] = ()) -> Any:
         """Run ``run(progress)`` under a live display (the session's progress settings), leaving its summary
         behind: a failed build's names the step and says the one sentence, so the error adds nothing
         (``shown``); a failed pull's or push's says only that it failed, the error line says why: each
-        failure is said once."""
+        failure is said once. ``notes``: more (label, value) facts for the summary."""
         settings = self.session.settings()
         display = make_display(kind, title, mode="none" if quiet else settings.get("progress", "auto"),
                                update_interval=settings.get("update_interval", 0.2),
                                log_tail=settings.get("log_tail", 200))
+        display.notes.extend(notes)
         with display:
             try:
                 return run(display.update)

@@ -262,14 +262,13 @@ class PodmanMagics(Magics):
         kernel_magics.check_name(args.kernel)
         for warning in env.warnings:
             print(f"Warning: {warning}", file=sys.stderr)
-        if env.left_out:
-            print(f"Left out of the build context (no environment needs it): {', '.join(env.left_out)}; "
-                  "a `!NAME` line in the project's .containerignore brings one back")
         print(env.containerfile)
         if args.print:
             return None
+        left_out = [("left out", ", ".join(env.left_out))] if env.left_out else []  # what no environment needs
         image = call.with_progress("build", ", ".join(args.tag), args.quiet, lambda progress: environment.build(
-            call.images, env, progress=progress, auth_config=call.creds(args.creds), **build_kwargs(args))[0])
+            call.images, env, progress=progress, auth_config=call.creds(args.creds), **build_kwargs(args))[0],
+            notes=left_out)
         if args.kernel:
             kernel_magics.register(call, args.tag[0], args.kernel, args.display_name)
         return image

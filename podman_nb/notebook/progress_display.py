@@ -28,7 +28,7 @@ import itertools
 import os
 import sys
 import time
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Sequence
 
 from ..domain.events import Event, LayerProgress, LogLine, Status, Step
 from ..domain.progress_state import BuildProgress, PullProgress, step_reason
@@ -72,8 +72,9 @@ class Summary:  # pylint: disable=too-many-instance-attributes
     last lines that step printed.
     """
 
-    def __init__(self, kind: str, title: str, progress: Any):
+    def __init__(self, kind: str, title: str, progress: Any, notes: Sequence[tuple] = ()):
         self.kind = kind
+        self.notes = list(notes)  # more (label, value) facts, e.g. what an environment's context left out
         self.title = title
         self.image_id = short_id(progress.result_id)
         self.references = tuple(progress.references)
@@ -145,6 +146,7 @@ class Summary:  # pylint: disable=too-many-instance-attributes
             facts.append(("layers", done + present))
         if self.size:
             facts.append(("size", human_size(self.size)))
+        facts += self.notes
         facts.append(("elapsed", format_elapsed(self.elapsed)))
         return facts
 
@@ -207,6 +209,7 @@ class ProgressDisplay:
                          else PullProgress(clock=clock))
         self.updates = 0
         self.summary: Optional[Summary] = None
+        self.notes: List[tuple] = []  # (label, value) facts the caller adds to the summary
 
     @property
     def closed(self) -> bool:
@@ -220,7 +223,7 @@ class ProgressDisplay:
         """Finish, show the summary (per mode) and return it; later calls return the same summary."""
         if self.summary is None:
             self.progress.finish(error=error, interrupted=interrupted)
-            self.summary = Summary(self.kind, self.title, self.progress)
+            self.summary = Summary(self.kind, self.title, self.progress, self.notes)
             self._finish(self.summary)
         return self.summary
 

@@ -12,7 +12,7 @@ from typing import Any, List, Mapping, Optional, Tuple
 
 from ...errors import InvalidArgument
 from ..build_context import IGNORE_FILES, IgnoreRules
-from ..containerfile_steps import WORKDIR, check_step, choose_base, current_python, pip_config, pip_step
+from ..containerfile_steps import UV_SECRET_MOUNT, WORKDIR, check_step, choose_base, current_python, pip_config, uv_config
 from ..environment_image import Environment
 from .apt import Apt
 from .conda import Conda
@@ -31,18 +31,21 @@ DEFAULT_IGNORES = ("**/.ipynb_checkpoints", "**/__pycache__", "**/*.pyc", "**/.g
 
 
 def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping[str, str]] = None,
-                packages: Tuple[str, ...] = ()) -> Environment:
+                packages: Tuple[str, ...] = (), installer: str = "uv") -> Environment:
     """The environment that ``path``'s files describe (see the module's docstring); nothing is built.
 
     ``base`` overrides the base image (default: python:X.Y-slim for runtime.txt's Python, else the
     running one's); ``environ`` (default os.environ) supplies the pip index settings; ``packages``
     (e.g. ``("ipykernel",)``) are pip-installed in a step of their own before the project's packages
-    (a version the project pins wins).
+    (a version the project pins wins); ``installer`` is ``"uv"`` (uv pip install, pip's options and
+    index settings) or ``"pip"``.
     """
     environ = os.environ if environ is None else environ
+    if installer not in ("uv", "pip"):
+        raise InvalidArgument(f"installer={installer!r}: use 'uv' or 'pip'")
     project = _project(path, base, environ)
     secret = pip_config(environ)
-    plan = Plan(packages=tuple(packages), secret=bool(secret))
+    plan = Plan(packages=tuple(packages), secret=bool(secret), installer=installer)
     chosen = _contribute(project, plan)
     rules, ignore_label = _ignore_rules(project)
     rules.patterns += IgnoreRules([f"/{name}" for name in plan.private]).patterns
@@ -57,6 +60,8 @@ def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping
         final_base = plan.base or choose_base(plan.python or current_python(), base, plan.python_source)
         final_base, python = base or final_base, plan.python
         containerfile = _containerfile(project, plan, final_base, bool(secret), chosen)
+        if UV_SECRET_MOUNT in containerfile:
+            plan.secrets["uvconf"] = uv_config(environ)
     return Environment(project.root, final_base, python, containerfile, plan.warnings, root=project.root,
                        pip_config=secret, rules=rules, left_out=_left_out(project.root, rules),
                        secrets=plan.secrets)
@@ -67,8 +72,11 @@ def _project(path: Any, base: Optional[str], environ: Mapping[str, str]) -> Proj
         root = os.path.abspath(os.path.expanduser(os.fsdecode(path)))
     except TypeError:
         raise InvalidArgument(f"the project folder must be a str or path, not {type(path).__name__}") from None
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise InvalidArgument(f"the project folder {root} is not a folder")
     if not os.path.isdir(root):
-        raise InvalidArgument(f"project folder {root} {'is not a folder' if os.path.exists(root) else 'does not exist'}")
+        raise InvalidArgument(f"the project folder {root} does not exist", hint="give the folder that holds "
+                              "requirements.txt or pyproject.toml, or leave it out for the notebook's folder")
     binders = [d for d in ("binder", ".binder") if os.path.isdir(os.path.join(root, d))]
     if len(binders) > 1:
         raise InvalidArgument(f"{root} has both binder/ and .binder/: keep one")
@@ -80,7 +88,7 @@ def _contribute(project: Project, plan: Plan) -> str:
     everything = (Dockerfile(), Refused(), *PYTHON_ENVIRONMENTS, *COMPOSING)
     if project.env_dir:
         top = Project(project.root, "", project.environ)
-        ignored = [n for h in everything for n in h.files if top.has(n) and n not in ("Dockerfile", "Containerfile")]
+        ignored = [n for h in everything for n in h.files if top.has(n)]
         ignored += [n for n in IGNORE_FILES if top.has(n)]
         if ignored:
             plan.warnings.append(f"{project.env_dir}/ holds the environment, so {', '.join(dict.fromkeys(ignored))} "
@@ -113,8 +121,8 @@ def _contribute(project: Project, plan: Plan) -> str:
 def _containerfile(project: Project, plan: Plan, base: str, secret: bool, chosen: str) -> str:
     lines = [f"# podman_nb.environment: the environment of {os.path.basename(project.root) or project.root}/"]
     if secret:
-        lines.append("# pip index settings (PIP_INDEX_URL, ...) come in as the build secret 'pipconf', "
-                     "never stored in the image")
+        lines.append("# pip index settings (PIP_INDEX_URL, ...) come in as the build secrets 'pipconf' (pip) and "
+                     "'uvconf' (uv), never stored in the image")
     lines += plan.stages + [f"FROM {base}", "ENV " + " ".join(f"{k}={v}" for k, v in
                                                             {"REPO_DIR": WORKDIR, **plan.env}.items())]
     if plan.path:
@@ -124,7 +132,7 @@ def _containerfile(project: Project, plan: Plan, base: str, secret: bool, chosen
         lines.append(check_step(plan.python))
     lines += plan.system
     if plan.packages:
-        lines.append(pip_step(" ".join(plan.packages), secret))
+        lines.append(plan.install(" ".join(plan.packages)))
     lines += plan.dependencies + [f"COPY . {WORKDIR}/"] + plan.after_copy
     return "\n".join(lines) + "\n"
 
@@ -152,10 +160,12 @@ def _left_out(root: str, rules: IgnoreRules) -> List[str]:
         rel_dir = os.path.relpath(dirpath, root)
         for name in list(dirnames) + filenames:
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            is_venv = name in dirnames and rel in (".venv", "venv") and os.path.isfile(os.path.join(dirpath, name, "pyvenv.cfg"))
-            if (defaults.excluded(rel) or is_venv) and rules.excluded(rel):
+            is_venv = rel in (".venv", "venv") and os.path.isfile(os.path.join(dirpath, name, "pyvenv.cfg"))
+            if not rules.excluded(rel):
+                continue
+            if defaults.excluded(rel) or is_venv:
                 key = "*.pyc" if name.endswith(".pyc") else name
                 counts[key] = counts.get(key, 0) + 1
-                if name in dirnames:
-                    dirnames.remove(name)
+            if name in dirnames and not rules.may_include_below(rel):
+                dirnames.remove(name)  # nothing below it goes in
     return [k if n == 1 else f"{k} ({n})" for k, n in sorted(counts.items())]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from ...errors import InvalidArgument
+from ..containerfile_steps import install_step, pip_step
 
 
 class Project:
@@ -57,6 +58,7 @@ class Plan:
     ``python`` is the Python version asked for (``python_source`` says who asked); ``check_python``
     False skips the step checking the base image's Python (a handler that brings its own).
     ``containerfile``, when a handler sets it, is used as is and everything else is ignored.
+    ``install(args)`` writes a step installing Python packages (uv, or pip with ``installer="pip"``).
     ``secret`` says the pip settings go in as the build secret ``pipconf`` (SECRET_MOUNT mounts it as
     /etc/pip.conf); ``secrets`` adds others (a step mounts ``--mount=type=secret,id=ID,target=PATH``).
     """
@@ -79,6 +81,12 @@ class Plan:
     secret: bool = False  # set by compose: the pip settings exist, so pip_step(..., plan.secret) mounts them
     secrets: Dict[str, bytes] = field(default_factory=dict)  # more build secrets: id -> content, never stored
     private: List[str] = field(default_factory=list)  # context files left out: they hold credentials
+    installer: str = "uv"  # or "pip": what ``install`` writes
+
+    def install(self, args: str, cd: str = "") -> str:
+        """The step installing ``args`` (pip's arguments: -r FILE, -c FILE, -e ., NAME==VERSION) with the
+        chosen installer, from the configured index; ``cd`` is a shell prefix (``cd DIR && ``)."""
+        return (install_step if self.installer == "uv" else pip_step)(args, self.secret, cd=cd)
 
 
 class OneFile:

@@ -1,4 +1,4 @@
-"""Pipfile and Pipfile.lock, installed with pip (no pipenv in the image), as repo2docker installs them.
+"""Pipfile and Pipfile.lock, installed with the installer requirements use (no pipenv in the image), as repo2docker installs them.
 
 A lock wins: every package of ``default`` and ``develop`` is installed with its hashes (the lock is
 copied in and turned into a requirements file inside the image, so editing it reruns only that step).
@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from ...api.toml import TOMLDecodeError, loads
 from ...errors import InvalidArgument
-from ..containerfile_steps import DEPS_DIR, pip_step
+from ..containerfile_steps import DEPS_DIR
 from .handler import Plan, Project
 
 _PYPI_HOSTS = ("pypi.org", "pypi.python.org", "test.pypi.org")
@@ -93,7 +93,7 @@ class Pipfile:
         if version and plan.python_source == Plan.python_source:  # runtime.txt wins
             plan.python, plan.python_source = str(version), project.label("Pipfile")
         for path in local:
-            plan.after_copy.append(pip_step(path, plan.secret))
+            plan.after_copy.append(plan.install(path))
 
     def _lock(self, project: Project, plan: Plan, local: List[str]) -> Mapping[str, Any]:
         label = project.label("Pipfile.lock")
@@ -112,7 +112,7 @@ class Pipfile:
         plan.needed.append(label)
         convert = f"cd {DEPS_DIR} && python3 -c {shlex.quote(_LOCK_TO_REQUIREMENTS)} > pipfile-lock.txt && "
         plan.dependencies += [f"COPY {label} {DEPS_DIR}/",
-                              pip_step(" ".join(options + ["-r", "pipfile-lock.txt"]), plan.secret, cd=convert)]
+                              plan.install(" ".join(options + ["-r", "pipfile-lock.txt"]), cd=convert)]
         return meta.get("requires") or {}
 
     def _pipfile(self, project: Project, plan: Plan, local: List[str]) -> Mapping[str, Any]:
@@ -123,5 +123,5 @@ class Pipfile:
         requirements = [r for r in dict.fromkeys(requirements) if r]
         options = _index_options(pipfile.get("source"), label)
         if requirements:
-            plan.dependencies.append(pip_step(" ".join(options + [shlex.quote(r) for r in requirements]), plan.secret))
+            plan.dependencies.append(plan.install(" ".join(options + [shlex.quote(r) for r in requirements])))
         return pipfile.get("requires") or {}

@@ -11,7 +11,7 @@ import re
 from typing import List, Tuple
 
 from ...errors import InvalidArgument
-from ..containerfile_steps import DEPS_DIR, pip_step
+from ..containerfile_steps import DEPS_DIR
 from .handler import Plan, Project
 
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
@@ -94,7 +94,7 @@ class Requirements:
             self._requirements(project, plan)
         package = self._package(project)
         if package:
-            plan.after_copy.append(pip_step(".", plan.secret))
+            plan.after_copy.append(plan.install("."))
             plan.needed += package
 
     def _requirements(self, project: Project, plan: Plan) -> None:
@@ -108,8 +108,8 @@ class Requirements:
         if late:
             plan.warnings.append(f"{label} installs from the project itself, so its packages install after "
                                  "the project's files are copied: any file edit reinstalls them.")
-            plan.after_copy.append(pip_step(f"-r {label}", plan.secret))
+            plan.after_copy.append(plan.install(f"-r {label}"))
             return
         sources = " ".join(project.label(n) for n in ["requirements.txt", *dict.fromkeys(included)])
         plan.dependencies += [f"COPY {sources} {DEPS_DIR}/",
-                              pip_step("-r requirements.txt", plan.secret, cd=f"cd {DEPS_DIR} && ")]
+                              plan.install("-r requirements.txt", cd=f"cd {DEPS_DIR} && ")]
