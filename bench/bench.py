@@ -36,6 +36,7 @@ from build import bench_build  # noqa: E402
 from environment import bench_environment  # noqa: E402
 from explore import bench_explore  # noqa: E402
 from harness import Results, fmt  # noqa: E402
+from installers import bench_installers  # noqa: E402
 from kernels import bench_kernels  # noqa: E402
 from listing import bench_listing  # noqa: E402
 from listing_cache import TITLE as LISTING_CACHE_TITLE, bench_listing_cache  # noqa: E402
@@ -61,6 +62,7 @@ SECTIONS: Dict[str, Section] = {
     "build": Section(bench_build, {"build": "Build"}),
     "stream": Section(bench_streams, {"stream": "Stream handling (synthetic)"}),
     "environment": Section(bench_environment, {"environment": "Environment images (%image_env)"}),
+    "installers": Section(bench_installers, {"installers": "Environment rebuilds: uv beside pip"}, default=False),
     "explore": Section(bench_explore, {"explore": "Image explorer (%image_layers)"}),
     "startup": Section(bench_startup, {"startup": "Start-up"}),
     "ssh": Section(bench_ssh, {"ssh": "ssh:// (loopback sshd) beside the unix socket"}),

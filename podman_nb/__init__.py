@@ -19,8 +19,11 @@ __all__ = ["APIClient", "Connection", "Image", "ImagesManager", "PodmanClient", 
 
 def load_ipython_extension(ipython):
     """``%load_ext podman_nb``: register the image magics."""
+    from .notebook.arguments import METHOD_NAMES
     from .notebook.magics import load_ipython_extension as load
     load(ipython)
+    for alias, magic_name in METHOD_NAMES.items():  # %image_remove is %image_rm, and so on
+        ipython.magics_manager.register_alias(alias, magic_name, "line")
 
 
 def unload_ipython_extension(ipython):

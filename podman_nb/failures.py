@@ -262,8 +262,17 @@ BUILD_LOG_RULES: Tuple[Tuple["re.Pattern[str]", str], ...] = (
     (re.compile(r"python3[\"'`]?: (?:executable file )?not found|executable file [`\"]?python3[`\"]? not found"),
      f"the base image has no python3: {_PYTHON_IMAGE}"),
     (re.compile(r"No module named pip"), f"the base image's python3 has no pip: {_PYTHON_IMAGE}"),
+    (re.compile(r"Retrying \(Retry\(.*\) after connection broken by|Could not fetch URL \S+: There was a problem"),
+     "pip could not reach the package index {index}: the network, a proxy or TLS failed, not the package's name "
+     "(check that the build can reach it, and PIP_INDEX_URL / PIP_TRUSTED_HOST)"),
     (re.compile(r"No matching distribution found for (\S+)"),
      "pip found no distribution for {0} in the package index: check the name and version, and "
+     "PIP_INDEX_URL / PIP_EXTRA_INDEX_URL"),
+    # uv's for the same: "Because NAME was not found in the package registry | there is no version of NAME==V |
+    # only NAME==V is available and you require REQUIREMENT, we can conclude that your requirements are unsatisfiable"
+    (re.compile(r"Because (?:\S+ was not found in the package registry|there is no version of \S+|only .+? (?:is|are) "
+                r"available) and you require (.+?), we can conclude that your requirements are unsatisfiable"),
+     "uv found no distribution for {0} in the package index: check the name and version, and "
      "PIP_INDEX_URL / PIP_EXTRA_INDEX_URL"),
 )
 
@@ -320,16 +329,28 @@ def _log_lines(log: Any) -> Iterable[str]:
                      for line in log or ()).splitlines()
 
 
+_PIP_INDEXES = re.compile(r"Looking in indexes: (.+)")  # pip says so unless the index is its default
+
+
+def _pip_indexes(line: str) -> str:
+    """The web indexes a "Looking in indexes:" line names, without user names (pip shows the password as ****)."""
+    urls = [re.sub(r"//[^/@]+@", "//", url.strip()) for url in line.split(",")]
+    return ", ".join(url for url in urls if not url.startswith("file:")) or line
+
+
 def from_build_log(log: Any) -> Optional[str]:
     """The sentence for what a build step printed (a generated step's ``podman_nb: ...`` line first), or None."""
-    mark, matches = None, {}
+    mark, matches, index = None, {}, "https://pypi.org/simple (pip's default)"
     for line in _log_lines(log):
         if line.startswith(MARK):
             mark = line
+        looking = _PIP_INDEXES.search(line)
+        if looking:
+            index = _pip_indexes(looking.group(1))
         for pattern, message in BUILD_LOG_RULES:
             match = pattern not in matches and pattern.search(line)
             if match:
-                matches[pattern] = message.format(*match.groups())
+                matches[pattern] = message.format(*match.groups(), index=index)
     if mark is not None:
         return mark[len(MARK):].strip()
     return next((matches[pattern] for pattern, _ in BUILD_LOG_RULES if pattern in matches), None)

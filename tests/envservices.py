@@ -24,6 +24,7 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from typing import Any, Dict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import services  # noqa: E402
@@ -41,6 +42,7 @@ WHEEL_PINS = ("six==1.16.0", "idna==3.7", "attrs==23.2.0", "packaging==24.0", "t
               "uv==0.13.9")  # the installer of environment images (containerfile_steps.UV_VERSION; a binary wheel)
 # A venv kernel that runs podman_nb (imported through PYTHONPATH) and the three pins its freeze test checks.
 KERNEL_PACKAGES = ("ipykernel", "ipywidgets", "requests", "requests-unixsocket")
+DATA_PACKAGES = ("numpy", "pandas")  # what a data-science project of the tutorials asks for (issue 28)
 FREEZE_PINS = ("six==1.16.0", "idna==3.7", "attrs==23.2.0")
 
 
@@ -79,18 +81,21 @@ def python_base_image(service: "services.PodmanService", managed: bool = False) 
     return MANAGED_BASE if managed else PYTHON_BASE
 
 
-def ensure_wheels(directory: Path = WHEELS, kernel: bool = False) -> Path:
+def ensure_wheels(directory: Path = WHEELS, kernel: bool = False, data: bool = False) -> Path:
     """WHEEL_PINS downloaded once into DIR/simple/NAME/ (a PEP 503 layout http.server can list); with
-    ``kernel`` also KERNEL_PACKAGES and all they depend on (binary wheels for CPython 3.11 on x86_64)."""
+    ``kernel`` also KERNEL_PACKAGES, with ``data`` DATA_PACKAGES, and all they depend on (binary wheels for
+    CPython 3.11 on x86_64)."""
     simple = directory / "simple"
-    done = directory / (".kernel-done" if kernel else ".done-uv")
+    kind = "data" if data else "kernel" if kernel else ""
+    done = directory / (f".{kind}-done" if kind else ".done-uv")
     if done.exists():
         return directory
-    download = directory / ("download-kernel" if kernel else "download")
+    download = directory / (f"download-{kind}" if kind else "download")
     download.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_NO_INDEX")}
+    wanted = DATA_PACKAGES if data else (*KERNEL_PACKAGES, *FREEZE_PINS)
     how = ["--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_28_x86_64", "--platform", "any",
-           *KERNEL_PACKAGES, *FREEZE_PINS] if kernel else ["--no-deps", *WHEEL_PINS]
+           *wanted] if kind else ["--no-deps", *WHEEL_PINS]
     services.run([sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--python-version", "3.11",
                   "-d", str(download), *how], env=env)
     for wheel in download.glob("*.whl"):
@@ -145,6 +150,21 @@ class PackageIndex:
         self._proc.stop()
 
 
+def tutorial_settings(service: "services.PodmanService", registries: "services.Registries", base_image: Any,
+                      workdir: Path) -> Dict[str, str]:
+    """Every setting the six tutorials read, as ``scripts/tutorials`` gives them to JupyterLab and
+    tests/test_notebooks.py to nbclient: the service, the plain registry and the busybox base; the offline Python
+    base; a served package index with numpy and pandas (its token in PIP_INDEX_URL); a folder the service sees
+    for the example projects; a Jupyter data dir of its own for the container kernel's spec."""
+    ensure_wheels(kernel=True)
+    ensure_wheels(data=True)
+    index = PackageIndex(Path(workdir) / "index")
+    return {"PODMAN_NB_BASE_URL": service.base_url, "PODMAN_NB_REGISTRY": registries.plain.host,
+            "PODMAN_NB_BASE_IMAGE": base_image.local, "PODMAN_NB_PYTHON_BASE": python_base_image(service),
+            "PIP_INDEX_URL": index.url, "PIP_TRUSTED_HOST": "127.0.0.1", "PODMAN_NB_SCRATCH": str(service.workdir),
+            "JUPYTER_DATA_DIR": str(Path(workdir) / "jupyter-data")}
+
+
 def _serve(directory: str, port: int, token: str) -> None:
     handler = type("Handler", (_Handler,), {"token": token})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port),
@@ -156,6 +176,6 @@ if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "serve":
         _serve(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     elif len(sys.argv) == 2 and sys.argv[1] == "prepare":  # what scripts/install-deps runs
-        print(ensure_python_tar(), ensure_wheels(), ensure_wheels(kernel=True))
+        print(ensure_python_tar(), ensure_wheels(), ensure_wheels(kernel=True), ensure_wheels(data=True))
     else:
         sys.exit(f"usage: {sys.argv[0]} serve DIR PORT TOKEN | prepare")

@@ -500,13 +500,18 @@ def ensure_roots(whiches=PODMANS) -> None:
 class Stack:
     """Podman service + both registries + base image under one directory (used by `up` and by notebooks)."""
 
-    def __init__(self, workdir: str | Path, which: str = "4"):
+    def __init__(self, workdir: str | Path, which: str = "4", tutorials: bool = False):
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.registries = Registries(self.workdir)
         self.podman = PodmanService(which, self.workdir / f"podman{which}", self.registries.registries_conf,
                                     self.registries.ca_files)
         self.base_image = build_base_image(self.podman, self.registries)
+        self.tutorials: dict = {}
+        if tutorials:  # what every tutorial reads (scripts/tutorials): envservices imports this module
+            import envservices
+            self.tutorials = envservices.tutorial_settings(self.podman, self.registries, self.base_image,
+                                                           self.workdir / "tutorials")
 
     def env_vars(self) -> dict:
         s, p = self.registries.secure, self.registries.plain
@@ -515,7 +520,7 @@ class Stack:
                 "PODMAN_NB_TEST_SECURE_REGISTRY": s.host, "PODMAN_NB_TEST_SECURE_USERNAME": s.username,
                 "PODMAN_NB_TEST_SECURE_PASSWORD": s.password, "PODMAN_NB_TEST_SECURE_CA": s.ca_path,
                 "PODMAN_NB_TEST_PLAIN_REGISTRY": p.host, "PODMAN_NB_TEST_BASE_IMAGE": self.base_image.local,
-                "PODMAN_NB_TEST_PODMAN_VERSION": self.podman.version}
+                "PODMAN_NB_TEST_PODMAN_VERSION": self.podman.version, **self.tutorials}
 
     def write_env(self) -> Path:
         path = self.workdir / "env.sh"
@@ -536,8 +541,8 @@ def _up(args) -> int:
     if args.detach:
         log = open(workdir / "up.log", "ab")
         proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "up", "--dir", str(workdir),
-                                 "--podman", args.podman], stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                 "--podman", args.podman] + (["--tutorials"] if args.tutorials else []),
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         (workdir / "up.pid").write_text(str(proc.pid))
         while not (workdir / "env.sh").exists():
             if proc.poll() is not None:
@@ -550,7 +555,7 @@ def _up(args) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: sys.exit(0))
     t0 = time.monotonic()
-    stack = Stack(workdir, args.podman)
+    stack = Stack(workdir, args.podman, args.tutorials)
     _cleanups.append(stack)
     env = stack.write_env()
     print(f"services up in {time.monotonic() - t0:.1f}s (podman {stack.podman.version}); source {env}", flush=True)
@@ -583,6 +588,8 @@ def main(argv=None) -> int:
     up.add_argument("--dir", required=True)
     up.add_argument("--podman", choices=PODMANS, default="4")
     up.add_argument("--detach", action="store_true", help="run in the background; stop with `down`")
+    up.add_argument("--tutorials", action="store_true", help="also what the tutorials need: the offline Python "
+                    "base, a package index with numpy and pandas (scripts/tutorials)")
     down = sub.add_parser("down", help="stop what `up --detach` started")
     down.add_argument("--dir", required=True)
     roots = sub.add_parser("roots", help="debootstrap (once, cached) the chroots of the given Podmans")

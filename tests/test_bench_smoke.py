@@ -42,7 +42,8 @@ def test_bench_quick_produces_every_table(podman_service, registries, base_image
                    "json_stream + events + widgets display", "peak memory growth", "import podman_nb",
                    "%load_ext podman_nb alone", "nproc:", "podman-py", "%image_pull over ssh://",
                    "%image_env after a notebook edit", "no-op %%image_build of the same Containerfile",
-                   "jupyter-repo2docker", "first %image_layers: small child", "podman save -o + dive"):
+                   "jupyter-repo2docker", "first %image_layers, export path: small child",
+                   "first %image_layers, local storage path: small child", "podman save -o + dive"):
         assert needle in text, needle
     ratios = [row for row in results.rows if row.ratio is not None]
     assert ratios and all(row.ratio > 0 for row in ratios)

@@ -153,13 +153,9 @@ def layered_image(podman_service, registries, base_image):
     podman_service.cli("rmi", "-f", name, BUILT, check=False)
 
 
-@pytest.fixture
-def lab(tmp_path, podman_service, registries, base_image):
-    """JupyterLab on 127.0.0.1 with a token, its own config/settings/workspaces, kernels aimed at the test service."""
-    for tool in (CHROMIUM, CHROMEDRIVER):
-        if not os.path.exists(tool):
-            pytest.fail(f"{tool} is missing: run scripts/install-deps (apt packages chromium chromium-driver)")
-    home = tmp_path / "lab"
+def lab_settings(home: Path, port: int, token: str):
+    """(environment, jupyter lab arguments) of a JupyterLab on 127.0.0.1:PORT with a token and its own
+    config/settings/workspaces under HOME: offline (no news, no update check, no extension manager)."""
     (home / "config" / "labconfig").mkdir(parents=True)
     # no announcements/news toast, no extension manager (it asks PyPI)
     (home / "config" / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": {
@@ -169,39 +165,57 @@ def lab(tmp_path, podman_service, registries, base_image):
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    (home / "work").mkdir()
+    env = {"JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime")}
+    args = ["--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}", f"--LabApp.user_settings_dir={home / 'settings'}",
+            f"--LabApp.workspaces_dir={home / 'workspaces'}", "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly", "--ServerApp.terminals_enabled=False"]
+    return env, args
+
+
+def wait_for_lab(proc, url: str, token: str, log: Path, timeout: float = 60) -> None:
+    """Until JupyterLab answers /api/status (its log's end when it exits or does not answer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"jupyter lab exited {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"jupyter lab not up after {timeout}s:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def lab(tmp_path, podman_service, registries, base_image):
+    """JupyterLab on 127.0.0.1 with a token, its own config/settings/workspaces, kernels aimed at the test service."""
+    for tool in (CHROMIUM, CHROMEDRIVER):
+        if not os.path.exists(tool):
+            pytest.fail(f"{tool} is missing: run scripts/install-deps (apt packages chromium chromium-driver)")
+    home = tmp_path / "lab"
+    (home / "work").mkdir(parents=True)
     _notebook(home / "work" / "progress.ipynb")
     port, token = _free_port(), secrets.token_hex(16)
+    settings, args = lab_settings(home, port, token)
     env = {k: v for k, v in os.environ.items() if k not in ("CONTAINER_HOST", "CONTAINER_CONNECTION")}
     env.update(podman_service.env)
-    env.update({"JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-                "PODMAN_NB_BASE_URL": podman_service.base_url, "PODMAN_NB_REGISTRY": registries.plain.host,
+    env.update(settings)
+    env.update({"PODMAN_NB_BASE_URL": podman_service.base_url, "PODMAN_NB_REGISTRY": registries.plain.host,
                 "PODMAN_NB_BASE_IMAGE": base_image.local})
     env.pop("PODMAN_NB_PROGRESS", None)
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={home / 'work'}", f"--LabApp.user_settings_dir={home / 'settings'}",
-           f"--LabApp.workspaces_dir={home / 'workspaces'}", "--LabApp.expose_app_in_browser=True",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           "--LabApp.extension_manager=readonly", "--ServerApp.terminals_enabled=False"]
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--ServerApp.root_dir={home / 'work'}",
+           *args]
     log = open(home / "lab.log", "wb")
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"jupyter lab exited {proc.returncode}:\n{(home / 'lab.log').read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"jupyter lab not up after 60s:\n{(home / 'lab.log').read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_for_lab(proc, url, token, home / "lab.log")
         yield {"url": url, "token": token, "home": home}
     finally:
         proc.terminate()
@@ -348,11 +362,19 @@ def test_tables_read_in_jupyterlab(lab, browser, podman_service, base_image):
     names = [f"registry.example.com:5000/data-science/project-{i}/environment:2026.11.{i}" for i in range(2)]
     for name in names:
         podman_service.cli("tag", base_image.local, name)
+    # `$` in a step, a label and a file's name: every table shows them as typed, never as maths (issue 28)
+    dollars = _dollar_image(podman_service, base_image)
+    names.append(dollars)
     nb = new_notebook(cells=[
         new_code_cell("import os\n%load_ext podman_nb\n%config PodmanMagics.base_url = os.environ['PODMAN_NB_BASE_URL']"),
         new_code_cell("%images"),
         new_code_cell(f"%image_history {base_image.local}"),
         new_code_cell("%image_search busybox"),
+        new_code_cell(f"%image_history {dollars}"),
+        new_code_cell(f"%image_history {dollars} --no-trunc"),
+        new_code_cell(f"%images --wide --filter reference={dollars}"),
+        new_code_cell(f"%image_files {dollars} --layer 1"),
+        new_markdown_cell("Maths here, and only here: $x^2$"),  # the typesetter runs (a positive control)
     ])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, lab["home"] / "work" / "tables.ipynb")
@@ -371,12 +393,21 @@ def test_tables_read_in_jupyterlab(lab, browser, podman_service, base_image):
               90, "the kernel to be idle")
         browser.set_script_timeout(120)
         assert browser.execute_async_script(RUN_ALL_JS) == "ok"
-        _wait(browser, "return document.querySelectorAll('table.podman-nb-table').length >= 2", 60, "the tables")
+        _wait(browser, "return document.querySelectorAll('table.podman-nb-table').length >= 6", 60, "the tables")
         time.sleep(0.5)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        browser.execute_script("document.querySelectorAll('.jp-Cell')[0].scrollIntoView()")
         browser.save_screenshot(str(SCREENSHOTS / "jupyterlab-tables.png"))
         tables_seen = browser.execute_script(TABLES_JS)
         page = browser.find_element("css selector", ".jp-Notebook").text
+        browser.execute_script("document.querySelectorAll('.jp-Cell')[8].scrollIntoView()")
+        _wait(browser, f"return ({MATHS_JS}).markdown >= 1", 30, "the Markdown cell's maths to be typeset")
+        maths = browser.execute_script(f"return {MATHS_JS}")
+        history_table = browser.find_elements("css selector", ".jp-Cell")[4].find_element(
+            "css selector", ".jp-OutputArea-output")
+        browser.execute_script("arguments[0].scrollIntoView()", history_table)
+        history_table.screenshot(str(SCREENSHOTS / "jupyterlab-history-dollars.png"))
+        dollar_text = [cell.text for cell in browser.find_elements("css selector", ".jp-Cell")[4:8]]
     finally:
         podman_service.cli("rmi", *names, check=False)
 
@@ -396,3 +427,25 @@ def test_tables_read_in_jupyterlab(lab, browser, podman_service, base_image):
     texts = [cell["text"] for cell in images["cells"]]
     assert any(text.endswith(" ago") for text in texts) and any(text.endswith(" MB") for text in texts)
     assert "no search registries are configured" in page
+    assert maths["markdown"] >= 1 and maths["outputs"] == 0, maths  # the Markdown cell's $x^2$ only
+    assert "echo 'cost: $X and $HOME' > '/" in dollar_text[0], dollar_text[0]  # cut where the window ends
+    assert "echo 'cost: $X and $HOME' > '/price $1 to $2.txt'" in dollar_text[1], dollar_text[1]
+    assert "a=from $ 5 to $ 10" in dollar_text[2], dollar_text[2]  # first of the labels; $5 Podman 5 would expand
+    assert "price $1 to $2.txt" in dollar_text[3], dollar_text[3]
+
+
+# maths typeset (MathJax 2/3, KaTeX, MathML) in outputs, and in Markdown cells (which proves the typesetter runs)
+MATHS_JS = """(() => { const M = 'mjx-container, .MathJax, .katex, math';
+  const count = sel => [...document.querySelectorAll(sel)].flatMap(el => [...el.querySelectorAll(M)]).length;
+  return {outputs: count('.jp-OutputArea-output'), markdown: count('.jp-MarkdownCell')}; })()"""
+
+
+def _dollar_image(podman_service, base_image):
+    """An image whose step, label and one file's name hold `$` (the shell leaves the quoted ones as typed)."""
+    context = podman_service.workdir / "dollars"
+    context.mkdir(exist_ok=True)
+    (context / "Containerfile").write_text(
+        f"FROM {base_image.local}\nRUN echo 'cost: $X and $HOME' > '/price $1 to $2.txt'\n")
+    name = "localhost/browser-test/dollars:latest"
+    podman_service.cli("build", "-t", name, "--label", "a=from $ 5 to $ 10", "-f", context / "Containerfile", context)
+    return name

@@ -14,6 +14,7 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
@@ -274,13 +275,20 @@ def test_kernel_adds_ipykernel_beside_apt_packages(tmp_path, requirements):
     assert ["-r" in words for words in pips] == [False, True][:1 + requirements]
 
 
-def test_list_and_remove(shell, kernel, started, podman_service, capsys):
+def test_list_and_remove(shell, kernel, started, podman_service, capfd):
     started()
+    # ready: ipykernel has bound its ports, and kept its warning about unencrypted TCP to itself on 127.0.0.1
+    assert "Kernel is running over TCP" not in capfd.readouterr().err
     frame = shell.run_line_magic("image_kernel", "--list")
     row = frame[frame["name"] == kernel].iloc[0]
     assert list(frame.columns) == ["name", "display_name", "image", "image_id", "service", "running"]
     assert row["display_name"] == "Project (Podman)" and row["running"] == 1
     assert row["service"] == podman_service.base_url and len(row["image_id"]) == 12
+    with pd.option_context("display.width", 80):  # a kernel's text/plain, as %images fits it (issue 28)
+        lines = repr(frame).splitlines()
+    assert lines[0].split() == ["name", "display_name", "image", "image_id", "running"], lines
+    assert max(map(len, lines)) <= 80 and not any("..." in line for line in lines), lines
+    assert "white-space: nowrap" in frame._repr_html_()  # one line per row in JupyterLab
     # re-registering the same name updates it and keeps working
     again = shell.run_line_magic("image_kernel", f"{row['image']} --name {kernel} --display-name 'Project (Podman)'")
     assert again.iloc[0]["name"] == kernel
@@ -289,16 +297,31 @@ def test_list_and_remove(shell, kernel, started, podman_service, capsys):
     assert other in KernelSpecManager().find_kernel_specs()
     shell.run_line_magic("image_kernel", f"--remove {other}")
     assert other not in KernelSpecManager().find_kernel_specs()
-    assert "Removed the kernel" in capsys.readouterr().out
+    assert "Removed the kernel" in capfd.readouterr().out
 
 
-def test_remove_takes_the_containers(kernel, started, podman_service, python_base, jupyter_data):  # noqa: F811
+def test_remove_refuses_a_running_kernel(kernel, started, podman_service, python_base, jupyter_data, shell,  # noqa: F811
+                                         folder):
+    """A kernel a notebook runs is not removed (Jupyter would restart it from the spec it keeps, issue 28): the
+    error names its container and folder and how to stop it; once it is shut down, it goes with its containers."""
     image = KernelSpecManager().get_kernel_spec(kernel).metadata["podman_nb"]["image"]
     other = f"{kernel}-c"
     kernels.install(image, other, base_url=podman_service.base_url)
-    manager, _ = started(other)
-    assert len(containers(podman_service, other)) == 1
-    assert kernels.remove(other)["running"] == 1
+    manager, client = started(other)
+    running = containers(podman_service, other)
+    assert list(running.values()) == ["running"]
+    result = shell.run_cell(f"%image_kernel --remove {other}")
+    assert isinstance(result.error_in_exec, InvalidArgument)
+    said = str(result.error_in_exec)
+    assert said.startswith(f"the kernel {other!r} is running (container {next(iter(running))[:12]} in {folder}): "
+                           "shut it down first (JupyterLab: Kernel > Shut Down Kernel"), said
+    assert containers(podman_service, other) == running and other in KernelSpecManager().find_kernel_specs()
+    client.stop_channels()
+    manager.shutdown_kernel()
+    deadline = time.monotonic() + 30
+    while containers(podman_service, other) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert kernels.remove(other)["running"] == 0
     assert containers(podman_service, other) == {} and other not in KernelSpecManager().find_kernel_specs()
     with pytest.raises(InvalidArgument, match="no podman_nb kernel named"):
         kernels.remove(other)
@@ -376,13 +399,11 @@ def test_ssh_connection_kernel(kernel, folder, podman_service, connections, sshd
     kernels.remove(name)
 
 
-def test_tutorial_notebook(podman_service, python_base, package_index, jupyter_data, tmp_path):  # noqa: F811
-    """notebooks/container-kernel.ipynb end to end in a real kernel (its own kernel in it through jupyter_client)."""
-    from test_notebooks import cell, run_notebook, text
-    env = {k: v for k, v in os.environ.items() if k not in ("CONTAINER_HOST", "CONTAINER_CONNECTION")}
-    env.update(PODMAN_NB_BASE_URL=podman_service.base_url, PODMAN_NB_PYTHON_BASE=python_base,
-               PODMAN_NB_SCRATCH=str(podman_service.workdir), PIP_INDEX_URL=package_index.url,
-               PIP_TRUSTED_HOST="127.0.0.1", JUPYTER_DATA_DIR=str(jupyter_data))
+def test_tutorial_notebook(podman_service, registries, base_image, tmp_path):
+    """notebooks/container-kernel.ipynb end to end in a real kernel (its own kernel in it through jupyter_client),
+    with what ``scripts/tutorials`` sets."""
+    from test_notebooks import cell, notebook_env, run_notebook, text
+    env = notebook_env(podman_service, registries, base_image)
     nb = run_notebook("container-kernel.ipynb", env, tmp_path)
     assert "Kernel 'myproject' (My project (Podman)) is registered" in text(cell(nb, "build"))
     listed = text(cell(nb, "list"))
@@ -390,8 +411,9 @@ def test_tutorial_notebook(podman_service, python_base, package_index, jupyter_d
     shown = [line for line in text(cell(nb, "use")).splitlines() if line]  # one output or several
     assert shown == ["True 1.16.0 42", "['x', '1', '2']", "written on the host: True"]
     assert "Removed the kernel myproject (0 container(s) removed)." in text(cell(nb, "cleanup"))
-    assert "myproject" not in KernelSpecManager().find_kernel_specs()
-    assert package_index.token not in (tmp_path / "container-kernel.executed.ipynb").read_text()
+    assert not (Path(env["JUPYTER_DATA_DIR"]) / "kernels" / "myproject").exists()
+    token = urllib.parse.urlsplit(env["PIP_INDEX_URL"]).password
+    assert token and token not in (tmp_path / "container-kernel.executed.ipynb").read_text()
 
 
 def test_kernel_in_jupyterlab(kernel, lab, browser, podman_service):  # noqa: F811

@@ -159,9 +159,55 @@ BUILD_LOG_CASES = (
     ("error: externally-managed-environment", "the base image's Python is externally managed (PEP 668)"),
     ("/bin/sh: 1: python3: not found", "the base image has no python3"),
     ("/usr/bin/python3: No module named pip", "the base image's python3 has no pip"),
+    ("WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection "
+     "broken by 'NewConnectionError(...)': /simple/iniconfig/",
+     "pip could not reach the package index https://pypi.org/simple (pip's default): the network"),
     ("ERROR: No matching distribution found for nosuchpkg==1",
      "pip found no distribution for nosuchpkg==1 in the package index"),
+    ("  cause: Because nosuchpkg was not found in the package registry and you require nosuchpkg==1, we can "
+     "conclude that your requirements are unsatisfiable.", "uv found no distribution for nosuchpkg==1 in the package index"),
 )
+
+
+def _pip_says(index_url, requirement, tmp_path):
+    """What a real pip prints installing ``requirement`` from ``index_url`` (no config, one retry), as a build log."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, PIP_CONFIG_FILE=os.devnull, PIP_NO_CACHE_DIR="1")
+    env.pop("PIP_FIND_LINKS", None)
+    ran = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--retries", "1", "--timeout", "5",
+                          "-d", str(tmp_path), "--index-url", index_url, requirement],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert ran.returncode != 0, ran.stdout
+    log = BuildLog()
+    for line in (ran.stdout + ran.stderr).splitlines():
+        log.text.append(line)
+    return str(failures.explain(BuildError("exit status 1", log), explain_log=True))
+
+
+def test_pip_unreachable_index_is_told_from_a_wrong_name(tmp_path):
+    """No index to reach is the network's fault and names the index; a name the index lacks is the name's (issue 28)."""
+    import http.server
+    import socket
+    import threading
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    said = _pip_says(f"http://alice:secret@127.0.0.1:{port}/simple", "iniconfig==2.0.0", tmp_path)
+    assert said.startswith(f"pip could not reach the package index http://127.0.0.1:{port}/simple: the network, "
+                           "a proxy or TLS failed, not the package's name"), said
+    assert "secret" not in said and "alice" not in said
+    (tmp_path / "simple").mkdir()
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path))  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        said = _pip_says(f"http://127.0.0.1:{server.server_port}/simple", "nosuchpkg==1", tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert said.startswith("pip found no distribution for nosuchpkg==1 in the package index: check the name"), said
 
 
 def test_every_build_log_row_and_the_mark():

@@ -117,6 +117,24 @@ def test_bad_arguments_give_usage(ip, capsys):
     assert "KEY=VALUE" in "".join(capsys.readouterr())
 
 
+def test_quoted_arguments_and_method_names(ip, base_image, capsys):
+    """`--name "x"` means x for every option (IPython's split keeps the quotes), and each ImagesManager method's
+    name answers as a magic: %image_remove is %image_rm (issue 28)."""
+    frame = run(ip, '%images --sort "size" --filter "reference=*busybox*"').result
+    assert list(frame["repository"]) == [base_image.local.rsplit(":", 1)[0]]
+    result = run(ip, "%image_kernel --remove 'nope'", ok=False)
+    assert str(result.error_in_exec).startswith("there is no podman_nb kernel named 'nope' ("), result.error_in_exec
+    name = f"localhost/{unique()}/copy:1"
+    run(ip, f"%image_tag {base_image.local} {name}")
+    removed = run(ip, f'%image_remove "{name}"').result
+    assert list(removed["removed"]) == ["untagged"], removed
+    assert len(run(ip, "%image_list").result) == len(run(ip, "%images").result)
+    assert run(ip, f"%image_get {base_image.local}").result["Id"] == run(ip, f"%image_inspect {base_image.local}").result["Id"]
+    for method in ("list", "get", "remove", "prune", "pull", "push", "search", "load", "scp", "get_registry_data"):
+        assert ip.find_line_magic(f"image_{method}") is not None, method
+    capsys.readouterr()
+
+
 # -- listings ---------------------------------------------------------------------------------
 def test_images_dataframe(ip, podman_service, base_image, capsys):
     run(ip, "df = %images")

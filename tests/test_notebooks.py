@@ -4,6 +4,7 @@ and check what the cells showed: table rows, the built image's tags, the progres
 The notebooks read PODMAN_NB_BASE_URL / PODMAN_NB_REGISTRY / PODMAN_NB_BASE_IMAGE (see their first cell);
 the kernel gets them from here.
 """
+import base64
 import json
 import os
 import re
@@ -19,11 +20,19 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
+_SETTINGS: dict = {}  # service address -> its tutorial settings (one package index per service)
+
+
 def notebook_env(podman_service, registries, base_image) -> dict:
+    """The kernel's environment: exactly what ``scripts/tutorials`` sets (envservices.tutorial_settings)."""
+    import envservices
+
     env = {k: v for k, v in os.environ.items() if k not in ("CONTAINER_HOST", "CONTAINER_CONNECTION")}
     env.update(podman_service.env)
-    env.update({"PODMAN_NB_BASE_URL": podman_service.base_url, "PODMAN_NB_REGISTRY": registries.plain.host,
-                "PODMAN_NB_BASE_IMAGE": base_image.local})
+    if podman_service.base_url not in _SETTINGS:
+        _SETTINGS[podman_service.base_url] = envservices.tutorial_settings(
+            podman_service, registries, base_image, podman_service.workdir / "tutorials")
+    env.update(_SETTINGS[podman_service.base_url])
     env.pop("PODMAN_NB_PROGRESS", None)  # the notebooks run with their default (widgets under a kernel)
     return env
 
@@ -270,20 +279,22 @@ def test_exploring_images(env, tmp_path):
 
 def test_project_environment(env, podman_service, podman_major, tmp_path):
     """%image_env end to end, with the pip index (and its token) given as a user gives it: PIP_INDEX_URL."""
-    import envservices
+    from urllib.parse import urlsplit
 
-    index = envservices.PackageIndex(tmp_path / "index")
-    try:
-        env.update(PODMAN_NB_PYTHON_BASE=envservices.python_base_image(podman_service), PIP_INDEX_URL=index.url,
-                   PIP_TRUSTED_HOST="127.0.0.1")
-        if podman_major == 3:  # the pip index goes in as a build secret, which Podman 3 would silently drop
-            with pytest.raises(nbclient.exceptions.CellExecutionError,
-                               match="ignores build secrets .* build with Podman 4 or later"):
-                run_notebook("project-environment.ipynb", env, tmp_path)
-            return
-        nb = run_notebook("project-environment.ipynb", env, tmp_path)
-    finally:
-        index.stop()
+    token = urlsplit(env["PIP_INDEX_URL"]).password  # the index and base image come from notebook_env
+    index = urlsplit(env["PIP_INDEX_URL"])
+    for name in ("numpy", "pandas"):  # a data-science project's own packages are there too (issue 28)
+        request = urllib.request.Request(f"http://{index.hostname}:{index.port}{index.path}{name}/")
+        basic = base64.b64encode(f"{index.username}:{token}".encode()).decode()
+        request.add_header("Authorization", f"Basic {basic}")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert f"{name}-" in answer.read().decode() and answer.status == 200
+    if podman_major == 3:  # the pip index goes in as a build secret, which Podman 3 would silently drop
+        with pytest.raises(nbclient.exceptions.CellExecutionError,
+                           match="ignores build secrets .* build with Podman 4 or later"):
+            run_notebook("project-environment.ipynb", env, tmp_path)
+        return
+    nb = run_notebook("project-environment.ipynb", env, tmp_path)
     assert "private index: yes" in text(cell(nb, "settings"))
     printed = text(cell(nb, "print"))
     assert "COPY requirements.txt /tmp/podman_nb-deps/" in printed and "--mount=type=secret,id=pipconf" in printed
@@ -304,4 +315,4 @@ def test_project_environment(env, podman_service, podman_major, tmp_path):
     assert podman_service.cli("image", "exists", "localhost/myproject:latest", check=False).returncode == 1
     assert not [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     saved = (tmp_path / "project-environment.executed.ipynb").read_text()
-    assert index.token not in saved and "Built localhost/myproject:latest" in saved
+    assert token and token not in saved and "Built localhost/myproject:latest" in saved

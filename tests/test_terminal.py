@@ -165,3 +165,12 @@ def test_ctrl_c_during_a_build_ends_with_the_summary_and_one_line(terminal, podm
     while containers() - before and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not containers() - before, "the interrupted build's container is still on the service"
+
+
+def test_layers_plot_draws_text_bars_in_a_terminal(terminal, podman_service, base_image):
+    """%image_layers --plot in terminal IPython: bars of text, never a Figure's repr (issue 28)."""
+    shown = terminal.run(f"%image_layers {base_image.local} --plot")
+    assert "Figure" not in shown, shown
+    top = re.search(r"^layer sizes \(█ kept, ░ wasted; the longest bar is ([\d.]+ MB)\)$", shown, re.M)
+    assert top, shown
+    assert re.search(rf"^    0 █{{40}}\s+{re.escape(top.group(1))}$", shown, re.M), shown  # busybox's one layer

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from .analysis import Analysis
 from .layerindex import DIR, FILE
@@ -108,10 +108,14 @@ def _superseded(analysis: Analysis, labels: Sequence[str], add, claimed: Set[Tup
 
 def _duplicates(analysis: Analysis, labels: Sequence[str], add, claimed: Set[Tuple[int, str]]) -> None:
     """The same bytes at several paths of the final image: every copy after the first (by layer, then path)."""
-    by_content: Dict[Tuple[int, int], List[Tuple[int, str]]] = {}
+    by_size: Dict[int, List[Tuple[int, str, Any]]] = {}
     for path, (index, entry) in analysis.state.items():
         if entry[0] == FILE and entry[1] > 0 and (index, path) not in claimed:
-            by_content.setdefault((entry[1], entry[6]), []).append((index, path))
+            by_size.setdefault(entry[1], []).append((index, path, entry[6]))
+    by_content: Dict[Tuple[int, Any], List[Tuple[int, str]]] = {}
+    for size, files in by_size.items():  # the content only of files that have a same-sized peer
+        for index, path, content in files if len(files) > 1 else ():
+            by_content.setdefault((size, content), []).append((index, path))
     for copies in by_content.values():
         if len(copies) > 1:
             copies.sort()

@@ -40,7 +40,8 @@ def _under(paths, roots: set):
 
 def _same(a: Entry, b: Entry) -> bool:
     """dive's "unmodified": same type, data, mode and owner (and, here, link target)."""
-    return a[0] == b[0] and a[6] == b[6] and a[2] == b[2] and a[3] == b[3] and a[4] == b[4] and a[5] == b[5]
+    return a[0] == b[0] and a[1] == b[1] and a[2] == b[2] and a[3] == b[3] and a[4] == b[4] and a[5] == b[5] \
+        and a[6] == b[6]  # the data last: a storage layer's is read only when all else is the same
 
 
 class Analysis:

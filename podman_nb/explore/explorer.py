@@ -1,5 +1,6 @@
-"""Explorer: an image's layers, files, wasted space, packages and differences as DataFrames, from one streamed
-export of the image per new layer set (layer indexes are cached by digest, so a second look reads nothing)."""
+"""Explorer: an image's layers, files, wasted space, packages and differences as DataFrames, from the layers'
+folders in a local service's storage where this process can read them, else from one streamed export of the image
+per new layer set (layer indexes are cached by digest, so a second look reads nothing)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from . import packages as packages_db, rules as dive_rules, steps
 from .advice import COLUMNS as ADVICE_COLUMNS, advise
 from .analysis import Analysis
 from .layerindex import DIR, LayerCache, LayerIndex, read_archive
+from .storage import diff_folders, read_folder
 
 CACHE = LayerCache()  # shared by every Explorer: a layer's digest names its content on any service
 _KINDS = {b"0": "file", b"1": "hardlink", b"2": "symlink", b"3": "char", b"4": "block", b"5": "dir", b"6": "fifo"}
@@ -26,12 +28,15 @@ def _frames():
 
 class Explorer:
     """Looks inside images on one Podman service. ``archive_reads`` counts the image exports it streamed,
-    ``layers_indexed`` the layers it read from them."""
+    ``folder_reads`` the images it indexed from the storage's folders instead (``storage=False``: never),
+    ``layers_indexed`` the layers it read from either."""
 
-    def __init__(self, client: Optional[APIClient] = None, cache: Optional[LayerCache] = None):
+    def __init__(self, client: Optional[APIClient] = None, cache: Optional[LayerCache] = None,
+                 storage: bool = True):
         self.client = client if client is not None else APIClient()
         self.cache = cache if cache is not None else CACHE
-        self.archive_reads = self.layers_indexed = 0
+        self.storage = storage
+        self.archive_reads = self.folder_reads = self.layers_indexed = 0
         self._analyses: "OrderedDict[Tuple[str, ...], Analysis]" = OrderedDict()
 
     # Reading -----------------------------------------------------------------------------------------
@@ -56,7 +61,7 @@ class Explorer:
     def _layers(self, attrs: Dict[str, Any], diff_ids: List[str]) -> Dict[str, LayerIndex]:
         layers = {d: self.cache.get(d) for d in diff_ids}
         known = {d for d, layer in layers.items() if layer is not None}
-        if len(known) < len(layers):
+        if len(known) < len(layers) and not self._read_folders(attrs, diff_ids, layers):
             response = self.client.get(f"/images/{quote_name(attrs['Id'])}/get", params={"format": "docker-archive"},
                                        stream=True, not_found=ImageNotFound)
             self.archive_reads += 1
@@ -69,6 +74,24 @@ class Explorer:
             finally:
                 chunks.close()
         return layers
+
+    def _read_folders(self, attrs: Dict[str, Any], diff_ids: List[str], layers: Dict[str, Any]) -> bool:
+        """Index the layers not in ``layers`` from their diff folders; False (nothing changed) where the storage
+        cannot be read (then the image is exported)."""
+        folders = diff_folders(attrs, self.client.target.socket_path if self.client.is_local else None) \
+            if self.storage else None
+        if folders is None:
+            return False
+        try:
+            found = {d: read_folder(folder, d) for d, folder in zip(diff_ids, folders) if layers[d] is None}
+        except OSError:  # a layer removed or unreadable under its folder
+            return False
+        self.folder_reads += 1
+        for digest, layer in found.items():
+            layers[digest] = layer
+            self.layers_indexed += 1
+            self.cache.put(layer)
+        return True
 
     # Tables ------------------------------------------------------------------------------------------
     def layers(self, image: str):

@@ -19,7 +19,7 @@ DIR, FILE, HARDLINK = b"5", b"0", b"1"
 OPAQUE = ".wh..wh..opq"
 WHITEOUT = ".wh."
 PYC_HEADER = 16  # a .pyc's flags, and its source's mtime and size (or hash): not part of its content here
-# path -> (type, size, mode, uid, gid, link target, crc32 of the data (of a .pyc's after its header), mtime)
+# path -> (type, size, mode (permission bits: tar writers differ on the type bits), uid, gid, link target, crc32 of the data (of a .pyc's after its header), mtime)
 Entry = Tuple[bytes, int, int, int, int, str, int, int]
 
 
@@ -81,7 +81,7 @@ def read_layer(source: Source, digest: str, length: int) -> LayerIndex:
         link = member.linkname
         if kind == HARDLINK:
             link = posixpath.normpath("/" + link)
-        entries[path] = (kind, member.size, member.mode, member.uid, member.gid, link, crc, member.mtime)
+        entries[path] = (kind, member.size, member.mode & 0o7777, member.uid, member.gid, link, crc, member.mtime)
     layer.weight = len(entries) + len(layer.whiteouts) + 1
     return layer
 

@@ -129,9 +129,24 @@ def list() -> List[Dict[str, Any]]:  # noqa: A001 (podman_nb.kernels.list, as th
     return rows
 
 
+def _in_use(api: APIClient, name: str, found: List[Dict[str, Any]]) -> None:
+    """Refuse to remove a kernel that runs: Jupyter would restart it from the spec it keeps, and nothing would
+    stop that kernel's containers (issue 28). Its launcher gone, a container is left over and may go."""
+    running = [c for c in found if c.get("State") == "running" and not containers.is_orphan(c.get("Labels") or {})]
+    if not running:
+        return
+    folders = []
+    for container in running:
+        config = api.get(f"/containers/{container['Id']}/json").json().get("Config") or {}
+        folders.append(f"{container['Id'][:12]} in {config.get('WorkingDir') or '/'}")
+    raise InvalidArgument(f"the kernel {name!r} is running (container {', '.join(folders)}): shut it down "
+                          "first (JupyterLab: Kernel > Shut Down Kernel in its notebook, or the Running panel), "
+                          "then remove it; nothing was removed")
+
+
 def remove(name: str) -> Dict[str, Any]:
-    """Remove the kernel ``name``: its kernelspec and every container it has; its listing row, running = how
-    many containers went."""
+    """Remove the kernel ``name``: its kernelspec and every container it left; its listing row, running = how
+    many containers went. A kernel that a notebook runs is refused (InvalidArgument naming its folder)."""
     specs = _specs()
     if name not in specs:
         known = ", ".join(sorted(specs)) or "none"
@@ -141,11 +156,15 @@ def remove(name: str) -> Dict[str, Any]:
     try:
         api = _client_for(spec)
         try:
-            for container in containers.labelled(api, name):
+            found = containers.labelled(api, name)
+            _in_use(api, name, found)
+            for container in found:
                 containers.remove(api, container["Id"])
                 gone += 1
         finally:
             api.close()
+    except InvalidArgument:
+        raise
     except PodmanError as error:
         raise KernelError(f"the kernel {name!r} was not removed: its Podman service ({spec['metadata']['podman_nb']['service']}) "
                           f"could not remove its containers: {error}") from None

@@ -17,6 +17,11 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.utils.process import arg_split
 
 
+# ImagesManager's method names whose magic is named otherwise: %image_remove is %image_rm, and so on
+METHOD_NAMES = {"image_remove": "image_rm", "image_list": "images", "image_get": "image_inspect",
+                "image_get_registry_data": "image_registry_data"}
+
+
 def key_values(values: Optional[List[str]], option: str) -> List[tuple]:
     """``KEY=VALUE`` words of a repeatable option as (key, value) pairs; anything else is a UsageError."""
     pairs = []
@@ -120,11 +125,21 @@ def wants_help(line: str) -> bool:
 def parse(magic: Callable, name: str, line: str) -> Any:
     """``line`` read by ``magic``'s parser; a line it cannot take is a UsageError naming ``name``."""
     try:
-        return parse_argstring(magic, line)
+        args = parse_argstring(magic, line)
     except (UsageError, ValueError) as error:
         # argparse keeps its options in a private list; IPython's magic_arguments offers no other way
         options = [o for action in magic.parser._actions for o in action.option_strings if o.startswith("--")]
         raise UsageError(usage_message(name, options, str(error))) from None
+    for key, value in vars(args).items():  # IPython's split keeps the quotes: `--name "dsq"` means dsq
+        setattr(args, key, [_unquoted(v) for v in value] if isinstance(value, list) else _unquoted(value))
+    return args
+
+
+def _unquoted(value: Any) -> Any:
+    """A word without the quotes around it (``"dsq"`` or ``'dsq'``); anything else as it is."""
+    if isinstance(value, str) and len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
 
 
 def usage_message(magic: str, options: Iterable[str], message: str) -> str:

@@ -43,8 +43,22 @@ def headline(frame: Any) -> str:
             f"{human_size(frame.attrs['wasted_bytes'])} wasted in {files} file{'' if files == 1 else 's'}")
 
 
-def _plot(frame: Any) -> None:
-    """Layer sizes as bars, each layer's wasted bytes marked on top of what it keeps."""
+def _text_bars(frame: Any, width: int = 40) -> None:
+    """The layer sizes as bars of text, for a frontend that shows no images (terminal IPython)."""
+    top = max(int(frame["size"].max()), 1)
+    print(f"layer sizes (█ kept, ░ wasted; the longest bar is {human_size(top)})")
+    for index, size, wasted in zip(frame.index, frame["size"], frame["wasted"]):
+        whole, kept = round(size / top * width), round((size - wasted) / top * width)
+        said = f" ({human_size(wasted)} wasted)" if wasted else ""
+        print(f"{index:>5} {'█' * kept + '░' * (whole - kept):<{width}} {human_size(size):>9}{said}")
+
+
+def _plot(frame: Any, shell: Any) -> None:
+    """Layer sizes as bars, each layer's wasted bytes marked on top of what it keeps (as text where the
+    frontend shows no images: terminal IPython's displays are text/plain only)."""
+    if "image/png" not in shell.display_formatter.active_types:
+        _text_bars(frame)
+        return
     try:
         import matplotlib.pyplot as plt
     except ImportError:
@@ -97,7 +111,7 @@ class ExploreMagics(Magics):
         explorer = _explorer(call)
         frame = explorer.layers(args.image)
         if args.plot:
-            _plot(frame)
+            _plot(frame, self.shell)
         line = headline(frame)
         if args.ci:
             names = ("lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent")

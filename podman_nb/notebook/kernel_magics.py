@@ -33,19 +33,19 @@ def service_of(call: CallContext, url: Optional[str] = None) -> Dict[str, str]:
 
 
 def _frame(rows):
+    """The kernels as %images shows images: fitted to the window, one line per row, never typeset (tables.py)."""
     import pandas
+    from .tables import ReadableFrame
     columns = ["name", "display_name", "image", "image_id", "service", "running"]
     frame = pandas.DataFrame(rows, columns=columns)
     frame["image_id"] = frame["image_id"].map(short_id)
-    return frame
+    return ReadableFrame(frame)
 
 
 def register(call: CallContext, image: str, name: str, display_name: Optional[str] = None, mounts: Any = None,
              env: Any = None, gpu: bool = False, network: Optional[str] = None, url: Optional[str] = None):
     """Install the kernel and say so; its one-row DataFrame."""
     kernels.check_name(name)  # before the service is looked for
-    if display_name and len(display_name) > 1 and display_name[0] == display_name[-1] and display_name[0] in "'\"":
-        display_name = display_name[1:-1]  # IPython's argument split keeps the quotes
     row = kernels.install(image, name, display_name, mounts=mounts or (), env=env or (), gpu=gpu,
                           network=network, **service_of(call, url))
     print(f"Kernel {name!r} ({row['display_name']}) is registered: pick it in Jupyter's kernel list.")
@@ -66,7 +66,8 @@ class KernelMagics(Magics):
     @argument("--url", metavar="URL", help="Register against this Podman service address (default: the magics' "
               "service, or --connection's).")
     @argument("--display-name", metavar="TEXT", help="The name Jupyter shows (default: NAME (Podman: IMAGE)).")
-    @argument("--remove", metavar="NAME", help="Remove the kernel NAME and any container it left.")
+    @argument("--remove", metavar="NAME", help="Remove the kernel NAME and any container it left (refused "
+              "while it runs: shut it down first).")
     @argument("--list", action="store_true", help="List the podman_nb kernels as a DataFrame.")
     @argument("--name", metavar="NAME", help="The kernel's name (letters, digits, '.', '_', '-').")
     @argument("image", nargs="?", help="The image to run the kernel in (it needs python3 with ipykernel).")

@@ -145,7 +145,7 @@ class Summary:  # pylint: disable=too-many-instance-attributes
             present = f" ({self.layers_present} already present)" if self.layers_present else ""
             facts.append(("layers", done + present))
         if self.size:
-            facts.append(("size", human_size(self.size)))
+            facts.append(("compressed size", human_size(self.size)))  # the layers' blobs: %images says size on disk
         facts += self.notes
         facts.append(("elapsed", format_elapsed(self.elapsed)))
         return facts

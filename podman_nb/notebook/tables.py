@@ -4,7 +4,7 @@
 service's dicts into typed columns (``created`` is ``datetime64[ns, UTC]``, ``size`` is ``int64``
 bytes). They return a :class:`ReadableFrame`: a DataFrame whose HTML and text reprs show ages
 ("3 minutes ago"), sizes ("2.1 MB"), ``<none>`` for a missing repository/tag, text left-aligned and
-never wrapped, while the data itself stays raw. Slicing, sorting and filtering keep the subclass;
+never wrapped nor typeset as maths, while the data itself stays raw. Slicing, sorting and filtering keep the subclass;
 ``pd.DataFrame(frame)`` gives a plain one. An empty result says why in one line.
 Note that ``frame.size`` is pandas' element count: use ``frame["size"]`` for the column.
 """
@@ -43,7 +43,7 @@ NONE_COLUMNS = frozenset({"repository", "tag"})
 RIGHT_ALIGNED = SIZE_COLUMNS | {"containers", "stars"}
 KEEP_END = frozenset({"repository", "name"})  # shortened in the middle when the window is narrow
 SHRINK_TO = 16
-DROPPED_FIRST = ("dangling",)  # left out of a text table that cannot fit the window otherwise
+DROPPED_FIRST = ("dangling", "service")  # left out of a text table that cannot fit the window otherwise
 SHRINK_FIRST = frozenset({"comment", "labels", "digest", "description", "step"})  # what says least gives way first
 WRAPPED = {"fix": 40}  # in HTML: shown whole, wrapped in about this many characters (an advice's fix)
 # JupyterLab at 1280 px with its file browser open leaves ~830 px to an output: ~110 characters of
@@ -138,7 +138,8 @@ class ReadableFrame(pd.DataFrame):
             for column in (c for c in frame.columns if c not in WRAPPED):
                 frame[column] = [_shorten(t, widths[column], column in KEEP_END) if isinstance(v, str) else v
                                  for t, v in zip(texts[column], frame[column])]
-        with pd.option_context("display.max_colwidth", None):
+        # pandas' own switch marks the table for MathJax (2 and 3) to leave alone: `$` in a step stays text
+        with pd.option_context("display.max_colwidth", None, "display.html.use_mathjax", False):
             table = frame._repr_html_()
         if table is None:
             return None
@@ -153,7 +154,7 @@ class ReadableFrame(pd.DataFrame):
                   f"{{white-space: normal; min-width: {WRAPPED[c] // 2}em;}}" for i, c in enumerate(frame.columns)
                   if c in WRAPPED]
         style = "<style>" + " ".join(rules) + "</style>"
-        return style + table.replace('class="dataframe"', f'class="dataframe podman-nb-table {own}"', 1)
+        return style + table.replace('class="dataframe', f'class="dataframe podman-nb-table {own}', 1)
 
 
 class HeadlinedFrame(ReadableFrame):
@@ -171,7 +172,9 @@ class HeadlinedFrame(ReadableFrame):
 
     def _repr_html_(self) -> Optional[str]:
         table = super()._repr_html_()
-        return f"<p><b>{html.escape(self.headline)}</b></p>{table}" if self.headline and table and len(self) \
+        # the headline may quote a step: MathJax leaves these classes alone, as it does pandas' table
+        return f'<p class="tex2jax_ignore mathjax_ignore"><b>{html.escape(self.headline)}</b></p>{table}' \
+            if self.headline and table and len(self) \
             else table
 
 
