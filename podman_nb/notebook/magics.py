@@ -244,11 +244,9 @@ class PodmanMagics(Magics):
     @argument("--cache", metavar="REPO", help="Share the layers through this registry repository (both ways).")
     @magic
     def image_env(self, args, call):
-        """Build an environment image from a project folder's files as repo2docker reads them (a Dockerfile;
-        else Pipfile(.lock) or requirements.txt, pyproject.toml/setup.py; runtime.txt, apt.txt, postBuild,
-        start; or binder/), or with --freeze from this kernel; shows the
-        Containerfile and returns the Image. Host PIP_INDEX_URL/PIP_EXTRA_INDEX_URL/PIP_TRUSTED_HOST
-        reach pip as a build secret, stored nowhere in the image.
+        """Build an environment image from a project folder's files as repo2docker reads them (README's table),
+        or with --freeze from this kernel; shows the Containerfile and returns the Image. Host pip index
+        settings (PIP_INDEX_URL, ...) reach pip as a build secret, stored nowhere in the image.
 
         Example: ``img = %image_env . -t localhost/myproject:latest``
         """

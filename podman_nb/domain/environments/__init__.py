@@ -4,8 +4,9 @@ environment image's Containerfile. ``from_folder`` is the entry point.
 
 - ``handler``: the interface (``Handler``, the project as handlers see it, ``Plan`` what they contribute)
 - ``dockerfile``: a Dockerfile/Containerfile, built as it is
-- ``refused``: R, Julia, Nix (and conda until its handler lands): one sentence, nothing built
-- ``pipfile``, ``requirements``: the Python packages (only the first that applies is used)
+- ``refused``: R, Julia, Nix: one sentence, nothing built
+- ``conda`` (with ``conda_yaml``, its reader, and ``conda_install``, the script its solver stage runs),
+  ``pipfile``, ``requirements``: the Python packages (only the first that applies is used)
 - ``runtime``, ``apt``, ``postbuild``, ``start``: compose with any of them
 """
 

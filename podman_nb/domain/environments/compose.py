@@ -15,6 +15,7 @@ from ..build_context import IGNORE_FILES, IgnoreRules
 from ..containerfile_steps import UV_SECRET_MOUNT, WORKDIR, check_step, choose_base, current_python, pip_config, uv_config
 from ..environment_image import Environment
 from .apt import Apt
+from .conda import Conda
 from .dockerfile import Dockerfile
 from .handler import Plan, Project
 from .pipfile import Pipfile
@@ -24,7 +25,7 @@ from .requirements import Requirements
 from .runtime import Runtime
 from .start import Start, entrypoint_steps
 
-PYTHON_ENVIRONMENTS = (Pipfile(), Requirements())  # the first that applies is used, in this order
+PYTHON_ENVIRONMENTS = (Conda(), Pipfile(), Requirements())  # the first that applies is used, in this order
 COMPOSING = (Runtime(), Apt(), PostBuild(), Start())  # with any of them; runtime first: it sets the Python
 DEFAULT_IGNORES = ("**/.ipynb_checkpoints", "**/__pycache__", "**/*.pyc", "**/.git", "**/node_modules")
 
@@ -47,6 +48,7 @@ def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping
     plan = Plan(packages=tuple(packages), secret=bool(secret), installer=installer)
     chosen = _contribute(project, plan)
     rules, ignore_label = _ignore_rules(project)
+    rules.patterns += IgnoreRules([f"/{name}" for name in plan.private]).patterns
     hidden = [n for n in plan.needed if rules.excluded(n)]
     if hidden:
         raise InvalidArgument(f"{ignore_label} leaves out {', '.join(hidden)}, which the image needs")

@@ -80,6 +80,7 @@ class Plan:
     containerfile: Optional[str] = None
     secret: bool = False  # set by compose: the pip settings exist, so pip_step(..., plan.secret) mounts them
     secrets: Dict[str, bytes] = field(default_factory=dict)  # more build secrets: id -> content, never stored
+    private: List[str] = field(default_factory=list)  # context files left out: they hold credentials
     installer: str = "uv"  # or "pip": what ``install`` writes
 
     def install(self, args: str, cd: str = "") -> str:

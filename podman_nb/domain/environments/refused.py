@@ -1,5 +1,5 @@
-"""Layouts podman_nb does not build: R, Julia, Nix, and conda's environment.yml (until its handler
-lands). Each is refused with one sentence, before anything is built."""
+"""Layouts podman_nb does not build: R, Julia and Nix. Each is refused with one sentence, before anything
+is built."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ _WHY = {
     "R": "R environments (install.R, DESCRIPTION, runtime.txt r-...) are not supported by podman_nb",
     "Julia": "Julia environments (Project.toml, JuliaProject.toml, REQUIRE) are not supported by podman_nb",
     "Nix": "Nix environments (default.nix) are not supported by podman_nb",
-    "conda": "conda environments (environment.yml) are not supported by podman_nb yet",
 }
 _FILES = {"install.R": "R", "DESCRIPTION": "R", "Project.toml": "Julia", "JuliaProject.toml": "Julia",
-          "REQUIRE": "Julia", "default.nix": "Nix", "environment.yml": "conda", "environment.yaml": "conda"}
+          "REQUIRE": "Julia", "default.nix": "Nix"}
 
 
 class Refused:

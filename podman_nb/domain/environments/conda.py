@@ -1,0 +1,196 @@
+"""environment.yml (or .yaml): a conda environment, solved and installed with py-rattler in a build stage.
+
+The stage (``FROM base AS conda-solve``) pip-installs py-rattler from the configured index (the pip secret),
+then runs ``conda_install.py``, which solves the file's dependencies on linux-64 + noarch and installs them
+at ``/srv/conda/envs/notebook`` (repo2docker's path). The final image copies the environment alone, puts its
+``bin`` first on PATH (``python``/``python3`` are the environment's), and installs the file's ``pip:`` list
+with the environment's pip. The ``python`` the file asks for wins over runtime.txt; without one, runtime.txt's
+(or any) python is added. ``channels`` are used as written; none means conda-forge; a named channel is
+resolved against ``CONDA_CHANNEL_ALIAS`` (the kernel's environment) or the project's ``.condarc``
+``channel_alias``, as conda does. Credentials in a channel URL (``https://user:TOKEN@host/...``) leave the
+URL and go to the solver as the build secret ``condaauth``: they land in no layer, config, history or lock.
+A ``conda-lock.yml`` or ``pixi.lock`` beside the file is installed as it is, with no solve.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shlex
+from typing import Dict, List, Optional, Tuple
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from ...errors import InvalidArgument
+from ..containerfile_steps import current_python, default_base, pip_step
+from . import conda_yaml
+from .handler import Plan, Project
+from .requirements import REQUIREMENT
+
+PREFIX = "/srv/conda/envs/notebook"
+STAGE = "conda-solve"
+SOLVER_DIR = "/tmp/podman_nb-conda"
+RATTLER = "py-rattler>=0.28,<0.29"
+DEFAULT_ALIAS = "https://conda.anaconda.org/"
+_DEFAULTS = ("https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r")
+_SPEC = re.compile(r"(?:[A-Za-z0-9_./:-]+::)?([A-Za-z0-9_][A-Za-z0-9_.-]*)(?:\s*(?:[=<>!~ ][^#]*)?)?")
+_LOCKS = ("conda-lock.yml", "pixi.lock")
+
+
+def _split_credentials(url: str) -> Tuple[str, Optional[str]]:
+    """``(url without user:password@, "Basic ..." or None)``."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    return urlunsplit(parts._replace(netloc=netloc)), "Basic " + base64.b64encode(pair.encode()).decode()
+
+
+def _alias(project: Project) -> str:
+    """CONDA_CHANNEL_ALIAS from the kernel's environment, else the project's .condarc channel_alias."""
+    alias = project.environ.get("CONDA_CHANNEL_ALIAS", "").strip()
+    for where in (project, Project(project.root, "", project.environ)):
+        if not alias and where.has(".condarc"):
+            condarc = conda_yaml.parse(where.read(".condarc"), where.label(".condarc"))
+            alias = str((condarc or {}).get("channel_alias") or "") if isinstance(condarc, dict) else ""
+    return alias or DEFAULT_ALIAS
+
+
+def channels(written: List[str], alias: str, label: str) -> Tuple[List[str], Dict[str, str]]:
+    """(channel URLs without credentials, {URL: Authorization header}) for the channels as written."""
+    urls, auth = [], {}
+    alias_url, alias_auth = _split_credentials(alias)
+    for channel in written or ["conda-forge"]:
+        if channel == "nodefaults":
+            continue
+        if "://" in channel:
+            if not channel.startswith(("http://", "https://")):
+                raise InvalidArgument(f"{label}: channel {_split_credentials(channel)[0]!r} is not an http(s) URL, "
+                                      "which a build cannot reach")
+            url, header = _split_credentials(channel.rstrip("/"))
+        elif channel == "defaults":
+            urls += [u for u in _DEFAULTS if u not in urls]
+            continue
+        elif re.fullmatch(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*", channel):
+            url, header = alias_url.rstrip("/") + "/" + channel, alias_auth
+        else:
+            raise InvalidArgument(f"{label}: {channel!r} is neither a channel name nor a URL")
+        if url not in urls:
+            urls.append(url)
+        if header:
+            auth[url + "/"] = header
+    return urls, auth
+
+
+def _read(project: Project, name: str) -> Tuple[List[str], List[str], Dict[str, str]]:
+    """(conda specs, pip requirements, variables) of environment.yml, each checked."""
+    label = project.label(name)
+    document = conda_yaml.parse(project.read(name), label)
+    if not isinstance(document, dict):
+        raise InvalidArgument(f"{label} must be a mapping with channels: and dependencies:")
+    specs, pip, variables = [], [], document.get("variables") or {}
+    for item in document.get("dependencies") or []:
+        if isinstance(item, dict) and list(item) == ["pip"] and isinstance(item["pip"], list):
+            pip += [str(p) for p in item["pip"]]
+        elif isinstance(item, str) and _SPEC.fullmatch(item.strip()):
+            specs.append(item.strip())
+        else:
+            raise InvalidArgument(f"{label}: dependency {item!r} is not a conda package spec (e.g. numpy, "
+                                  "numpy=1.26, 'numpy >=1.26') nor a pip: list")
+    for requirement in pip:
+        if not REQUIREMENT.fullmatch(requirement):
+            raise InvalidArgument(f"{label}: pip requirement {requirement!r} is not one pip can read "
+                                  "(expected NAME, NAME==VERSION, NAME>=VERSION, NAME[extra], ...)")
+    if not isinstance(variables, dict) or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) and isinstance(v, str)
+                                                  for k, v in variables.items()):
+        raise InvalidArgument(f"{label}: variables: must map NAME to a value")
+    listed = document.get("channels") or []
+    if not isinstance(listed, list) or not all(isinstance(c, str) for c in listed):
+        raise InvalidArgument(f"{label}: channels: must be a list of channel names or URLs")
+    return specs, pip, {**variables, "__channels__": json.dumps(listed)}
+
+
+def _name(spec: str) -> str:
+    return _SPEC.fullmatch(spec).group(1).lower()
+
+
+def _python_version(specs: List[str]) -> Optional[str]:
+    """``3.11`` for ``python=3.11``, ``python 3.11.*``, ``python==3.11.7``; None for an open range."""
+    for spec in specs:
+        if _name(spec) == "python":
+            match = re.fullmatch(r"(?:[^:]+::)?python\s*(?:==?|\s)\s*(\d+)\.(\d+)(?:[.*\d]*)", spec.strip())
+            return f"{match.group(1)}.{match.group(2)}" if match else None
+    return None
+
+
+class Conda:
+    name = "environment.yml"
+    files = ("environment.yml", "environment.yaml", ".condarc") + _LOCKS
+
+    def _file(self, project: Project) -> Optional[str]:
+        return next((n for n in ("environment.yml", "environment.yaml") if project.has(n)), None)
+
+    def applies(self, project: Project) -> bool:
+        return self._file(project) is not None
+
+    def contribute(self, project: Project, plan: Plan) -> None:
+        name = self._file(project)
+        label = project.label(name)
+        specs, pip, variables = _read(project, name)
+        written = json.loads(variables.pop("__channels__"))
+        urls, auth = channels(written, _alias(project), label)
+        names = [_name(s) for s in specs]
+        if "python" in names:
+            plan.python, plan.python_source = _python_version(specs), label
+        else:
+            specs.insert(0, f"python={plan.python}" if plan.python else "python")
+        kernel = list(plan.packages)
+        if (pip or kernel) and "pip" not in names:
+            specs.append("pip")
+        request = {"prefix": PREFIX, "channels": urls, "specs": specs, "file": label, "optional": kernel}
+        lock = next((n for n in _LOCKS if project.has(n)), None)
+        if lock:
+            request.update(lock=f"{SOLVER_DIR}/{lock}", file=project.label(lock))
+            plan.warnings.append(f"{project.label(lock)} is installed as it is: {label} is not solved again.")
+        base = project.base or default_base(current_python())
+        plan.base, plan.check_python, plan.packages = base, False, ()
+        plan.secrets["condainstall"] = _installer()  # a secret mount: no file in the context or the project
+        if auth:
+            plan.secrets["condaauth"] = json.dumps(auth).encode()
+        plan.stages.append(self._stage(plan, base, request, project.label(lock) if lock else None, bool(auth)))
+        plan.dependencies.append(f"COPY --from={STAGE} {PREFIX} {PREFIX}")
+        plan.path.insert(0, f"{PREFIX}/bin")
+        plan.env.update({"CONDA_DIR": os.path.dirname(os.path.dirname(PREFIX)), "NB_PYTHON_PREFIX": PREFIX,
+                         **variables})  # repo2docker's names
+        plan.needed += [project.label(lock)] if lock else []
+        if auth:
+            plan.private.append(label)
+            plan.warnings.append(f"{label} holds credentials in a channel URL, so it is left out of the image.")
+        if kernel:
+            plan.dependencies.append(pip_step(" ".join(shlex.quote(k) for k in kernel), plan.secret))
+        if pip:
+            plan.dependencies.append(pip_step(" ".join(shlex.quote(p) for p in pip), plan.secret))
+
+    def _stage(self, plan: Plan, base: str, request: dict, lock: Optional[str], auth: bool) -> str:
+        """The solver stage; the request is the install step's argument, so a change to it reruns the step,
+        and the installer's hash is in the step too (it comes as a secret mount, which the cache ignores)."""
+        check = ("import sys; sys.version_info >= (3, 10) or sys.exit('podman_nb: the conda solver needs Python "
+                 f"3.10 or newer in the base image ({base}), which has ' + sys.version.split()[0])")
+        mounts = f"--mount=type=secret,id=condainstall,target={SOLVER_DIR}/install.py "
+        mounts += "--mount=type=secret,id=condaauth,target=/run/secrets/condaauth " if auth else ""
+        digest = hashlib.sha256(_installer()).hexdigest()[:16]
+        lines = [f"FROM {base} AS {STAGE}", "RUN " + json.dumps(["python3", "-c", check]),
+                 pip_step(shlex.quote(RATTLER), plan.secret)]
+        if lock:
+            lines.append(f"COPY {lock} {SOLVER_DIR}/")
+        lines.append(f"RUN {mounts}\\\n    PODMAN_NB_INSTALLER={digest} python3 {SOLVER_DIR}/install.py "
+                     f"{shlex.quote(json.dumps(request, separators=(',', ':')))}")
+        return "\n".join(lines)
+
+
+def _installer() -> bytes:
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "conda_install.py"), "rb") as file:
+        return file.read()
