@@ -175,12 +175,6 @@ def _full_storage(match: re.Match, facts: Dict[str, Any]) -> Said:
                 "`podman system df`")
 
 
-def _no_folder(match: re.Match, facts: Dict[str, Any]) -> Said:
-    return Said(f"the project folder {match.group('path')} does not exist",
-                "give the folder that holds requirements.txt or pyproject.toml, or leave it out for the "
-                "notebook's folder")
-
-
 KERNEL_IMAGE = "build the environment with %image_env --kernel NAME (it adds ipykernel), or use an image with " \
                "Python and ipykernel"  # also said by kernel/containers.py's probe
 
@@ -240,7 +234,6 @@ RULES: Tuple[Rule, ...] = (
          _scp_destination, "image_scp"),
     Rule("scp exit status", APIError, r"^(?:.*: )?exit status (?P<code>\d+)$", _scp_failed, "image_scp"),
     # our own words, matched back until the environment handlers raise them with their hint (issue 30)
-    Rule("no project folder", InvalidArgument, r"^project folder (?P<path>.+) does not exist$", _no_folder),
     # a kernel container the service would not make or start (the kernel layer attaches image, folder, device)
     Rule("kernel cdi device", PodmanError, r"(?i)\bcdi\b|nvidia\.com/gpu", _kernel_device, "kernel"),
     Rule("kernel without python3", PodmanError, r"(?i)python3[\"'`]?: (?:executable file )?not found"

@@ -53,8 +53,6 @@ CASES = {
         APIError("exit status 125"), {"operation": "image_scp", "source": "nosuch:1", "destination": "nowhere::"},
         "Podman's image scp of 'nosuch:1' to 'nowhere::' stopped with exit status 125 and said no more (hint: "
         "check that the image is on the service (%images)"),
-    "no project folder": (InvalidArgument("project folder /no/such/folder does not exist"), {},
-        "the project folder /no/such/folder does not exist (hint: give the folder that holds requirements.txt"),
     # a kernel container (Podman 4.3.1 and 5.4.2 say the same), the facts as the kernel layer attaches them
     "kernel cdi device": (APIError("500 Internal Server Error from POST /v4.3.1/libpod/containers/851c/start",
                   explanation="setting up CDI devices: unresolvable CDI devices nvidia.com/gpu=all"),
