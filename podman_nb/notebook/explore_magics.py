@@ -6,10 +6,10 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from IPython.core.magic import Magics, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic import Magics, magics_class
+from IPython.core.magic_arguments import argument
 
-from .arguments import common
+from .arguments import line
 from .context import CallContext, magic
 from .units import human_size
 
@@ -87,9 +87,7 @@ def _plot(frame: Any, shell: Any) -> None:
 class ExploreMagics(Magics):
     """Looking inside images: layers, files, differences, packages."""
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("--plot", action="store_true",
               help="Draw the layer sizes as bars, the wasted bytes marked (matplotlib).")
     @argument("--ci", action="store_true",
@@ -119,9 +117,7 @@ class ExploreMagics(Magics):
             line += f"; dive's CI rules: {verdicts.count('PASS')} passed, {verdicts.count('SKIP')} disabled"
         return _shown(frame, line)
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("--wasted", action="store_true",
               help="dive's inefficient files: path, copies, bytes, largest first.")
     @argument("--layer", type=int, metavar="N",
@@ -142,9 +138,7 @@ class ExploreMagics(Magics):
         step = frame.attrs.get("step")
         return _shown(frame, f"{args.image}, layer {step}" if step else "", why_empty=f"{args.image}: {what}")
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("--packages", action="store_true", help="Compare the installed packages instead of the files.")
     @argument("--all", action="store_true", dest="everything",
               help="List the files with the same content and a new mtime, mode or owner too.")
@@ -167,9 +161,7 @@ class ExploreMagics(Magics):
         what = "packages" if args.packages else "files" + (f"; {note}" if note else "")
         return _shown(frame, note, why_empty=f"{args.a} and {args.b} have the same {what}")
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("image", help="Image name or id.")
     @magic
     def image_advice(self, args, call):
@@ -185,9 +177,7 @@ class ExploreMagics(Magics):
                       "could be saved", why_empty=f"{args.image}: no finding (no file removed or rewritten in a "
                       "later step, package cache, metadata-only copy, context junk or duplicate content)")
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("-o", "--output", metavar="FILE", help="Write the CycloneDX 1.6 JSON document to FILE.")
     @argument("image", help="Image name or id.")
     @magic
@@ -209,9 +199,7 @@ class ExploreMagics(Magics):
                       f"{where}", why_empty=f"{args.image} has no package database podman_nb reads: an SBOM "
                       f"with no component{where}")
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("--why", metavar="NAME",
               help="The chain that pulled NAME in: NAME, the package that depends on it, … up to one nothing needs.")
     @argument("image", help="Image name or id.")
@@ -229,9 +217,7 @@ class ExploreMagics(Magics):
                       "apk, conda-meta)")
 
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("image", help="Image name or id.")
     @magic
     def image_explore(self, args, call):

@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic import Magics, magics_class
+from IPython.core.magic_arguments import argument
 
 from .. import kernels
 from ..domain.references import short_id
-from .arguments import common
+from .arguments import line
 from .context import CallContext, magic
 
 
@@ -56,9 +56,7 @@ def register(call: CallContext, image: str, name: str, display_name: Optional[st
 class KernelMagics(Magics):
     """``%image_kernel``: images as Jupyter kernels."""
 
-    @line_magic
-    @magic_arguments()
-    @common
+    @line
     @argument("--network", metavar="NAME", help="A Podman network (default: the host's, on loopback ports).")
     @argument("--gpu", action="store_true", help="Request the CDI device nvidia.com/gpu=all.")
     @argument("--env", action="append", metavar="KEY=VALUE", help="Environment variable in the kernel; repeatable.")
