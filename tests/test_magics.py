@@ -624,3 +624,14 @@ def test_pull_all_tags_from_a_registry_registries_conf_does_not_mark_insecure(ip
     finally:
         unlisted.stop()
         podman_service.remove_images(f"{repo}:1")
+
+
+def test_build_asks_for_the_password_before_its_display(ip, base_image, capsys, monkeypatch):
+    """`--creds USER` with no password given: one sentence, said once, and no build display (none started)."""
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "")
+    run(ip, f"%%image_build -t localhost/creds-first:1 --cache-from 127.0.0.1:1/cache --creds alice\n"
+            f"FROM {base_image.local}\n", ok=False)
+    out = capsys.readouterr()
+    said = out.out + out.err
+    assert said.count("no password given for alice") == 1, said
+    assert "STEP" not in said and "image:" not in said, said

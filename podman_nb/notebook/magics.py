@@ -225,10 +225,10 @@ class PodmanMagics(Magics):
         if not call.cell.strip():
             raise UsageError("the cell is empty: write the Containerfile below %%image_build")
         context = os.path.expanduser(args.context) if args.context else None
-        title = ", ".join(args.tag or []) or "image"
+        title, auth = ", ".join(args.tag or []) or "image", call.creds(args.creds)  # asked before the display
         return call.with_progress("build", title, args.quiet, lambda progress: call.images.build(
             fileobj=io.StringIO(call.cell), path=context, target=args.target, progress=progress,
-            auth_config=call.creds(args.creds), **build_kwargs(args))[0])
+            auth_config=auth, **build_kwargs(args))[0])
 
     @line
     @build_options
@@ -266,8 +266,9 @@ class PodmanMagics(Magics):
         if args.print:
             return None
         left_out = [("left out", ", ".join(env.left_out))] if env.left_out else []  # what no environment needs
+        auth = call.creds(args.creds)  # asked for before the display opens
         image = call.with_progress("build", ", ".join(args.tag), args.quiet, lambda progress: environment.build(
-            call.images, env, progress=progress, auth_config=call.creds(args.creds), **build_kwargs(args))[0],
+            call.images, env, progress=progress, auth_config=auth, **build_kwargs(args))[0],
             notes=left_out)
         if args.kernel:
             kernel_magics.register(call, args.tag[0], args.kernel, args.display_name)
