@@ -380,3 +380,18 @@ def test_build_containers_unknown_base_leaves_new_containers_unsure():
     found.see(events.Step(1, 2, "FROM $BASE"))
     on_service["new"] = "base"
     assert found.own(dict(on_service)) == (set(), {"new"})
+
+
+def test_cache_credentials_go_to_the_cache_registry_only():
+    """auth_config with a registry cache is scoped to the cache repositories' registries (a single login would
+    be Podman's for every registry of the build, a FROM image's too); test_a_registry_cache_is_pushed_then_used_by_the_next_build
+    pushes to the login-protected registry with it."""
+    import base64
+
+    from podman_nb.domain.build import _build_headers
+
+    login = {"username": "alice", "password": "s3cret"}
+    header = _build_headers(None, {"cache_to": "127.0.0.1:5000/team/cache", "cache_from": ["quay.io/t/c", "t/c"],
+                                   "auth_config": login})["X-Registry-Auth"]
+    assert json.loads(base64.urlsafe_b64decode(header)) == {"127.0.0.1:5000": login, "docker.io": login,
+                                                            "quay.io": login}

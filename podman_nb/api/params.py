@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ..errors import InvalidArgument
 
@@ -55,8 +55,9 @@ def encode_filters(filters: Optional[Mapping[str, Any]]) -> Optional[str]:
     return json.dumps(encoded) if encoded else None
 
 
-def encode_auth(auth_config: Optional[Mapping[str, Any]]) -> Optional[str]:
-    """The ``X-Registry-Auth`` header value: base64url JSON of username, password and friends."""
+def encode_auth(auth_config: Optional[Mapping[str, Any]], registries: Sequence[str] = ()) -> Optional[str]:
+    """The ``X-Registry-Auth`` header value: base64url JSON of username, password and friends; with
+    ``registries``, a map of each registry to them, so that Podman uses them for those registries only."""
     if not auth_config:
         return None
     if not isinstance(auth_config, Mapping):
@@ -65,7 +66,8 @@ def encode_auth(auth_config: Optional[Mapping[str, Any]]) -> Optional[str]:
     payload = {key: str(auth_config[key]) for key in known if auth_config.get(key) is not None}
     if not ({"username", "password"} <= payload.keys() or payload.keys() & {"auth", "identitytoken", "registrytoken"}):
         raise InvalidArgument("auth_config needs both 'username' and 'password'")
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode("ascii")
+    scoped = {registry: payload for registry in registries} if registries else payload
+    return base64.urlsafe_b64encode(json.dumps(scoped).encode()).decode("ascii")
 
 
 def clean_params(params: Optional[Mapping[str, Any]]) -> Dict[str, Any]:

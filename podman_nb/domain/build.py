@@ -17,12 +17,13 @@ import warnings
 from typing import Any, Dict, Iterator, Mapping, NamedTuple, Optional, Tuple
 
 from ..api.api_client import quote_name
+from ..api.registry import DOCKER_HUB
 from ..errors import BuildError, InvalidArgument, NotSupported, PodmanError
 from ..failures import attached, explain
 from . import build_containers, events
 from .build_context import make_build_context
 from .buildlog import BuildLog
-from .references import short_id
+from .references import parse_reference, short_id
 from .storage import tells_full_storage
 from .transfer import auth_header, encoded
 
@@ -175,13 +176,17 @@ def _read_containerfile(fileobj: Any, custom_context: bool) -> Tuple[Any, Option
     return _Read(data), text if isinstance(text, str) else None
 
 
-def _build_headers(encoding: Optional[str], auth_config: Any) -> Dict[str, str]:
+def _build_headers(encoding: Optional[str], kwargs: Mapping[str, Any]) -> Dict[str, str]:
     """The ``/build`` request's headers: a tar context (``encoding``: gzip), and the registry cache's
-    credentials (``auth_config``) as a push sends them."""
+    credentials (``auth_config``) as a push sends them, for the cache repositories' registries only (a
+    login for every registry would also go to the registry of a FROM image)."""
     headers = {"Content-Type": "application/x-tar"}
     if encoding:
         headers["Content-Encoding"] = encoding
-    headers.update(auth_header(auth_config) or {})
+    repositories = [r for key in ("cache_to", "cache_from") for r in
+                    ([kwargs[key]] if isinstance(kwargs.get(key), str) else kwargs.get(key) or [])]
+    registries = sorted({parse_reference(r).domain or DOCKER_HUB for r in repositories})
+    headers.update(auth_header(kwargs.get("auth_config"), registries) or {})
     return headers
 
 
@@ -228,7 +233,7 @@ class BuildMixin:
             custom_context=kwargs.get("custom_context", False), encoding=kwargs.get("encoding"),
             gzip=kwargs.get("gzip", False))
         params["dockerfile"] = dockerfile
-        headers = _build_headers(encoding, kwargs.get("auth_config"))
+        headers = _build_headers(encoding, kwargs)
         timeout = kwargs.get("timeout")
         build_containers.remove_left(self.client)
         containers = build_containers.BuildContainers(lambda: build_containers.on_service(self.client) or {},

@@ -8,7 +8,7 @@ from __future__ import annotations
 import builtins
 import json
 import re
-from typing import Any, Callable, Dict, Iterator, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from ..api.api_client import quote_name, says_not_found
 from ..api.params import encode_auth
@@ -32,9 +32,10 @@ class StreamLine(NamedTuple):
     events: Tuple[events.Event, ...]
 
 
-def auth_header(auth_config: Optional[Mapping[str, str]]) -> Optional[Dict[str, str]]:
-    """The ``X-Registry-Auth`` header for ``auth_config`` (None without credentials)."""
-    auth = encode_auth(auth_config)
+def auth_header(auth_config: Optional[Mapping[str, str]], registries: Sequence[str] = ()) -> Optional[Dict[str, str]]:
+    """The ``X-Registry-Auth`` header for ``auth_config`` (None without credentials), for ``registries`` only
+    when named (see encode_auth)."""
+    auth = encode_auth(auth_config, registries)
     return {"X-Registry-Auth": auth} if auth else None
 
 
