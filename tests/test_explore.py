@@ -412,6 +412,8 @@ def test_sbom_agrees_with_dpkg_and_pip_inside_the_image(images, explorer, ip, tm
     assert "pkg:pypi/six@1.16.0" in purls
     assert repr(shown).splitlines()[0] == (f"CycloneDX 1.6 SBOM of {child}: {len(purls)} components, written to "
                                            f"{tmp_path / 'child.cdx.json'}")
+    failed = ip.run_cell(f"%image_sbom {child} -o {tmp_path / 'no-such-folder' / 'x.json'}").error_in_exec
+    assert str(failed) == f"cannot write the SBOM to {tmp_path / 'no-such-folder' / 'x.json'}: No such file or directory"
 
 
 def test_explore_model_tree_filter_order_and_text(images, explorer, ip):

@@ -119,9 +119,9 @@ def members(source: Source, length: Optional[int] = None) -> Iterator[Member]:
         name = pax.get("path") or long_name or info.name
         link = pax.get("linkpath") or long_link or info.linkname
         size = int(pax["size"]) if "size" in pax else info.size
+        mtime = int(float(pax["mtime"])) if "mtime" in pax else int(info.mtime)
         long_name = long_link = None
         pax = {}
-        mtime = int(float(pax["mtime"])) if "mtime" in pax else int(info.mtime)
         yield Member(name, tarfile.REGTYPE if kind in _DATA_TYPES else kind, size, info.mode, info.uid,
                      info.gid, link, mtime)
         source.skip(padding(size))

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import os
 import weakref
 from typing import Any
 
 from IPython.core.magic import Magics, magics_class
 from IPython.core.magic_arguments import argument
 
+from ..errors import InvalidArgument
 from .arguments import line
 from .context import CallContext, magic
 from .units import human_size
@@ -191,9 +193,13 @@ class ExploreMagics(Magics):
         frame = _explorer(call).sbom(args.image)
         where = ""
         if args.output:
-            with open(args.output, "w", encoding="utf-8") as out:
-                out.write(frame.attrs["document"])
-            where = f", written to {args.output}"
+            path = os.path.expanduser(args.output)
+            try:
+                with open(path, "w", encoding="utf-8") as out:
+                    out.write(frame.attrs["document"])
+            except OSError as exc:
+                raise InvalidArgument(f"cannot write the SBOM to {path}: {exc.strerror or exc}") from None
+            where = f", written to {path}"
         count = len(frame)
         return _shown(frame, f"CycloneDX 1.6 SBOM of {args.image}: {count} component{'' if count == 1 else 's'}"
                       f"{where}", why_empty=f"{args.image} has no package database podman_nb reads: an SBOM "
