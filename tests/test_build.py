@@ -144,16 +144,22 @@ def test_a_registry_cache_is_pushed_then_used_by_the_next_build(build, client, p
         with pytest.raises(errors.NotSupported, match=r"^Podman 3\.0\.1 ignores cache_to in builds .*Podman 4\.3 "):
             build(containerfile, cache_to=cache)
         return
-    first, log = build(containerfile, layers=True, cache_to=cache)
-    assert f"{ran}-1" in log and f"{ran}-2" in log and log.count("Pushing cache") == 2, log
-    client.images.remove(first.id, force=True)  # the image and its untagged parents: no local cache left
-    second, log = build(containerfile, layers=True, cache_from=cache)
-    assert ran not in log and log.count("Using cache") == 2, log
-    assert second.attrs["RootFS"]["Layers"] == first.attrs["RootFS"]["Layers"]
     secure = registries.secure  # a registry with a login: the credentials go as a push's (X-Registry-Auth)
-    _, log = build(containerfile.replace(mark, mark[::-1]), layers=True, cache_to=f"{secure.host}/podman-nb/cache",
-                   auth_config={"username": secure.username, "password": secure.password})
-    assert log.count("Pushing cache") == 2 and secure.password not in log, log
+    try:
+        first, log = build(containerfile, layers=True, cache_to=cache)
+        assert f"{ran}-1" in log and f"{ran}-2" in log and log.count("Pushing cache") == 2, log
+        client.images.remove(first.id, force=True)  # the image and its untagged parents: no local cache left
+        second, log = build(containerfile, layers=True, cache_from=cache)
+        assert ran not in log and log.count("Using cache") == 2, log
+        assert second.attrs["RootFS"]["Layers"] == first.attrs["RootFS"]["Layers"]
+        _, log = build(containerfile.replace(mark, mark[::-1]), layers=True,
+                       cache_to=f"{secure.host}/podman-nb/cache",
+                       auth_config={"username": secure.username, "password": secure.password})
+        assert log.count("Pushing cache") == 2 and secure.password not in log, log
+    finally:  # the cache's layers, tagged REPO:DIGEST by the service: the listings of later tests stay as they were
+        for image in client.images.list():
+            if any(tag.startswith((cache + ":", f"{secure.host}/podman-nb/cache:")) for tag in image.tags):
+                client.images.remove(image.id, force=True)
 
 
 def test_dockerfile_outside_context_and_containerignore(client, tmp_path, base_image):
