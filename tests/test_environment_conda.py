@@ -165,3 +165,17 @@ def test_invalid_yaml_names_its_line(tmp_path):
         environment.from_folder(project, environ={})
     assert str(caught.value) == ("environment.yml is not valid YAML at line 7: it is indented more than the list "
                                  "item before it")
+
+
+def test_a_tokened_alias_in_condarc_stays_out_of_the_image(tmp_path):
+    """A .condarc whose channel_alias carries a token is not copied into the image (COPY . would), nor is the
+    token in the Containerfile; the warning names the files left out (no service needed: nothing is built)."""
+    from podman_nb.domain.environments import from_folder
+
+    (tmp_path / "environment.yml").write_text("channels:\n  - conda-forge\ndependencies:\n  - python=3.11\n")
+    (tmp_path / ".condarc").write_text("channel_alias: https://u:SECRETTOKEN@mirror.example/\n")
+    env = from_folder(tmp_path, environ={})
+    assert env._rules.excluded(".condarc") and env._rules.excluded("environment.yml")  # what the context leaves out
+    assert "SECRETTOKEN" not in env.containerfile and "SECRETTOKEN" not in " ".join(env.warnings)
+    assert "environment.yml and .condarc may hold the channels' credentials, so they are left out of the image." \
+        in env.warnings, env.warnings

@@ -49,10 +49,15 @@ def _split_credentials(url: str) -> Tuple[str, Optional[str]]:
     return urlunsplit(parts._replace(netloc=netloc)), "Basic " + base64.b64encode(pair.encode()).decode()
 
 
+def _condarc_places(project: Project) -> Tuple[Project, ...]:
+    """Where a .condarc is read: the folder of the environment, then the project's top."""
+    return (project, Project(project.root, "", project.environ))
+
+
 def _alias(project: Project) -> str:
     """CONDA_CHANNEL_ALIAS from the kernel's environment, else the project's .condarc channel_alias."""
     alias = project.environ.get("CONDA_CHANNEL_ALIAS", "").strip()
-    for where in (project, Project(project.root, "", project.environ)):
+    for where in _condarc_places(project):
         if not alias and where.has(".condarc"):
             condarc = conda_yaml.parse(where.read(".condarc"), where.label(".condarc"))
             alias = str((condarc or {}).get("channel_alias") or "") if isinstance(condarc, dict) else ""
@@ -166,9 +171,12 @@ class Conda:
         plan.env.update({"CONDA_DIR": os.path.dirname(os.path.dirname(PREFIX)), "NB_PYTHON_PREFIX": PREFIX,
                          **variables})  # repo2docker's names
         plan.needed += [project.label(lock)] if lock else []
-        if auth:
-            plan.private.append(label)
-            plan.warnings.append(f"{label} holds credentials in a channel URL, so it is left out of the image.")
+        if auth:  # the file and any .condarc may hold the credentials (the alias's own): none goes into the image
+            held = list(dict.fromkeys([label] + [where.label(".condarc") for where in _condarc_places(project)
+                                                 if where.has(".condarc")]))
+            plan.private += held
+            plan.warnings.append(f"{' and '.join(held)} may hold the channels' credentials, so "
+                                 f"{'they are' if len(held) > 1 else 'it is'} left out of the image.")
         if kernel:
             plan.dependencies.append(pip_step(" ".join(shlex.quote(k) for k in kernel), plan.secret))
         if pip:
