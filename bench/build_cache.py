@@ -58,11 +58,7 @@ def run(reps: int, seconds: int) -> Dict[str, List[float]]:
     second = services.PodmanService("5", tmp / "second", registries.registries_conf, registries.ca_files)
     times: Dict[str, List[float]] = {"cold": [], "first host": [], "second host, from the registry": []}
     try:
-        services.build_base_image(first)
-        base = f"{registries.plain.host}/team/base:1"
-        first.cli("tag", services.LOCAL_BASE_IMAGE, base)
-        first.cli("push", "--tls-verify=false", base)
-        second.cli("pull", "--tls-verify=false", base)
+        base = services.share_base_image(first, second, registries, "1")
         cache = f"{registries.plain.host}/team/cache"
         with podman_nb.PodmanClient(base_url=first.base_url) as one, \
                 podman_nb.PodmanClient(base_url=second.base_url) as two:

@@ -432,6 +432,17 @@ class BaseImage:
         return f"BaseImage(local={self.local!r}, secure={self.secure!r}, plain={self.plain!r}, id={self.id[:12]!r})"
 
 
+def share_base_image(first: PodmanService, second: PodmanService, registries: Registries, tag: str) -> str:
+    """The busybox base built on ``first`` and pulled by ``second`` through the plain registry as
+    ``REGISTRY/team/base:TAG`` (two hosts of a team with one registry); returns that name."""
+    build_base_image(first)
+    base = f"{registries.plain.host}/team/base:{tag}"
+    first.cli("tag", LOCAL_BASE_IMAGE, base)
+    first.cli("push", "--tls-verify=false", base)
+    second.cli("pull", "--tls-verify=false", base)
+    return base
+
+
 def build_base_image(service: PodmanService, registries: Registries | None = None) -> BaseImage:
     """Build FROM scratch + host busybox in `service`, tag it localhost/podman-nb/busybox:latest, push to both."""
     ctx = service.workdir / "busybox-context"

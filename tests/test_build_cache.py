@@ -30,12 +30,7 @@ def hosts(registries, tmp_path_factory):
     five = services.PodmanService("5", tmp_path_factory.mktemp("cache-five"), registries.registries_conf,
                                   registries.ca_files)
     try:
-        services.build_base_image(four)
-        base = f"{registries.plain.host}/team/base:{uuid.uuid4().hex[:8]}"
-        four.cli("tag", services.LOCAL_BASE_IMAGE, base)
-        four.cli("push", "--tls-verify=false", base)
-        five.cli("pull", "--tls-verify=false", base)
-        yield four, five, base
+        yield four, five, services.share_base_image(four, five, registries, uuid.uuid4().hex[:8])
     finally:
         four.close()
         five.close()
