@@ -30,6 +30,7 @@ CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 BUILT = "localhost/browser-test/slow:latest"
 FAILING = "localhost/browser-test/failing:latest"
 
+MATHS = "mjx-container, .MathJax, .katex, math"  # what typeset maths is (MathJax 2/3, KaTeX, MathML)
 # Records, from the moment it is installed, what the widget views drew: progress bars (their largest
 # width), the build's STEP labels, widget errors and the summaries left behind.
 OBSERVER_JS = r"""
@@ -60,7 +61,7 @@ const look = () => {
     if (!rec.summaries.includes(text)) rec.summaries.push(text);
   });
   // maths typeset in any output (MathJax 2/3, KaTeX, MathML); the Markdown cell's $x^2$ proves the typesetter runs
-  const MATHS = 'mjx-container, .MathJax, .katex, math';
+  const MATHS = '__MATHS__';
   const maths = [...document.querySelectorAll('.jp-OutputArea-output')].flatMap(el => [...el.querySelectorAll(MATHS)]);
   rec.maths = Math.max(rec.maths, maths.length);
   rec.markdownMaths = Math.max(rec.markdownMaths || 0,
@@ -94,7 +95,7 @@ new MutationObserver(look).observe(document.body,
   {subtree: true, childList: true, attributes: true, characterData: true, attributeFilter: ['style', 'class']});
 setInterval(look, 100);
 look();
-"""
+""".replace("__MATHS__", MATHS)
 
 RUN_ALL_JS = r"""
 const done = arguments[arguments.length - 1];
@@ -440,9 +441,10 @@ def test_tables_read_in_jupyterlab(lab, browser, podman_service, base_image):
 
 
 # maths typeset (MathJax 2/3, KaTeX, MathML) in outputs, and in Markdown cells (which proves the typesetter runs)
-MATHS_JS = """(() => { const M = 'mjx-container, .MathJax, .katex, math';
+MATHS_JS = """(() => { const M = '__MATHS__';
   const count = sel => [...document.querySelectorAll(sel)].flatMap(el => [...el.querySelectorAll(M)]).length;
-  return {outputs: count('.jp-OutputArea-output'), markdown: count('.jp-MarkdownCell')}; })()"""
+  return {outputs: count('.jp-OutputArea-output'), markdown: count('.jp-MarkdownCell')}; })()""".replace(
+    "__MATHS__", MATHS)
 
 
 def _dollar_image(podman_service, base_image):
