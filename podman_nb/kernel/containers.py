@@ -19,8 +19,9 @@ LABEL = "io.podman_nb.kernel"  # the kernel's name
 LAUNCHER_LABEL = "io.podman_nb.launcher"  # host:pid:start-time of the launcher that owns the container
 INIT_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "init.py")
 GPU_DEVICE = "nvidia.com/gpu=all"
+_NO_IPYKERNEL = 3  # the probe's exit status when python3 has no ipykernel
 _PROBE = ("import importlib.util, sys; "
-          "sys.exit(0 if importlib.util.find_spec('ipykernel') else 3)")
+          f"sys.exit(0 if importlib.util.find_spec('ipykernel') else {_NO_IPYKERNEL})")
 
 
 class KernelError(PodmanError):
@@ -123,10 +124,16 @@ def create_spec(options: Options, cwd: Optional[str], command: List[str], rootle
 
 
 def init_command() -> List[str]:
-    """The kernel's init, through an environment image's entrypoint when it has one (its ``start`` runs first)."""
+    """The kernel's init, as :func:`python_command` runs it."""
     with open(INIT_SOURCE, encoding="utf-8") as handle:
-        return ["/bin/sh", "-c", 'if [ -x "$0" ]; then exec "$0" "$@"; fi; exec "$@"', ENTRYPOINT,
-                "python3", "-c", handle.read()]
+        return python_command(handle.read())
+
+
+def python_command(code: str) -> List[str]:
+    """``python3 -c CODE`` as a kernel container runs it: through ``/bin/sh`` and an environment image's entrypoint
+    when it has one (its ``start`` runs first and may put python3 on PATH, as a conda environment's does); the
+    probe runs its check the same way, so it passes exactly when a kernel can start."""
+    return ["/bin/sh", "-c", 'if [ -x "$0" ]; then exec "$0" "$@"; fi; exec "$@"', ENTRYPOINT, "python3", "-c", code]
 
 
 def refused(error: PodmanError, options: Options, folder: Optional[str]) -> PodmanError:
@@ -167,7 +174,7 @@ def probe(api: APIClient, options: Options) -> str:
     Raises ImageNotFound (the service's words, which the magics give a pull hint), the service's refusal
     (see ``refused``) or KernelError."""
     image = api.get(f"/images/{quote_name(options.image)}/json", not_found=ImageNotFound).json()
-    spec = create_spec(options, None, ["python3", "-c", _PROBE], rootless=os.geteuid() != 0)
+    spec = create_spec(options, None, python_command(_PROBE), rootless=os.geteuid() != 0)
     spec.pop("remove")
     spec["labels"] = {}
     try:
@@ -186,8 +193,12 @@ def probe(api: APIClient, options: Options) -> str:
         remove(api, created)
     if code == 127:  # the shell's "command not found"
         raise KernelError(f"the image {options.image} has no python3, so it cannot run ipykernel", hint=KERNEL_IMAGE)
-    if code != 0:
-        raise KernelError(f"the image {options.image} has no ipykernel for its python3 (the probe exited {code})",
+    if code == _NO_IPYKERNEL:
+        raise KernelError(f"the image {options.image} has no ipykernel for its python3",
                           hint="build the environment with %image_env --kernel NAME, or add ipykernel to the "
                           "project's requirements.txt")
+    if code != 0:
+        raise KernelError(f"a kernel cannot start in the image {options.image}: its start script or python3 exited "
+                          f"{code} before ipykernel could be imported",
+                          hint=f"`podman run --rm {options.image} python3 -c 'import ipykernel'` shows what it says")
     return str(image.get("Id", ""))
