@@ -208,6 +208,12 @@ def _kernel_network(match: re.Match, facts: Dict[str, Any]) -> Said:
                 "(on loopback ports)")
 
 
+def _cache_push(match: re.Match, facts: Dict[str, Any]) -> Said:
+    reason = match.group("reason").rstrip(". ")
+    return Said(f"The build could not push its cache to {match.group('host')}/{match.group('path')}: {reason}",
+                keyword_hint(reason, bool(facts.get("creds_given"))))
+
+
 class Rule(NamedTuple):
     """A row: its name (what tests/test_failures.py calls it), the class it is for, the pattern on the error's
     text, what makes the sentence of the match and the facts, and the operation it is for (None: any)."""
@@ -228,6 +234,9 @@ RULES: Tuple[Rule, ...] = (
     Rule("unknown instruction", BuildError, r'Unknown instruction: "?(?P<word>[^"\s]+)"?', _unknown_instruction),
     Rule("copy missing", BuildError,
          r'(?:STEP "(?P<step>[^"]+)".*)?copier: stat: "/(?P<path>[^"]+)": no such file or directory', _copy_missing),
+    # buildah prints the cache's reference as a Go struct: {{{"HOST" "PATH"} "KEY"} ...}: ...
+    Rule("cache push", BuildError, r'failed pushing cache to \{+"(?P<host>[^"]+)" "(?P<path>[^"]+)"\}[^:]*: '
+         r"(?:trying to reuse blob \S+ at destination: )?(?P<reason>.+)", _cache_push),
     Rule("unknown filter", APIError, r'(?:unsupported|invalid) image filter "(?P<key>[^"]+)"', _unknown_filter),
     Rule("scp destination", APIError,
          r'strconv\.Atoi: parsing "[^"]*": invalid syntax|lookup (?P<host>\S+?)(?: on \S+)?: no such host',

@@ -37,6 +37,13 @@ CASES = {
     "unknown instruction": (BuildError('building at STEP "RUNN ": Build error: Unknown instruction: "RUNN"'),
         {"containerfile": "FROM busybox\nRUN true\nRUNN echo hi\n"},
         "unknown instruction RUNN at line 3 of the Containerfile (hint: did you mean RUN?)"),
+    "cache push": (  # Podman 5.4.2's words for a plain-HTTP cache registry without --no-tls-verify
+        BuildError('failed pushing cache to {{{"127.0.0.1:5000" "team/cache"} "9e3fe3a7"} %!q(bool=false)}: trying '
+                   'to reuse blob sha256:d970 at destination: pinging container registry 127.0.0.1:5000: Get '
+                   '"https://127.0.0.1:5000/v2/": http: server gave HTTP response to HTTPS client'), {},
+        'The build could not push its cache to 127.0.0.1:5000/team/cache: pinging container registry 127.0.0.1:5000: '
+        'Get "https://127.0.0.1:5000/v2/": http: server gave HTTP response to HTTPS client (hint: this registry '
+        'speaks plain HTTP: use --no-tls-verify)'),
     "copy missing": (
         BuildError('building at STEP "COPY requirements.txt /app/": checking on sources under "/var/tmp/b": '
                    'copier: stat: "/requirements.txt": no such file or directory'), {"context": "/srv/ctx"},

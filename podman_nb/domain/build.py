@@ -24,7 +24,7 @@ from .build_context import make_build_context
 from .buildlog import BuildLog
 from .references import parse_reference, short_id
 from .storage import tells_full_storage
-from .transfer import auth_header, encoded
+from .transfer import auth_header, encoded, tls_verify_of
 
 _logger = logging.getLogger(__name__)
 
@@ -128,6 +128,7 @@ def build_params(kwargs: Mapping[str, Any]) -> Dict[str, Any]:
     # podman-py's default. Without it libpod builds with an empty format and never finds a cached layer.
     params["outputformat"] = kwargs.get("outputformat") or "application/vnd.oci.image.manifest.v1+json"
     params.update(network_params(kwargs.get("network_mode")))
+    params["tlsVerify"] = tls_verify_of(kwargs)  # the cache's push and pull, a FROM image's pull; None: unsent
     if kwargs.get("pull") is not None and kwargs.get("pullpolicy") is None:
         # libpod requests read ``pullpolicy``; ``pull`` alone is ignored by them.
         params["pullpolicy"] = "always" if kwargs["pull"] else "missing"
@@ -219,7 +220,8 @@ class BuildMixin:
         ``--force-rm``: a failed build leaves no container behind (``forcerm=False`` keeps it).
         ``cache_to``/``cache_from`` name a registry repository the build pushes its layers to / takes
         them from (another host's build reuses them), ``cache_ttl`` ignores older cached layers ("24h");
-        ``auth_config`` is that registry's login, sent as a push's; TLS follows registries.conf.
+        ``auth_config`` is that registry's login, sent as a push's; TLS follows registries.conf unless
+        ``tls_verify`` is given (False: plain HTTP or an untrusted certificate), for the cache and any image pulled.
 
         Raises:
             BuildError: a step failed; its ``build_log`` holds every line, and the sentence names the step.

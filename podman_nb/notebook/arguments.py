@@ -96,7 +96,8 @@ def build_options(function: Callable) -> Callable:
             (("--build-arg",), dict(action="append", metavar="KEY=VALUE", help="Build argument; repeatable.")),
             (("-t", "--tag"), dict(action="append", metavar="TAG", help="Name for the image; repeatable.")))):
         function = argument(*args, **kwargs)(function)
-    return creds_option(quiet()(function))  # --creds: the --cache-to/--cache-from registry's login
+    # --creds: the --cache-to/--cache-from registry's login; --no-tls-verify/--tls-verify: its TLS and a FROM pull's
+    return tls_options(creds_option(quiet()(function)))
 
 
 def build_kwargs(args: Any) -> Dict[str, Any]:
@@ -104,7 +105,7 @@ def build_kwargs(args: Any) -> Dict[str, Any]:
     return dict(tag=args.tag, buildargs=pairs(args.build_arg, "--build-arg"), labels=pairs(args.label, "--label"),
                 nocache=args.no_cache or None, pull=args.pull or None, platform=args.platform,
                 squash=args.squash or None, layers=not args.no_layers,
-                cache_to=args.cache_to or shared, cache_from=args.cache_from or shared)
+                cache_to=args.cache_to or shared, cache_from=args.cache_from or shared, tls_verify=tls(args))
 
 
 def help_text(doc: Optional[str]) -> str:
