@@ -9,8 +9,9 @@ image never holds it. uv reads the index settings from /etc/uv/uv.toml (``uv_con
 from __future__ import annotations
 
 import json
+import re
 import sys
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Sequence
 
 from ..errors import InvalidArgument
 from ..failures import MARK
@@ -64,6 +65,21 @@ def install_step(args: str, secret: bool, cd: str = "") -> str:
     mounts = _UV_MOUNTS + ((SECRET_MOUNT, UV_SECRET_MOUNT) if secret else ())
     get_uv = f"[ -x {_UV_HOME}/bin/uv ] || {_PIP} -q --target {_UV_HOME} uv=={UV_VERSION} || exit 1;"
     return "RUN " + " \\\n    ".join(mounts + (get_uv, cd + _UV + " " + args))
+
+
+def copy_step(sources: Sequence[str], destination: str) -> str:
+    """``COPY SOURCES DESTINATION``, in the JSON form when a name holds a space, a quote or a backslash."""
+    words = [*sources, destination]
+    if any(char in word for word in words for char in ' \t"\'\\'):
+        return "COPY " + json.dumps(words)
+    return "COPY " + " ".join(words)
+
+
+def env_step(values: Mapping[str, str]) -> str:
+    """``ENV NAME=VALUE ...``, each value kept as written (quoted, with ``"``, ``\\`` and ``$`` escaped, unless plain)."""
+    quoted = {name: value if re.fullmatch(r"[\w./:,+=@%-]+", value) else
+              '"' + re.sub(r'(["\\$])', r"\\\1", value) + '"' for name, value in values.items()}
+    return "ENV " + " ".join(f"{name}={value}" for name, value in quoted.items())
 
 
 def check_step(python: Optional[str]) -> str:
