@@ -9,9 +9,7 @@ env's pip, the tokened channel URL); the alias and lock builds reuse its solver 
 from __future__ import annotations
 
 import base64
-import io
 import json
-import tarfile
 
 import pytest
 
@@ -20,7 +18,8 @@ import podman_nb
 from podman_nb import environment
 from podman_nb.errors import BuildError, InvalidArgument
 from podman_nb.kernel import containers
-from test_environment import built, package_index, pip_index, python_base, run_in, unique  # noqa: F401 (fixtures)
+from test_environment import (built, everything_in, package_index, pip_index, python_base, run_in,  # noqa: F401
+                              unique)
 
 PREFIX = "/srv/conda/envs/notebook"
 
@@ -42,29 +41,13 @@ def write(folder, files):
     return folder
 
 
-def everything_in(image, log):
-    """{place: bytes}: the saved archive and each (decompressed) part of it, the config, history and build log."""
-    saved = b"".join(image.save())
-    places = {"saved archive": saved}
-    with tarfile.open(fileobj=io.BytesIO(saved)) as tar:
-        for member in tar:
-            if member.isfile():
-                data = tar.extractfile(member).read()
-                if data[:2] == b"\x1f\x8b":
-                    import gzip
-                    data = gzip.decompress(data)
-                places[member.name] = data
-    places.update(config=json.dumps(image.attrs).encode(), history=json.dumps(image.history()).encode(),
-                  log=log.encode())
-    return places
-
-
 @pytest.fixture(scope="module")
 def conda_image(tmp_path_factory, podman_service, python_base, package_index, channel_server):  # noqa: F811
     """A conda project built once with a tokened channel URL, a pip: list, runtime.txt and --kernel's ipykernel."""
     project = write(tmp_path_factory.mktemp("conda") / "p", {
         "environment.yml": f"name: demo\nchannels:\n  - {channel_server.url('pnb')}  # a token in the URL\n"
-                           "dependencies:\n  - python=3.11\n  - pnb-data\n  - pip:\n    - six==1.16.0\n",
+                           "dependencies:\n  - python=3.11\n  - pnb-data\n  - pip:\n    - six==1.16.0\n"
+                           "variables:\n  GREETING: 'hello world $HOME \"q\"'\n",  # ENV as written
         "runtime.txt": "python-3.10\n",  # the file's python wins
         "requirements.txt": "attrs==23.2.0\n",  # a lower handler's file: not installed
         "analysis.ipynb": "{}\n"})
@@ -84,14 +67,14 @@ def test_conda_project_runs_the_environments_python(podman_service, conda_image,
     assert any("requirements.txt is not installed: environment.yml describes" in w for w in env.warnings), env.warnings
     out = run_in(podman_service, image.tags[0], "command -v python; command -v python3; python -c 'import sys, six, ipykernel; "
                  "print(sys.executable, sys.prefix, six.__version__)'; cat $NB_PYTHON_PREFIX/share/pnb-data/VERSION; "
-                 "python -c 'import attrs' 2>&1 | tail -1; find / -xdev -name 'rattler*' | wc -l")
+                 "python -c 'import attrs' 2>&1 | tail -1; find / -xdev -name 'rattler*' | wc -l; echo \"$GREETING\"")
     assert out.splitlines() == [f"{PREFIX}/bin/python", f"{PREFIX}/bin/python3",
                                 f"{PREFIX}/bin/python {PREFIX} 1.16.0", "1.0",
-                                "ModuleNotFoundError: No module named 'attrs'", "0"]
+                                "ModuleNotFoundError: No module named 'attrs'", "0", 'hello world $HOME "q"']
     token = channel_server.token
     assert any("/pnb/noarch/pnb-data-1.0-" in line and '" 200 ' in line for line in channel_server.requests())
     forms = [token.encode(), base64.b64encode(f"pnb:{token}".encode())]
-    assert [where for where, blob in everything_in(image, log).items() if any(f in blob for f in forms)] == []
+    assert [where for where, blob in everything_in(image, log, podman_service).items() if any(f in blob for f in forms)] == []
 
 
 def test_a_container_kernels_python_is_the_environments(podman_service, conda_image):
@@ -179,3 +162,14 @@ def test_a_tokened_alias_in_condarc_stays_out_of_the_image(tmp_path):
     assert "SECRETTOKEN" not in env.containerfile and "SECRETTOKEN" not in " ".join(env.warnings)
     assert "environment.yml and .condarc may hold the channels' credentials, so they are left out of the image." \
         in env.warnings, env.warnings
+
+
+def test_a_top_level_condarc_does_not_count_beside_binder(tmp_path):
+    """With binder/ holding environment.yml, only binder/'s .condarc gives the alias (no service: nothing is built)."""
+    write(tmp_path / "binder", {"environment.yml": "channels: [pnb]\ndependencies:\n  - python=3.11\n"})
+    write(tmp_path, {".condarc": "channel_alias: https://top.example/\n"})
+    env = environment.from_folder(tmp_path, environ={})
+    assert "https://conda.anaconda.org/pnb" in env.containerfile and "top.example" not in env.containerfile
+    assert "binder/ holds the environment, so .condarc at the top is not used (as in repo2docker)." in env.warnings
+    write(tmp_path / "binder", {".condarc": "channel_alias: https://binder.example/\n"})
+    assert "https://binder.example/pnb" in environment.from_folder(tmp_path, environ={}).containerfile
