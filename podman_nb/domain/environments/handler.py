@@ -83,7 +83,7 @@ class Plan:
     needed: List[str] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
     containerfile: Optional[str] = None
-    secret: bool = False  # set by compose: the pip settings exist, so pip_step(..., plan.secret) mounts them
+    secret: bool = False  # set by compose and add_index: the pip settings exist, so install steps mount them
     secrets: Dict[str, bytes] = field(default_factory=dict)  # more build secrets: id -> content, never stored
     private: List[str] = field(default_factory=list)  # context files left out: they hold credentials
     installer: str = "uv"  # or "pip": what ``install`` writes
