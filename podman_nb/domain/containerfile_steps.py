@@ -76,7 +76,7 @@ def copy_step(sources: Sequence[str], destination: str) -> str:
 
 
 def env_step(values: Mapping[str, str]) -> str:
-    """``ENV NAME=VALUE ...``, each value kept as written (quoted, with ``"``, ``\\`` and ``$`` escaped, unless plain)."""
+    """``ENV NAME=VALUE ...``, each value as written (unless plain, quoted with ``"``, ``\\`` and ``$`` escaped)."""
     quoted = {name: value if re.fullmatch(r"[\w./:,+=@%-]+", value) else
               '"' + re.sub(r'(["\\$])', r"\\\1", value) + '"' for name, value in values.items()}
     return "ENV " + " ".join(f"{name}={value}" for name, value in quoted.items())

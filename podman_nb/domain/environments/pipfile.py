@@ -106,9 +106,10 @@ def _requirement(name: str, spec: Any, label: str, project: Project, local: List
         return _local(name, spec, where, project, local)
     shapes = {"version": str, "markers": str, "extras": list, "hashes": list, "index": str}
     wrong = [key for key, kind in shapes.items() if key in spec and not isinstance(spec[key], kind)]
-    if wrong or not all(isinstance(x, str) for x in spec.get("extras", []) + spec.get("hashes", [])):
-        raise InvalidArgument(f"{where}: {(wrong or ['extras'])[0]} is not a {shapes[(wrong or ['extras'])[0]].__name__}"
-                              " of the kind a Pipfile holds")
+    wrong += [key for key in ("extras", "hashes") if isinstance(spec.get(key), list)
+              and not all(isinstance(x, str) for x in spec[key])]
+    if wrong:
+        raise InvalidArgument(f"{where}: {wrong[0]} must be {'a list of strings' if shapes[wrong[0]] is list else 'a string'}")
     version = spec.get("version", "*").strip()
     requirement = (name + (f"[{','.join(spec['extras'])}]" if spec.get("extras") else "")
                    + ("" if version == "*" else version)
@@ -130,7 +131,7 @@ def _local(name: str, spec: Mapping[str, Any], where: str, project: Project, loc
         return f"{name} @ {target}"
     path = os.path.normpath(os.path.join(project.env_dir, target))
     if os.path.isabs(target) or path.split(os.sep)[0] == "..":
-        raise InvalidArgument(f"{where}: path {target[:60]!r} is outside the project folder, which is all the build has")
+        raise InvalidArgument(f"{where}: path {target[:60]!r} is outside the project folder, which is all a build has")
     local.append(("-e " if spec.get("editable") else "") + shlex.quote("./" + path if path != "." else "."))
     return None
 
@@ -169,7 +170,7 @@ class Pipfile:
         for part in ("default", "develop"):
             for name, entry in _table(lock, part, label, required=part == "default").items():
                 if not isinstance(entry, dict):
-                    raise InvalidArgument(f"{label}: {part}: {str(name)[:40]} must be a table, not {type(entry).__name__}")
+                    raise InvalidArgument(f"{label}: {part}: {name[:40]} must be a table, not {type(entry).__name__}")
                 if _requirement(name, entry, f"{label}: {part}", project, local) and \
                         not entry.get("version", "").startswith("=="):
                     raise InvalidArgument(f"{label}: {part}: {name}: its version must be pinned (==VERSION) in a lock")
