@@ -109,7 +109,8 @@ def _requirement(name: str, spec: Any, label: str, project: Project, local: List
     wrong += [key for key in ("extras", "hashes") if isinstance(spec.get(key), list)
               and not all(isinstance(x, str) for x in spec[key])]
     if wrong:
-        raise InvalidArgument(f"{where}: {wrong[0]} must be {'a list of strings' if shapes[wrong[0]] is list else 'a string'}")
+        kind = "a list of strings" if shapes[wrong[0]] is list else "a string"
+        raise InvalidArgument(f"{where}: {wrong[0]} must be {kind}")
     version = spec.get("version", "*").strip()
     requirement = (name + (f"[{','.join(spec['extras'])}]" if spec.get("extras") else "")
                    + ("" if version == "*" else version)
