@@ -141,11 +141,12 @@ def test_start_runs_before_a_kernel(tmp_path, podman_service, python_base, built
 
 
 def test_runtime_python_3_is_the_newest_without_a_base(tmp_path):
-    project = tmp_path / "p"
+    project = tmp_path / "p\nRUN false"  # a folder's name stays in the Containerfile's first comment
     project.mkdir()
     (project / "runtime.txt").write_text("python-3\n")
     env = environment.from_folder(project, environ={})
     assert env.python == environment.SUPPORTED_PYTHONS[-1] and env.base.endswith(f":{env.python}-slim")
+    assert "\nRUN false" not in env.containerfile
     (project / "runtime.txt").write_text("python-3.10.4\n")
     assert environment.from_folder(project, environ={}).python == "3.10"
 

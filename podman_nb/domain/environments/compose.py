@@ -144,7 +144,8 @@ def _contribute(project: Project, plan: Plan) -> str:
 
 
 def _containerfile(project: Project, plan: Plan, base: str, secret: bool, chosen: str) -> str:
-    lines = [f"# podman_nb.environment: the environment of {os.path.basename(project.root) or project.root}/"]
+    name = " ".join((os.path.basename(project.root) or project.root).split())  # a newline would end the comment
+    lines = [f"# podman_nb.environment: the environment of {name}/"]
     if secret:
         lines.append("# pip index settings (PIP_INDEX_URL, ...) come in as the build secrets 'pipconf' (pip) and "
                      "'uvconf' (uv), never stored in the image")
