@@ -41,7 +41,7 @@ class _UnixPool(unix_adapters.UnixHTTPConnectionPool):
 class _UnixAdapter(requests_unixsocket.UnixAdapter):
     """requests-unixsocket keeps one pool per full URL; keep one per socket so connections are reused."""
 
-    def get_connection(self, url, proxies=None):  # pylint: disable=unused-argument  (trust_env is off: none)
+    def get_connection(self, url, _proxies=None):  # no proxies: the session's trust_env is off
         url = "/".join(url.split("/", 3)[:3])
         with self.pools.lock:
             pool = self.pools.get(url)
