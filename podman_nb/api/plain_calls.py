@@ -9,6 +9,7 @@ APIError and ServiceUnavailable (see podman_nb.base_errors).
 
 from __future__ import annotations
 
+import socket
 from typing import Any, Mapping, Optional
 from urllib.parse import urlencode, urlparse
 
@@ -78,7 +79,7 @@ class PlainCalls:
             return unixhttp.send(self.address, method, target, data, headers, timeout)
         except unixhttp.ConnectError as error:
             raise unanswered(f"No Podman service answered at {self.target.label}", [self.target.url]) from error
-        except TimeoutError as error:
+        except socket.timeout as error:  # TimeoutError from Python 3.10
             raise PodmanError(f"The Podman service at {self.target.label} did not answer within {timeout} s") \
                 from error
         except unixhttp.BROKEN as error:

@@ -58,7 +58,7 @@ class _Connection(http.client.HTTPConnection):
     def connect(self) -> None:
         try:
             self.sock = connect(self.address, self.timeout)
-        except TimeoutError as error:
+        except socket.timeout as error:  # TimeoutError from Python 3.10
             raise ConnectTimeout(str(error)) from error
         except OSError as error:
             raise ConnectError(str(error)) from error
