@@ -6,7 +6,7 @@ import os
 import socket
 import threading
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Type
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlparse
 
 import requests
 import requests_unixsocket
@@ -29,8 +29,7 @@ class _UnixConnection(unix_adapters.UnixHTTPConnection):
     """requests-unixsocket's connection, its socket opened by ``unixhttp.connect`` (the transport's one way)."""
 
     def connect(self):
-        self.sock = unixhttp.connect(unquote(self.unix_socket_url.split("://", 1)[1].split("/", 1)[0]),
-                                     self.timeout)
+        self.sock = unixhttp.connect(unquote(urlparse(self.unix_socket_url).netloc), self.timeout)
 
 
 class _UnixPool(unix_adapters.UnixHTTPConnectionPool):
