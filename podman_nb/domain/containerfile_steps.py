@@ -13,7 +13,7 @@ import re
 import sys
 from typing import Mapping, Optional, Sequence
 
-from ..errors import InvalidArgument
+from ..base_errors import InvalidArgument
 from ..failures import MARK
 
 SUPPORTED_PYTHONS = tuple(f"3.{minor}" for minor in range(8, 15))  # official python:3.X-slim images
