@@ -9,7 +9,9 @@ with the environment's pip. The ``python`` the file asks for wins over runtime.t
 resolved against ``CONDA_CHANNEL_ALIAS`` (the kernel's environment) or the project's ``.condarc``
 ``channel_alias``, as conda does. Credentials in a channel URL (``https://user:TOKEN@host/...``) leave the
 URL and go to the solver as the build secret ``condaauth``: they land in no layer, config, history or lock.
-A ``conda-lock.yml`` or ``pixi.lock`` beside the file is installed as it is, with no solve.
+A ``conda-lock.yml`` or ``pixi.lock`` beside the file is installed as it is, with no solve. With
+``plan.write_lock`` (``%image_env --lock``) any lock is ignored, and the stage solves and writes the records
+to LOCK_IN_STAGE in conda-lock's format without installing them (see ``environment_lock``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ DEFAULT_ALIAS = "https://conda.anaconda.org/"
 _DEFAULTS = ("https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r")
 _SPEC = re.compile(r"(?:[A-Za-z0-9_./:-]+::)?([A-Za-z0-9_][A-Za-z0-9_.-]*)(?:\s*(?:[=<>!~ ][^#]*)?)?")
 _LOCKS = ("conda-lock.yml", "pixi.lock")
+LOCK_IN_STAGE = f"{SOLVER_DIR}/{_LOCKS[0]}"  # where the stage writes the lock it solved (write_lock)
 
 
 def _split_credentials(url: str) -> Tuple[str, Optional[str]]:
@@ -156,7 +159,10 @@ class Conda:
         if (pip or kernel) and "pip" not in names:
             specs.append("pip")
         request = {"prefix": PREFIX, "channels": urls, "specs": specs, "file": label, "optional": kernel}
-        lock = next((n for n in _LOCKS if project.has(n)), None)
+        lock = None if plan.write_lock else next((n for n in _LOCKS if project.has(n)), None)
+        if plan.write_lock:  # the stage only solves and writes the lock (built as the target STAGE)
+            request.update(write_lock=LOCK_IN_STAGE)
+            del request["prefix"]
         if lock:
             request.update(lock=f"{SOLVER_DIR}/{lock}", file=project.label(lock))
             plan.warnings.append(f"{project.label(lock)} is installed as it is: {label} is not solved again.")

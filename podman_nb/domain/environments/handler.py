@@ -82,6 +82,7 @@ class Plan:
     secrets: Dict[str, bytes] = field(default_factory=dict)  # more build secrets: id -> content, never stored
     private: List[str] = field(default_factory=list)  # context files left out: they hold credentials
     installer: str = "uv"  # or "pip": what ``install`` writes
+    write_lock: bool = False  # a conda handler's stage solves and writes a lock instead (%image_env --lock)
 
     def install(self, args: str, cd: str = "") -> str:
         """The step installing ``args`` (pip's arguments: -r FILE, -c FILE, -e ., NAME==VERSION) with the
