@@ -226,3 +226,22 @@ def test_a_tokened_alias_in_condarc_stays_out_of_the_image(tmp_path):
     assert "SECRETTOKEN" not in env.containerfile and "SECRETTOKEN" not in " ".join(env.warnings)
     assert "environment.yml and .condarc may hold the channels' credentials, so they are left out of the image." \
         in env.warnings, env.warnings
+
+
+def test_conda_tutorial_notebook(podman_service, registries, base_image, tmp_path):
+    """notebooks/conda-environment.ipynb end to end with what ``scripts/tutorials`` sets: --lock, --kernel, the
+    kernel's python is the environment's; no token of the channel or the index in the saved notebook."""
+    from urllib.parse import urlsplit
+
+    from test_notebooks import cell, notebook_env, run_notebook, text
+    env = notebook_env(podman_service, registries, base_image)
+    nb = run_notebook("conda-environment.ipynb", env, tmp_path)
+    assert "Kernel 'sales' (Sales (conda, Podman)) is registered" in text(cell(nb, "build"))
+    assert "'python': '3.11." in text(cell(nb, "lock")) and "'pip':" in text(cell(nb, "lock"))
+    assert "conda-lock.yml is installed as it is: environment.yml is not solved again." in text(cell(nb, "print"))
+    assert [line for line in text(cell(nb, "use")).splitlines() if line] == [
+        f"{PREFIX}/bin/python3", "{'north': 150, 'south': 80}"]
+    assert "Removed the kernel sales (0 container(s) removed)." in text(cell(nb, "cleanup"))
+    saved = (tmp_path / "conda-environment.executed.ipynb").read_text()
+    tokens = [urlsplit(env[name]).password for name in ("PIP_INDEX_URL", "CONDA_CHANNEL_ALIAS")]
+    assert all(tokens) and [t for t in tokens if t in saved] == []
