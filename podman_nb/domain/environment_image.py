@@ -44,6 +44,7 @@ class Environment:
         self.source, self.base, self.python = source, base, python
         self.containerfile, self.warnings, self.left_out = containerfile, warnings, list(left_out)
         self._root, self._rules = root, rules
+        self.lock_path: Optional[str] = None  # from_folder(write_lock=True): where the solved lock goes
         self._secrets = {"pipconf": pip_config} if pip_config else {}
         self._secrets.update(secrets or {})
 

@@ -35,21 +35,27 @@ DEFAULT_IGNORES = ("**/.ipynb_checkpoints", "**/__pycache__", "**/*.pyc", "**/.g
 
 
 def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping[str, str]] = None,
-                packages: Tuple[str, ...] = (), installer: str = "uv") -> Environment:
+                packages: Tuple[str, ...] = (), installer: str = "uv", write_lock: bool = False) -> Environment:
     """The environment that ``path``'s files describe (see the module's docstring); nothing is built.
 
     ``base`` overrides the base image (default: python:X.Y-slim for runtime.txt's Python, else the
     running one's); ``environ`` (default os.environ) supplies the pip index settings; ``packages``
     (e.g. ``("ipykernel",)``) are pip-installed in a step of their own before the project's packages
     (a version the project pins wins); ``installer`` is ``"uv"`` (uv pip install, pip's options and
-    index settings) or ``"pip"``.
+    index settings) or ``"pip"``. ``write_lock``: a conda project's solver stage writes a lock instead of
+    installing (``environment_lock``); ``lock_path`` is then where it goes; another project is refused.
     """
     environ = os.environ if environ is None else environ
     if installer not in ("uv", "pip"):
         raise InvalidArgument(f"installer={installer!r}: use 'uv' or 'pip'")
     project = _project(path, base, environ)
-    plan = Plan(packages=tuple(packages), secret=bool(pip_config(environ)), installer=installer)
+    plan = Plan(packages=tuple(packages), secret=bool(pip_config(environ)), installer=installer,
+                write_lock=write_lock)
     chosen = _contribute(project, plan)
+    if write_lock and chosen != Conda.name:
+        raise InvalidArgument(f"{plan.needed[0]} is built as it is, so there is no conda environment to lock"
+                              if plan.containerfile is not None else f"{project.root} has no "
+                              f"{project.label('environment.yml')}: only a conda project's environment can be locked")
     settings = _index_settings(environ, plan)
     secret = pip_config(settings)
     rules, ignore_label = _ignore_rules(project)
@@ -66,9 +72,11 @@ def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping
         containerfile = _containerfile(project, plan, final_base, bool(secret), chosen)
         if UV_SECRET_MOUNT in containerfile:
             plan.secrets["uvconf"] = uv_config(settings)
-    return Environment(project.root, final_base, python, containerfile, plan.warnings, root=project.root,
-                       pip_config=secret, rules=rules, left_out=_left_out(project.root, rules),
-                       secrets=plan.secrets)
+    environment = Environment(project.root, final_base, python, containerfile, plan.warnings, root=project.root,
+                              pip_config=secret, rules=rules, left_out=_left_out(project.root, rules),
+                              secrets=plan.secrets)
+    environment.lock_path = project.path("conda-lock.yml") if write_lock else None
+    return environment
 
 
 def _index_settings(environ: Mapping[str, str], plan: Plan) -> Mapping[str, str]:

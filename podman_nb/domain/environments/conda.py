@@ -10,7 +10,9 @@ resolved against ``CONDA_CHANNEL_ALIAS`` (the kernel's environment) or the ``cha
 ``.condarc`` beside the file (binder/'s when binder/ holds the environment), as conda does. ``variables:``
 become ENV of the image, as written. Credentials in a channel URL (``https://user:TOKEN@host/...``) leave the
 URL and go to the solver as the build secret ``condaauth``: they land in no layer, config, history or lock.
-A ``conda-lock.yml`` or ``pixi.lock`` beside the file is installed as it is, with no solve.
+A ``conda-lock.yml`` or ``pixi.lock`` beside the file is installed as it is, with no solve. With
+``plan.write_lock`` (``%image_env --lock``) any lock is ignored, and the stage solves and writes the records
+to LOCK_IN_STAGE in conda-lock's format without installing them (see ``environment_lock``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ DEFAULT_ALIAS = "https://conda.anaconda.org/"
 _DEFAULTS = ("https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r")
 _SPEC = re.compile(r"(?:[A-Za-z0-9_./:-]+::)?([A-Za-z0-9_][A-Za-z0-9_.-]*)(?:\s*(?:[=<>!~ ][^#]*)?)?")
 _LOCKS = ("conda-lock.yml", "pixi.lock")
+LOCK_IN_STAGE = f"{SOLVER_DIR}/{_LOCKS[0]}"  # where the stage writes the lock it solved (write_lock)
 
 
 def _alias(project: Project) -> str:
@@ -149,7 +152,10 @@ class Conda:
         if (pip or kernel) and "pip" not in names:
             specs.append("pip")
         request = {"prefix": PREFIX, "channels": urls, "specs": specs, "file": label, "optional": kernel}
-        lock = next((n for n in _LOCKS if project.has(n)), None)
+        lock = None if plan.write_lock else next((n for n in _LOCKS if project.has(n)), None)
+        if plan.write_lock:  # the stage only solves and writes the lock (built as the target STAGE)
+            request.update(write_lock=LOCK_IN_STAGE)
+            del request["prefix"]
         if lock:
             request.update(lock=f"{SOLVER_DIR}/{lock}", file=project.label(lock))
             plan.warnings.append(f"{project.label(lock)} is installed as it is: {label} is not solved again.")

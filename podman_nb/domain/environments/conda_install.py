@@ -3,8 +3,9 @@
 It runs in the solver stage under the base image's Python (>= 3.10, py-rattler's wheel is abi3 for those),
 with py-rattler pip-installed in the stage, and imports nothing of podman_nb. It reads:
 
-- its argument, a JSON request: ``prefix``, ``channels`` (URLs, no credentials in them)
-  and either ``specs`` (to solve) or ``lock`` (a conda-lock.yml or pixi.lock to install as it is);
+- its argument, a JSON request: ``prefix`` (none: install nothing), ``channels`` (URLs, no credentials in them)
+  and either ``specs`` (to solve) or ``lock`` (a conda-lock.yml or pixi.lock to install as it is), and
+  ``write_lock``: a file to write the solved records to, in conda-lock's format (``%image_env --lock``);
 - ``/run/secrets/condaauth`` when mounted (a build secret, never stored): ``{"URL prefix": "Basic ..."}``,
   sent as an Authorization header to the URLs under each prefix, so the credentials land in no
   ``conda-meta/*.json``, layer or history.
@@ -111,13 +112,14 @@ async def main(argument):
     records = locked(request) if request.get("lock") else await solve(request, http, cache)
     for record in sorted(records, key=lambda r: r.name.normalized):
         print(f"  {record.name.normalized} {record.version} {record.build} ({record.channel})", flush=True)
-    try:
-        await rattler.install(records, request["prefix"], cache_dir=os.path.join(cache, "pkgs"), client=http,
-                              show_progress=False)
-    except Exception as exc:
-        fail(f"installing the conda environment of {request['file']} failed: {first_line(exc)}")
     if request.get("write_lock"):
         write_lock(records, request)
+    try:
+        if request.get("prefix"):  # none: only the lock is wanted (%image_env --lock's solve)
+            await rattler.install(records, request["prefix"], cache_dir=os.path.join(cache, "pkgs"), client=http,
+                                  show_progress=False)
+    except Exception as exc:
+        fail(f"installing the conda environment of {request['file']} failed: {first_line(exc)}")
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # before asyncio's and the interpreter's teardown, where it sometimes crashes

@@ -87,6 +87,7 @@ class Plan:
     secrets: Dict[str, bytes] = field(default_factory=dict)  # more build secrets: id -> content, never stored
     private: List[str] = field(default_factory=list)  # context files left out: they hold credentials
     installer: str = "uv"  # or "pip": what ``install`` writes
+    write_lock: bool = False  # a conda handler's stage solves and writes a lock instead (%image_env --lock)
     indexes: List[str] = field(default_factory=list)  # extra index URLs: in the secret only (they may hold tokens)
     trusted: List[str] = field(default_factory=list)  # hosts whose TLS is not checked
 
