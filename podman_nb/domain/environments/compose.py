@@ -123,7 +123,7 @@ def _containerfile(project: Project, plan: Plan, base: str, secret: bool, chosen
     if secret:
         lines.append("# pip index settings (PIP_INDEX_URL, ...) come in as the build secrets 'pipconf' (pip) and "
                      "'uvconf' (uv), never stored in the image")
-    lines += plan.stages + [f"FROM {base}", "ENV " + " ".join(f"{k}={v}" for k, v in
+    lines += [f"FROM {base}", "ENV " + " ".join(f"{k}={v}" for k, v in
                                                             {"REPO_DIR": WORKDIR, **plan.env}.items())]
     if plan.path:
         lines.append(f"ENV PATH={':'.join(plan.path)}:$PATH")

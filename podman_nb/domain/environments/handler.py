@@ -46,7 +46,6 @@ class Project:
 class Plan:
     """What the handlers contribute, in the Containerfile's order:
 
-    ``stages`` (whole build stages written before the final FROM, e.g. a solver ``FROM ... AS solve``),
     ``base`` (the final FROM's default: None picks python:X.Y-slim for ``python``), ``env`` (ENV of the
     final image), ``path`` (folders put first on PATH), ``system`` (steps before the Python packages:
     apt), ``packages`` (pip requirements the caller adds, e.g. ipykernel: a handler that installs them
@@ -67,7 +66,6 @@ class Plan:
     python_source: str = "the running Python"
     check_python: bool = True
     base: Optional[str] = None
-    stages: List[str] = field(default_factory=list)
     env: Dict[str, str] = field(default_factory=dict)
     path: List[str] = field(default_factory=list)
     system: List[str] = field(default_factory=list)
