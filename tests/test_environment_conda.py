@@ -4,7 +4,7 @@ on loopback behind a token, py-rattler and the pip packages from the token-guard
 tests/envservices.py, the Debian Python base.
 
 One project is built once for the module (the env's python on PATH, the pip: list, ipykernel through the
-env's pip, the tokened channel URL); the alias and lock builds reuse its solver stage's first steps.
+env's pip, the tokened channel URL); the alias and lock builds find py-rattler and the packages in the build's cache mount.
 """
 from __future__ import annotations
 
