@@ -91,9 +91,59 @@ def _request(containerfile: str) -> dict:
     return json.loads(shlex.split(match.group(1))[0])
 
 
+class Peers:
+    """The timed methods, on two copies of the project (one edited in its notebook, one in environment.yml)."""
+
+    def __init__(self, env: Env, client, base: str, environ: Dict[str, str]):
+        self.client, self.base, self.environ, self.workdir = client, base, environ, env.workdir
+        self.edited = _project(env.workdir / "conda-notebook", 1)
+        self.solved = _project(env.workdir / "conda-solve", 1)
+        self.outside = env.workdir / "conda-outside"
+        self.counters = {"notebook": 0, "solve": 1}
+        self.steps: Dict[str, List[List[tuple]]] = {}
+        self.request: dict = {}
+        self.auth = env.workdir / "conda-auth.json"
+
+    def build(self, key: str, project: Path, tag: str):
+        from podman_nb import environment
+        clock = StepClock()
+        made = environment.from_folder(project, base=self.base, environ=self.environ)
+        environment.build(self.client.images, made, tag=tag, network_mode="host", progress=clock)
+        self.steps.setdefault(key, []).append(clock.durations())
+        return made
+
+    def noop(self):
+        return self.build("noop", self.edited, f"{TAG}-notebook")
+
+    def notebook_edit(self):
+        self.counters["notebook"] += 1
+        _write_notebook(self.edited, self.counters["notebook"])
+        self.build("notebook", self.edited, f"{TAG}-notebook")
+
+    def environment_edit(self):
+        self.counters["solve"] += 1
+        (self.solved / "environment.yml").write_text(_environment_yml(self.counters["solve"]))
+        self.build("solve", self.solved, f"{TAG}-solve")
+
+    def before(self):  # untimed: the outside peer's prefix and caches of the last run go
+        shutil.rmtree(self.outside, ignore_errors=True)
+        self.outside.mkdir(parents=True)
+
+    def py_rattler(self, packages: Path = None):
+        from podman_nb.domain.environments import conda_install
+        here = dict(self.request, prefix=str(self.outside / "prefix"))
+        kept = {"PODMAN_NB_CONDA_PKGS": str(packages)} if packages else {}
+        subprocess.run([sys.executable, conda_install.__file__, json.dumps(here)], check=True,
+                       stdout=subprocess.DEVNULL, env={**os.environ, "PODMAN_NB_CONDA_AUTH": str(self.auth),
+                                                       "TMPDIR": str(self.outside), **kept})
+
+    def empty_step(self):  # the floor of any RUN step: a container started, a layer committed
+        self.client.images.build(fileobj=io.BytesIO(f"FROM {self.base}\nRUN true\n".encode()), nocache=True,
+                                 tag=f"{TAG}-empty", network_mode="host")
+
+
 def bench_conda(env: Env, res: Results, options: argparse.Namespace) -> None:
-    from podman_nb import PodmanClient, environment
-    from podman_nb.domain.environments import conda_install
+    from podman_nb import PodmanClient
 
     base = envservices.python_base_image(env.service)
     index = envservices.PackageIndex(env.workdir / "conda-index")
@@ -102,61 +152,22 @@ def bench_conda(env: Env, res: Results, options: argparse.Namespace) -> None:
     server = condachannel.ChannelServer(channel.parent, env.workdir)
     environ = {"CONDA_CHANNEL_ALIAS": server.alias, "PIP_INDEX_URL": index.url, "PIP_TRUSTED_HOST": "127.0.0.1"}
     client = PodmanClient(base_url=env.base_url)
-    outside = env.workdir / "conda-outside"
-    steps: Dict[str, List[List[tuple]]] = {}
+    peers = Peers(env, client, base, environ)
     try:
-        edited = _project(env.workdir / "conda-notebook", 1)
-        solved = _project(env.workdir / "conda-solve", 1)
-        counters = {"notebook": 0, "solve": 1}
-
-        def build(key, project, tag):
-            clock = StepClock()
-            made = environment.from_folder(project, base=base, environ=environ)
-            environment.build(client.images, made, tag=tag, network_mode="host", progress=clock)
-            steps.setdefault(key, []).append(clock.durations())
-            return made
-
-        def notebook_edit():
-            counters["notebook"] += 1
-            _write_notebook(edited, counters["notebook"])
-            build("notebook", edited, f"{TAG}-notebook")
-
-        def environment_edit():
-            counters["solve"] += 1
-            (solved / "environment.yml").write_text(_environment_yml(counters["solve"]))
-            build("solve", solved, f"{TAG}-solve")
-
-        request = _request(build("noop", edited, f"{TAG}-notebook").containerfile)
-        auth = env.workdir / "conda-auth.json"
-        auth.write_text(json.dumps({server.plain_url("pnb") + "/": "Basic " + base64.b64encode(
+        peers.request = _request(peers.noop().containerfile)
+        peers.auth.write_text(json.dumps({server.plain_url("pnb") + "/": "Basic " + base64.b64encode(
             f"pnb:{server.token}".encode()).decode()}))
-
-        def before():  # untimed: the outside peer's prefix and caches of the last run go
-            shutil.rmtree(outside, ignore_errors=True)
-            outside.mkdir(parents=True)
-
-        def py_rattler(packages: Path = None):
-            here = dict(request, prefix=str(outside / "prefix"))
-            kept = {"PODMAN_NB_CONDA_PKGS": str(packages)} if packages else {}
-            subprocess.run([sys.executable, conda_install.__file__, json.dumps(here)], check=True,
-                           stdout=subprocess.DEVNULL, env={**os.environ, "PODMAN_NB_CONDA_AUTH": str(auth),
-                                                           "TMPDIR": str(outside), **kept})
-
-        def empty_step():  # the floor of any RUN step: a container started, a layer committed
-            client.images.build(fileobj=io.BytesIO(f"FROM {base}\nRUN true\n".encode()), nocache=True,
-                                tag=f"{TAG}-empty", network_mode="host")
-
-        steps.clear()
-        times = interleaved({"noop": lambda: build("noop", edited, f"{TAG}-notebook"), "notebook": notebook_edit,
-                             "solve": environment_edit, "outside": py_rattler, "empty": empty_step,
-                             "outside-kept": lambda: py_rattler(env.workdir / "conda-outside-pkgs")}, options.reps,
-                            before=before, warmup=True)
-        _report(res, times, steps, base, request, options)
+        peers.steps.clear()
+        times = interleaved({"noop": peers.noop, "notebook": peers.notebook_edit, "solve": peers.environment_edit,
+                             "outside": peers.py_rattler, "empty": peers.empty_step,
+                             "outside-kept": lambda: peers.py_rattler(env.workdir / "conda-outside-pkgs")},
+                            options.reps, before=peers.before, warmup=True)
+        _report(res, times, peers.steps, base, peers.request, options)
     finally:
         client.close()
         server.stop()
         index.stop()
-        shutil.rmtree(outside, ignore_errors=True)
+        shutil.rmtree(peers.outside, ignore_errors=True)
         env.cli("rmi", "-f", f"{TAG}-notebook", f"{TAG}-solve", f"{TAG}-empty", check=False)
 
 
