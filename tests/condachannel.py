@@ -34,7 +34,7 @@ PACKAGES = envservices.CACHE / "conda-channel"
 PYTHON_VERSION = "3.11"  # the local wheel index's binary wheels (ipykernel's) are for CPython 3.11
 DATA = "pnb-data"
 DATA_VERSIONS = ("1.0", "2.0")
-RATTLER_VERSION = "0.28.0"  # the solver stage pip-installs it from the local index
+RATTLER_VERSION = "0.28.0"  # the conda install step pip-installs it from the local index
 _STDLIB_LEFT_OUT = ("site-packages/*", "test", "tests", "idle_test", "__pycache__", "config-*", "idlelib", "tkinter",
                     "turtledemo", "ensurepip", "_tkinter*", "lib2to3", "_test*", "_xxtestfuzz*")
 
@@ -150,7 +150,7 @@ def ensure_packages(directory: Path = PACKAGES) -> Path:
 
 
 def ensure_rattler_wheel(directory: Path = envservices.WHEELS) -> Path:
-    """py-rattler's wheel (abi3, for the solver stage's Python) in the local index's DIR/simple/py-rattler/."""
+    """py-rattler's wheel (abi3, for the base image's Python) in the local index's DIR/simple/py-rattler/."""
     folder = directory / "simple" / "py-rattler"
     if not list(folder.glob(f"py_rattler-{RATTLER_VERSION}-*.whl")):
         env = {k: v for k, v in os.environ.items() if k not in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_NO_INDEX")}

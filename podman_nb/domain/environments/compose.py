@@ -42,7 +42,7 @@ def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping
     running one's); ``environ`` (default os.environ) supplies the pip index settings; ``packages``
     (e.g. ``("ipykernel",)``) are pip-installed in a step of their own before the project's packages
     (a version the project pins wins); ``installer`` is ``"uv"`` (uv pip install, pip's options and
-    index settings) or ``"pip"``. ``write_lock``: a conda project's solver stage writes a lock instead of
+    index settings) or ``"pip"``. ``write_lock``: a conda project's solve step writes a lock instead of
     installing (``environment_lock``); ``lock_path`` is then where it goes; another project is refused.
     """
     environ = os.environ if environ is None else environ
@@ -157,7 +157,7 @@ def _containerfile(project: Project, plan: Plan, base: str, secret: bool, chosen
     if secret:
         lines.append("# pip index settings (PIP_INDEX_URL, ...) come in as the build secrets 'pipconf' (pip) and "
                      "'uvconf' (uv), never stored in the image")
-    lines += plan.stages + [f"FROM {base}", env_step({"REPO_DIR": WORKDIR, **plan.env})]
+    lines += [f"FROM {base}", env_step({"REPO_DIR": WORKDIR, **plan.env})]
     if plan.path:
         lines.append(f"ENV PATH={':'.join(plan.path)}:$PATH")
     lines += [f"WORKDIR {WORKDIR}", *entrypoint_steps(plan.start)]

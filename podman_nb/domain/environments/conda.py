@@ -1,18 +1,20 @@
-"""environment.yml (or .yaml): a conda environment, solved and installed with py-rattler in a build stage.
+"""environment.yml (or .yaml): a conda environment, solved and installed with py-rattler in one build step.
 
-The stage (``FROM base AS conda-solve``) pip-installs py-rattler from the configured index (the pip secret),
-then runs ``conda_install.py``, which solves the file's dependencies on linux-64 + noarch and installs them
-at ``/srv/conda/envs/notebook`` (repo2docker's path). The final image copies the environment alone, puts its
-``bin`` first on PATH (``python``/``python3`` are the environment's), and installs the file's ``pip:`` list
-with the environment's pip. The ``python`` the file asks for wins over runtime.txt; without one, runtime.txt's
-(or any) python is added. ``channels`` are used as written; none means conda-forge; a named channel is
-resolved against ``CONDA_CHANNEL_ALIAS`` (the kernel's environment) or the ``channel_alias`` of the
-``.condarc`` beside the file (binder/'s when binder/ holds the environment), as conda does. ``variables:``
-become ENV of the image, as written. Credentials in a channel URL (``https://user:TOKEN@host/...``) leave the
-URL and go to the solver as the build secret ``condaauth``: they land in no layer, config, history or lock.
+One step of the image runs ``conda_install.py``, which solves the file's dependencies on linux-64 + noarch and
+installs them at ``/srv/conda/envs/notebook`` (repo2docker's path), with py-rattler pip-installed once from the
+configured index (the pip secret) into a cache mount beside rattler's package cache: the image gets the
+environment alone, in one layer, and a new solve reuses the packages already fetched. Its ``bin`` goes first on
+PATH (``python``/``python3`` are the environment's); the file's ``pip:`` list is installed with its pip.
+The ``python`` the file asks for wins over runtime.txt; without one, runtime.txt's (or any) python is added.
+``channels`` are used as written; none means conda-forge; a named channel is resolved against
+``CONDA_CHANNEL_ALIAS`` (the kernel's environment) or the ``channel_alias`` of the ``.condarc`` beside the file
+(binder/'s when binder/ holds the environment), as conda does. ``variables:`` become ENV of the image, as written.
+Credentials in a channel URL (``https://user:TOKEN@host/...``) leave the URL and go to the solver as the build
+secret ``condaauth``: they land in no layer, config, history or lock.
 A ``conda-lock.yml`` or ``pixi.lock`` beside the file is installed as it is, with no solve. With
-``plan.write_lock`` (``%image_env --lock``) any lock is ignored, and the stage solves and writes the records
-to LOCK_IN_STAGE in conda-lock's format without installing them (see ``environment_lock``).
+``plan.write_lock`` (``%image_env --lock``) any lock is ignored, and the Containerfile is the base and that step
+alone, which solves and writes the records to LOCK_IN_IMAGE in conda-lock's format without installing them
+(see ``environment_lock``).
 """
 
 from __future__ import annotations
@@ -25,20 +27,20 @@ import shlex
 from typing import Dict, List, Optional, Tuple
 
 from ...errors import InvalidArgument
-from ..containerfile_steps import current_python, default_base, pip_step
+from ..containerfile_steps import SECRET_MOUNT, current_python, default_base, pip_once, pip_step
 from . import conda_yaml
 from .handler import Plan, Project, split_credentials
 from .requirements import REQUIREMENT
 
 PREFIX = "/srv/conda/envs/notebook"
-STAGE = "conda-solve"
-SOLVER_DIR = "/tmp/podman_nb-conda"
+SOLVER_DIR = "/run/podman_nb-conda"  # mount points under /run stay out of the layer
 RATTLER = "py-rattler>=0.28,<0.29"
+RATTLER_CACHE = "/root/.cache/podman_nb-rattler"  # a cache mount: py-rattler (0.28/) and conda packages (pkgs/)
 DEFAULT_ALIAS = "https://conda.anaconda.org/"
 _DEFAULTS = ("https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r")
 _SPEC = re.compile(r"(?:[A-Za-z0-9_./:-]+::)?([A-Za-z0-9_][A-Za-z0-9_.-]*)(?:\s*(?:[=<>!~ ][^#]*)?)?")
 _LOCKS = ("conda-lock.yml", "pixi.lock")
-LOCK_IN_STAGE = f"{SOLVER_DIR}/{_LOCKS[0]}"  # where the stage writes the lock it solved (write_lock)
+LOCK_IN_IMAGE = f"/tmp/podman_nb-{_LOCKS[0]}"  # where --lock's build writes the lock it solved (not under /run)
 
 
 def _alias(project: Project) -> str:
@@ -153,8 +155,8 @@ class Conda:
             specs.append("pip")
         request = {"prefix": PREFIX, "channels": urls, "specs": specs, "file": label, "optional": kernel}
         lock = None if plan.write_lock else next((n for n in _LOCKS if project.has(n)), None)
-        if plan.write_lock:  # the stage only solves and writes the lock (built as the target STAGE)
-            request.update(write_lock=LOCK_IN_STAGE)
+        if plan.write_lock:  # the step only solves and writes the lock
+            request.update(write_lock=LOCK_IN_IMAGE)
             del request["prefix"]
         if lock:
             request.update(lock=f"{SOLVER_DIR}/{lock}", file=project.label(lock))
@@ -164,8 +166,11 @@ class Conda:
         plan.secrets["condainstall"] = _installer()  # a secret mount: no file in the context or the project
         if auth:
             plan.secrets["condaauth"] = json.dumps(auth).encode()
-        plan.stages.append(self._stage(plan, base, request, project.label(lock) if lock else None, bool(auth)))
-        plan.dependencies.append(f"COPY --from={STAGE} {PREFIX} {PREFIX}")
+        step = self._step(plan, base, request, project, lock, bool(auth))
+        if plan.write_lock:  # the base and the solve alone: environment_lock reads the file out of the image
+            plan.containerfile = f"FROM {base}\n{step}"
+            return
+        plan.dependencies.append(step)
         plan.path.insert(0, f"{PREFIX}/bin")
         plan.env.update({"CONDA_DIR": os.path.dirname(os.path.dirname(PREFIX)), "NB_PYTHON_PREFIX": PREFIX,
                          **variables})  # repo2docker's names
@@ -180,21 +185,23 @@ class Conda:
         if pip:
             plan.dependencies.append(pip_step(" ".join(shlex.quote(p) for p in pip), plan.secret))
 
-    def _stage(self, plan: Plan, base: str, request: dict, lock: Optional[str], auth: bool) -> str:
-        """The solver stage; the request is the install step's argument, so a change to it reruns the step,
-        and the installer's hash is in the step too (it comes as a secret mount, which the cache ignores)."""
+    def _step(self, plan: Plan, base: str, request: dict, project: Project, lock: Optional[str], auth: bool) -> str:
+        """The solve and install step; the request is its argument, so a change to it reruns the step, and the
+        installer's and the lock's hashes are in the step too (they come as mounts, which the cache ignores)."""
         check = ("import sys; sys.version_info >= (3, 10) or sys.exit('podman_nb: the conda solver needs Python "
                  f"3.10 or newer in the base image ({base}), which has ' + sys.version.split()[0])")
-        mounts = f"--mount=type=secret,id=condainstall,target={SOLVER_DIR}/install.py "
-        mounts += "--mount=type=secret,id=condaauth,target=/run/secrets/condaauth " if auth else ""
-        digest = hashlib.sha256(_installer()).hexdigest()[:16]
-        lines = [f"FROM {base} AS {STAGE}", "RUN " + json.dumps(["python3", "-c", check]),
-                 pip_step(shlex.quote(RATTLER), plan.secret)]
+        lib = f"{RATTLER_CACHE}/0.28"
+        mounts = [f"--mount=type=cache,target={RATTLER_CACHE}", f"--mount=type=secret,id=condainstall,target="
+                  f"{SOLVER_DIR}/install.py"] + ([SECRET_MOUNT] if plan.secret else [])
+        mounts += ["--mount=type=secret,id=condaauth,target=/run/secrets/condaauth"] if auth else []
+        digests = f"PODMAN_NB_INSTALLER={hashlib.sha256(_installer()).hexdigest()[:16]}"
         if lock:
-            lines.append(f"COPY {lock} {SOLVER_DIR}/")
-        lines.append(f"RUN {mounts}\\\n    PODMAN_NB_INSTALLER={digest} python3 {SOLVER_DIR}/install.py "
-                     f"{shlex.quote(json.dumps(request, separators=(',', ':')))}")
-        return "\n".join(lines)
+            mounts.append(f"--mount=type=bind,source={project.label(lock)},target={SOLVER_DIR}/{lock}")
+            digests += f" PODMAN_NB_LOCK={hashlib.sha256(project.read(lock).encode()).hexdigest()[:16]}"
+        return "RUN " + " \\\n    ".join(mounts + [
+            f"python3 -c {shlex.quote(check)} || exit 1;", pip_once(lib, shlex.quote(RATTLER), f"{lib}/rattler"),
+            f"{digests} PYTHONPATH={lib} PODMAN_NB_CONDA_PKGS={RATTLER_CACHE}/pkgs python3 {SOLVER_DIR}/install.py "
+            f"{shlex.quote(json.dumps(request, separators=(',', ':')))}"])
 
 
 def _installer() -> bytes:

@@ -49,7 +49,6 @@ class Project:
 class Plan:
     """What the handlers contribute, in the Containerfile's order:
 
-    ``stages`` (whole build stages written before the final FROM, e.g. a solver ``FROM ... AS solve``),
     ``base`` (the final FROM's default: None picks python:X.Y-slim for ``python``), ``env`` (ENV of the
     final image), ``path`` (folders put first on PATH), ``system`` (steps before the Python packages:
     apt), ``packages`` (pip requirements the caller adds, e.g. ipykernel: a handler that installs them
@@ -72,7 +71,6 @@ class Plan:
     python_source: str = "the running Python"
     check_python: bool = True
     base: Optional[str] = None
-    stages: List[str] = field(default_factory=list)
     env: Dict[str, str] = field(default_factory=dict)
     path: List[str] = field(default_factory=list)
     system: List[str] = field(default_factory=list)
@@ -87,7 +85,7 @@ class Plan:
     secrets: Dict[str, bytes] = field(default_factory=dict)  # more build secrets: id -> content, never stored
     private: List[str] = field(default_factory=list)  # context files left out: they hold credentials
     installer: str = "uv"  # or "pip": what ``install`` writes
-    write_lock: bool = False  # a conda handler's stage solves and writes a lock instead (%image_env --lock)
+    write_lock: bool = False  # the conda handler's step solves and writes a lock instead (%image_env --lock)
     indexes: List[str] = field(default_factory=list)  # extra index URLs: in the secret only (they may hold tokens)
     trusted: List[str] = field(default_factory=list)  # hosts whose TLS is not checked
 
