@@ -35,6 +35,7 @@ from typing import Dict, List
 
 import condachannel  # noqa: E402  (tests/condachannel.py; bench.py puts tests/ on sys.path)
 import envservices  # noqa: E402
+from environment import write_notebook  # the same notebook edit as the pip project's
 from harness import Results, Row, interleaved, median
 from services_env import Env
 
@@ -51,15 +52,8 @@ def _project(root: Path, minimum: int) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "environment.yml").write_text(_environment_yml(minimum))
     (root / "analysis.py").write_text("ANSWER = 42\n")
-    _write_notebook(root, 0)
+    write_notebook(root, 0)
     return root
-
-
-def _write_notebook(root: Path, edits: int) -> None:
-    cells = [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-              "source": f"from analysis import ANSWER\nANSWER + {n}"} for n in range(edits + 1)]
-    (root / "analysis.ipynb").write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4,
-                                                     "nbformat_minor": 5}))
 
 
 class StepClock:
@@ -117,7 +111,7 @@ class Peers:
 
     def notebook_edit(self):
         self.counters["notebook"] += 1
-        _write_notebook(self.edited, self.counters["notebook"])
+        write_notebook(self.edited, self.counters["notebook"])
         self.build("notebook", self.edited, f"{TAG}-notebook")
 
     def environment_edit(self):
