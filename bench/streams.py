@@ -10,6 +10,7 @@ import io
 import json
 import time
 import tracemalloc
+import types
 
 from harness import Results, Row, median, profile_text
 from services_env import Env
@@ -114,13 +115,16 @@ def bench_streams(env: Env, res: Results, options: argparse.Namespace) -> None:
                 def stream_json(self, response):
                     return json_stream(chunked(data))
 
+                def get(self, path, **params):  # the build containers, asked at the second step: none
+                    return types.SimpleNamespace(json=list)
+
             manager = ImagesManager(FakeClient())
             gc.collect()
             tracemalloc.start()
             base_mem = tracemalloc.get_traced_memory()[0]
             shown = WidgetsDisplay("build", "synthetic", show=False)
             t0 = time.perf_counter()
-            no_containers = BuildContainers(dict, lambda reference: None)  # a synthetic stream: no service to ask
+            no_containers = BuildContainers(set())  # a synthetic stream: no build container before it
             for _built in manager._build_lines(None, shown.update, BuildLog(), no_containers):
                 pass
             elapsed = time.perf_counter() - t0

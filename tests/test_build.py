@@ -350,31 +350,31 @@ def test_build_containers_tells_its_own_from_another_builds():
     build was sent and was alone at its second step is ours; another build's from the same base is not."""
     from podman_nb.domain.build_containers import BuildContainers
     on_service = {"old": "base"}
-    found = BuildContainers(lambda: dict(on_service), {"localhost/b:1": "base", "localhost/c:1": "cbase"}.get)
-    found.see(events.Step(1, 3, "FROM localhost/b:1"))
+    found, bases = BuildContainers(on_service), {"localhost/b:1": "base", "localhost/c:1": "cbase"}.get
+    found.see(events.Step(1, 3, "FROM localhost/b:1"), lambda: dict(on_service))
     on_service["mine"] = "base"
-    found.see(events.Step(2, 3, "RUN sleep 9"))
+    found.see(events.Step(2, 3, "RUN sleep 9"), lambda: dict(on_service))
     on_service["theirs"] = "base"  # another build from the same base, begun after our second step
-    assert found.own(dict(on_service)) == ({"mine"}, set())
+    assert found.own(dict(on_service), bases) == ({"mine"}, set())
     # a cache hit starts a new container from the cached layer: ours, unless another starts from it too
-    found.see(events.LogLine("--> Using cache " + "ab" * 32))
+    found.see(events.LogLine("--> Using cache " + "ab" * 32), lambda: dict(on_service))
     on_service["cached"] = "ab" * 32
-    assert found.own(dict(on_service)) == ({"mine", "cached"}, set())
+    assert found.own(dict(on_service), bases) == ({"mine", "cached"}, set())
     on_service["cached-too"] = "ab" * 32
-    assert found.own(dict(on_service)) == ({"mine"}, {"cached", "cached-too"})
+    assert found.own(dict(on_service), bases) == ({"mine"}, {"cached", "cached-too"})
 
 
 def test_build_containers_leaves_what_it_cannot_tell():
     """Interrupted before its second step, or two builds begun in the same instant: nothing is ours for sure."""
     from podman_nb.domain.build_containers import BuildContainers
     on_service = {}
-    found = BuildContainers(lambda: dict(on_service), {"localhost/b:1": "base"}.get)
-    found.see(events.Step(1, 2, "FROM localhost/b:1 AS build"))
+    found, bases = BuildContainers(on_service), {"localhost/b:1": "base"}.get
+    found.see(events.Step(1, 2, "FROM localhost/b:1 AS build"), lambda: dict(on_service))
     on_service.update({"a": "base"})
-    assert found.own(dict(on_service)) == (set(), {"a"})  # before step 2: maybe another build's
+    assert found.own(dict(on_service), bases) == (set(), {"a"})  # before step 2: maybe another build's
     on_service.update({"b": "base"})
-    found.see(events.Step(2, 2, "RUN true"))
-    assert found.first is None and found.own(dict(on_service)) == (set(), {"a", "b"})
+    found.see(events.Step(2, 2, "RUN true"), lambda: dict(on_service))
+    assert found.first is None and found.own(dict(on_service), bases) == (set(), {"a", "b"})
 
 
 def test_build_containers_unknown_base_leaves_new_containers_unsure():
@@ -382,10 +382,10 @@ def test_build_containers_unknown_base_leaves_new_containers_unsure():
     so the caller says so rather than leaving the build running in silence."""
     from podman_nb.domain.build_containers import BuildContainers
     on_service = {"old": "x"}
-    found = BuildContainers(lambda: dict(on_service), lambda reference: None)
-    found.see(events.Step(1, 2, "FROM $BASE"))
+    found, bases = BuildContainers(on_service), lambda reference: None
+    found.see(events.Step(1, 2, "FROM $BASE"), lambda: dict(on_service))
     on_service["new"] = "base"
-    assert found.own(dict(on_service)) == (set(), {"new"})
+    assert found.own(dict(on_service), bases) == (set(), {"new"})
 
 
 def test_cache_credentials_go_to_the_cache_registry_only():

@@ -78,6 +78,27 @@ def kernel(podman_service, jupyter_data, shell, python_base, package_index):  # 
     podman_service.cli("rmi", "-f", tag, check=False)
 
 
+@pytest.fixture(scope="module")
+def entrypoint_images(kernel, podman_service, tmp_path_factory):
+    """Two images made from the kernel's: one whose python3 is on PATH only through its entrypoint (as a conda
+    environment's start script puts it there), one whose entrypoint fails before python3 runs."""
+    from podman_nb.domain.containerfile_steps import ENTRYPOINT
+    image = KernelSpecManager().get_kernel_spec(kernel).metadata["podman_nb"]["image"]
+    mark = uuid.uuid4().hex[:6]
+    hidden, failing = f"localhost/podman-nb/kernel-hidden{mark}:latest", f"localhost/podman-nb/kernel-failing{mark}:latest"
+    folder = tmp_path_factory.mktemp("entrypoint-images")
+    (folder / "Hidden").write_text(
+        f"FROM {image}\n"
+        'RUN real="$(readlink -f "$(command -v python3)")" && mkdir -p /opt/env/bin && ln -s "$real" /opt/env/bin/python3'
+        ' && for p in $(which -a python3); do rm -f "$p"; done && ! command -v python3'
+        f" && printf '#!/bin/sh\\nexport PATH=/opt/env/bin:$PATH\\nexec \"$@\"\\n' > {ENTRYPOINT} && chmod +x {ENTRYPOINT}\n")
+    (folder / "Failing").write_text(f"FROM {image}\nRUN printf '#!/bin/sh\\nexit 4\\n' > {ENTRYPOINT}\n")
+    podman_service.cli("build", "-t", hidden, "-f", folder / "Hidden", folder)
+    podman_service.cli("build", "-t", failing, "-f", folder / "Failing", folder)
+    yield hidden, failing
+    podman_service.cli("rmi", "-f", hidden, failing, check=False)
+
+
 @pytest.fixture
 def folder(podman_service):
     """The notebook's folder (the kernel's cwd), with a module and a data file in it."""
@@ -302,6 +323,20 @@ def test_kernel_adds_ipykernel_beside_apt_packages(tmp_path, requirements):
     assert ["-r" in words for words in pips] == [False, True][:1 + requirements]
 
 
+def test_probe_finds_python3_where_the_kernel_does(entrypoint_images, started, shell, jupyter_data):
+    """An image whose python3 is on PATH only through its entrypoint (its start script) registers, and its kernel
+    starts: the probe runs python3 as the kernel does, through /bin/sh and the entrypoint."""
+    name = f"hidden-{uuid.uuid4().hex[:6]}"
+    result = shell.run_cell(f"%image_kernel {entrypoint_images[0]} --name {name}")
+    assert result.success, result.error_in_exec
+    try:
+        manager, client = started(name)
+        assert run(client, "import sys; print(sys.executable)") == ("/opt/env/bin/python3\n", None)
+        manager.shutdown_kernel(now=True)
+    finally:
+        kernels.remove(name)
+
+
 def test_list_and_remove(shell, kernel, started, podman_service, capfd):
     started()
     # ready: ipykernel has bound its ports, and kept its warning about unencrypted TCP to itself on 127.0.0.1
@@ -354,12 +389,15 @@ def test_remove_refuses_a_running_kernel(kernel, started, podman_service, python
         kernels.remove(other)
 
 
-@pytest.mark.parametrize("case", ["no-ipykernel", "no-image", "bad-name", "unseen-folder", "gpu", "bad-env", "no-network"])
-def test_bad_input_writes_nothing(case, podman_service, python_base, jupyter_data, kernel, shell, capsys):  # noqa: F811
+@pytest.mark.parametrize("case", ["no-ipykernel", "failing-start", "no-image", "bad-name", "unseen-folder", "gpu", "bad-env", "no-network"])
+def test_bad_input_writes_nothing(case, podman_service, python_base, jupyter_data, kernel, shell, capsys,  # noqa: F811
+                                  entrypoint_images):
     image = KernelSpecManager().get_kernel_spec(kernel).metadata["podman_nb"]["image"]
     name = f"bad-{uuid.uuid4().hex[:6]}"
     line, expected = {
         "no-ipykernel": (f"{python_base} --name {name}", "has no ipykernel for its python3"),
+        "failing-start": (f"{entrypoint_images[1]} --name {name}", f"a kernel cannot start in the image "
+                          f"{entrypoint_images[1]}: its start script or python3 exited 4 before ipykernel"),
         "no-image": (f"localhost/podman-nb/missing:1 --name {name}",
                      "Image not found: localhost/podman-nb/missing:1 is not on this Podman service (hint: %images"),
         "bad-name": (f"{image} --name 'no spaces'", "is not a kernel name Jupyter accepts"),

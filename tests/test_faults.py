@@ -8,11 +8,13 @@ and "the registry going away" is the proxy and the registry stopping together.
 from __future__ import annotations
 
 import ctypes
+import gc
 import io
 import os
 import socket
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -377,6 +379,40 @@ def test_service_killed_during_build(own, next_call):
         _, error = other.finish()
     another.close()
     assert error is None, repr(error)
+    assert build_containers(own) == before
+
+
+def test_killed_builds_keep_no_client_alive_and_go_once(own):
+    """What a killed build leaves is kept for its client's next call without keeping the client alive (a closed
+    client is collected; its container is then no one's to remove), and two threads' next calls on one client
+    remove that client's container once, both calls working."""
+    ensure_up(own)
+    before = build_containers(own)
+    dropped, kept = (podman_nb.PodmanClient(base_url=own.service.base_url) for _ in range(2))
+    workers, made = [], []
+    for client in (dropped, kept):  # one after the other: each build is alone at its second step
+        in_run = threading.Event()
+        workers.append(Worker(lambda client=client, in_run=in_run: client.images.build(
+            fileobj=cf(f"FROM {own.base}\nRUN echo started; sleep 30\n"), layers=False, nocache=True,
+            progress=step_two(in_run))))
+        assert in_run.wait(WATCHDOG), "the build never reached its RUN step"
+        (new,) = build_containers(own) - before - set(made)
+        made.append(new)
+    fault("service killed")
+    own.service.kill()
+    assert [type(worker.finish()[1]) for worker in workers] == [ServiceUnavailable] * 2
+    own.service.start()
+    dropped_api = weakref.ref(dropped.api)
+    dropped.close()
+    del dropped, workers, client
+    gc.collect()
+    assert dropped_api() is None, gc.get_referrers(dropped_api())
+    start = threading.Barrier(2)
+    pruners = [Worker(lambda: (start.wait(), kept.images.prune())) for _ in range(2)]
+    assert [pruner.finish()[1] for pruner in pruners] == [None, None]
+    assert build_containers(own) - before == {made[0]}  # the kept client's went; the dropped one's is no one's
+    own.service.request("DELETE", f"{services.LIBPOD}/containers/{made[0]}?force=true")
+    kept.close()
     assert build_containers(own) == before
 
 

@@ -16,9 +16,8 @@ import threading
 import warnings
 from typing import Any, Dict, Iterator, Mapping, NamedTuple, Optional, Tuple
 
-from ..api.api_client import quote_name
 from ..api.registry import DOCKER_HUB
-from ..errors import BuildError, InvalidArgument, NotSupported, PodmanError
+from ..errors import BuildError, InvalidArgument, NotSupported, PodmanError, ServiceUnavailable
 from ..failures import attached, explain
 from . import build_containers, events
 from .build_context import make_build_context
@@ -190,6 +189,13 @@ def _build_headers(encoding: Optional[str], kwargs: Mapping[str, Any]) -> Dict[s
     return headers
 
 
+def _warn_going_on(reason: str) -> None:
+    message = (f"the abandoned build may go on on the service: {reason}; "
+               "`podman ps --external` lists them, `podman rm -f ID` stops one")
+    _logger.warning(message)
+    warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+
 class BuildLine(NamedTuple):
     """A decoded line of a build's answer and the image id it reports (None when it reports none)."""
     line: Any
@@ -236,8 +242,7 @@ class BuildMixin:
         headers = _build_headers(encoding, kwargs)
         timeout = kwargs.get("timeout")
         build_containers.remove_left(self.client)
-        containers = build_containers.BuildContainers(lambda: build_containers.on_service(self.client) or {},
-                                                      self._image_id)
+        containers = build_containers.BuildContainers(self._build_containers_now())
         try:
             response = self.client.post("/build", params=params, data=body, headers=headers, stream=True,
                                         timeout=(self.client.timeout, float(timeout)) if timeout else None)
@@ -274,28 +279,29 @@ class BuildMixin:
                                "builds (RUN steps would get no memory limit): build with Podman 4 or later, "
                                "or leave them out")
 
-    def _image_id(self, reference: str) -> Optional[str]:
-        """The id of the local image ``reference`` names, or None."""
+    def _build_containers_now(self) -> Dict[str, str]:
+        """The service's build containers (none when it does not say: the build's own request then fails)."""
         try:
-            return str(self.client.get(f"/images/{quote_name(reference)}/json").json().get("Id") or "") or None
+            return build_containers.on_service(self.client)
         except PodmanError:
-            return None
+            return {}
 
     def _stop_abandoned_build(self, containers: "build_containers.BuildContainers") -> None:
         """Podman goes on building after its client has gone: remove this build's containers, which
         stops it, and no other build's (see build_containers)."""
-        now = build_containers.on_service(self.client)
-        if now is None:  # the service does not answer (killed mid-build): the next build or prune removes them
+        try:
+            now = build_containers.on_service(self.client)
+        except ServiceUnavailable:  # the service went away (killed mid-build): the next build or prune removes them
             build_containers.leave(self.client, containers)
             return
-        ours, unsure = containers.own(now)
+        except PodmanError as error:  # it is there, its builds going on, but did not list them
+            _warn_going_on(f"its build containers could not be listed ({error})")
+            return
+        ours, unsure = containers.own(now, lambda reference: build_containers.image_id(self.client, reference))
         build_containers.remove(self.client, ours)
         if unsure:
-            message = ("the abandoned build may go on on the service: its container could not be told from "
-                       f"another build's ({', '.join(sorted(short_id(c) for c in unsure))}); "
-                       "`podman ps --external` lists them, `podman rm -f ID` stops one")
-            _logger.warning(message)
-            warnings.warn(message, RuntimeWarning, stacklevel=2)
+            _warn_going_on("its container could not be told from another build's "
+                           f"({', '.join(sorted(short_id(c) for c in unsure))})")
 
     def _build_lines(self, response: Any, progress: Any, log: BuildLog,
                      containers: "build_containers.BuildContainers") -> Iterator["BuildLine"]:
@@ -319,7 +325,8 @@ class BuildMixin:
     def _build_lines_until_end(self, response: Any, progress: Any, log: BuildLog,
                                containers: "build_containers.BuildContainers",
                                ) -> Iterator["BuildLine"]:
-        for line, found in events.read(self.client.stream_json(response), containers.watching(progress)):
+        watched = containers.watching(progress, self._build_containers_now)
+        for line, found in events.read(self.client.stream_json(response), watched):
             before = log.events.image_id
             log.add(line, found)
             if log.events.failure is not None:

@@ -126,10 +126,16 @@ def create_spec(options: Options, cwd: Optional[str], command: List[str], rootle
 
 
 def init_command() -> List[str]:
-    """The kernel's init, through an environment image's entrypoint when it has one (its ``start`` runs first)."""
+    """The kernel's init, as :func:`python_command` runs it."""
     with open(INIT_SOURCE, encoding="utf-8") as handle:
-        return ["/bin/sh", "-c", 'if [ -x "$0" ]; then exec "$0" "$@"; fi; exec "$@"', ENTRYPOINT,
-                "python3", "-c", handle.read()]
+        return python_command(handle.read())
+
+
+def python_command(code: str) -> List[str]:
+    """``python3 -c CODE`` as a kernel container runs it: through ``/bin/sh`` and an environment image's entrypoint
+    when it has one (its ``start`` runs first and may put python3 on PATH, as a conda environment's does); the
+    probe runs its check the same way, so it passes exactly when a kernel can start."""
+    return ["/bin/sh", "-c", 'if [ -x "$0" ]; then exec "$0" "$@"; fi; exec "$@"', ENTRYPOINT, "python3", "-c", code]
 
 
 def refused(error: PodmanError, options: Options, folder: Optional[str]) -> PodmanError:

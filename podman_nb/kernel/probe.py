@@ -8,10 +8,11 @@ import os
 from ..api.api_client import APIClient, quote_name
 from ..errors import APIError, ImageNotFound
 from ..failures import KERNEL_IMAGE
-from .containers import KernelError, Options, create_spec, refused, remove
+from .containers import KernelError, Options, create_spec, python_command, refused, remove
 
+_NO_IPYKERNEL = 3  # the probe's exit status when python3 has no ipykernel
 _PROBE = ("import importlib.util, sys; "
-          "sys.exit(0 if importlib.util.find_spec('ipykernel') else 3)")
+          f"sys.exit(0 if importlib.util.find_spec('ipykernel') else {_NO_IPYKERNEL})")
 
 
 def probe(api: APIClient, options: Options) -> str:
@@ -20,7 +21,7 @@ def probe(api: APIClient, options: Options) -> str:
     Raises ImageNotFound (the service's words, which the magics give a pull hint), the service's refusal
     (see ``refused``) or KernelError."""
     image = api.get(f"/images/{quote_name(options.image)}/json", not_found=ImageNotFound).json()
-    spec = create_spec(options, None, ["python3", "-c", _PROBE], rootless=os.geteuid() != 0)
+    spec = create_spec(options, None, python_command(_PROBE), rootless=os.geteuid() != 0)
     spec.pop("remove")
     spec["labels"] = {}
     try:
@@ -39,8 +40,12 @@ def probe(api: APIClient, options: Options) -> str:
         remove(api, created)
     if code == 127:  # the shell's "command not found"
         raise KernelError(f"the image {options.image} has no python3, so it cannot run ipykernel", hint=KERNEL_IMAGE)
-    if code != 0:
-        raise KernelError(f"the image {options.image} has no ipykernel for its python3 (the probe exited {code})",
+    if code == _NO_IPYKERNEL:
+        raise KernelError(f"the image {options.image} has no ipykernel for its python3",
                           hint="build the environment with %image_env --kernel NAME, or add ipykernel to the "
                           "project's requirements.txt")
+    if code != 0:
+        raise KernelError(f"a kernel cannot start in the image {options.image}: its start script or python3 exited "
+                          f"{code} before ipykernel could be imported",
+                          hint=f"`podman run --rm {options.image} python3 -c 'import ipykernel'` shows what it says")
     return str(image.get("Id", ""))
