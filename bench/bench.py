@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import services  # noqa: E402  (tests/services.py)
 from build import bench_build  # noqa: E402
+from conda import bench_conda  # noqa: E402
 from environment import bench_environment  # noqa: E402
 from explore import bench_explore  # noqa: E402
 from harness import Results, fmt  # noqa: E402
@@ -63,6 +64,7 @@ SECTIONS: Dict[str, Section] = {
     "stream": Section(bench_streams, {"stream": "Stream handling (synthetic)"}),
     "environment": Section(bench_environment, {"environment": "Environment images (%image_env)"}),
     "installers": Section(bench_installers, {"installers": "Environment rebuilds: uv beside pip"}, default=False),
+    "conda": Section(bench_conda, {"conda": "Conda environments (environment.yml)"}, default=False),
     "explore": Section(bench_explore, {"explore": "Image explorer (%image_layers)"}),
     "startup": Section(bench_startup, {"startup": "Start-up"}),
     "ssh": Section(bench_ssh, {"ssh": "ssh:// (loopback sshd) beside the unix socket"}),

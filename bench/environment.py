@@ -33,11 +33,11 @@ def _project(root: Path) -> Path:
     (root / "analysis.py").write_text("import six, idna, attrs\n\nANSWER = 42\n")
     # %%image_build sends its cell as .containerfile.<random> in the context: keep it out of COPY . (a no-op)
     (root / ".containerignore").write_text(".containerfile.*\n.containerignore\n")
-    _write_notebook(root, 0)
+    write_notebook(root, 0)
     return root
 
 
-def _write_notebook(root: Path, edits: int) -> None:
+def write_notebook(root: Path, edits: int) -> None:
     cells = [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
               "source": f"from analysis import ANSWER\nANSWER + {n}"} for n in range(edits + 1)]
     (root / "analysis.ipynb").write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4,
@@ -69,7 +69,7 @@ def bench_environment(env: Env, res: Results, options: argparse.Namespace) -> No
 
         def notebook_edit():
             edits[0] += 1
-            _write_notebook(project, edits[0])
+            write_notebook(project, edits[0])
             magic("notebook", "line", "image_env", line)
 
         def requirements_edit():

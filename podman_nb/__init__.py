@@ -5,10 +5,9 @@
 
 import importlib
 
-from . import errors  # noqa: F401
-
 # the public names import on first use: a container kernel's launcher (python -m podman_nb.kernel) needs only the
-# transport, and the images layer would cost it a twentieth of a second at every kernel start
+# transport, and the images layer would cost it a twentieth of a second at every kernel start (``errors`` and the
+# client's requests a fifth more)
 _FROM = {"APIClient": ".api.api_client", "Connection": ".api.connections", "list_connections": ".api.connections",
          "PodmanClient": ".client", "Image": ".domain.images", "ImagesManager": ".domain.manager"}
 
@@ -32,6 +31,8 @@ def unload_ipython_extension(ipython):
 
 
 def __getattr__(name):
+    if name == "errors":  # the module (importing it makes it this package's attribute)
+        return importlib.import_module(".errors", __name__)
     if name not in _FROM:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = globals()[name] = getattr(importlib.import_module(_FROM[name], __name__), name)

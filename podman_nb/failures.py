@@ -23,7 +23,7 @@ import os
 import re
 from typing import Any, Callable, Dict, Iterable, Iterator, NamedTuple, Optional, Tuple
 
-from .errors import APIError, BuildError, ImageNotFound, InvalidArgument, PodmanError, ServiceUnavailable
+from .base_errors import BuildError, InvalidArgument, PodmanError, ServiceError, Unreachable
 
 MARK = "podman_nb: "  # a generated build step's own failure starts with this; the rest is the sentence
 
@@ -79,9 +79,9 @@ def attach(error: BaseException, **facts: Any) -> BaseException:
     return error
 
 
-def unanswered(message: str, tried: Iterable[str]) -> ServiceUnavailable:
+def unanswered(message: str, tried: Iterable[str]) -> Unreachable:
     """The error for a service that did not answer where it may simply not run: the hint says how to start one."""
-    return attach(ServiceUnavailable(message, tried), startable=True)  # type: ignore[return-value]
+    return attach(Unreachable(message, tried), startable=True)  # type: ignore[return-value]
 
 
 def attached(lines: Iterator[Any], **facts: Any) -> Iterator[Any]:
@@ -176,7 +176,7 @@ def _full_storage(match: re.Match, facts: Dict[str, Any]) -> Said:
 
 
 KERNEL_IMAGE = "build the environment with %image_env --kernel NAME (it adds ipykernel), or use an image with " \
-               "Python and ipykernel"  # also said by kernel/containers.py's probe
+               "Python and ipykernel"  # also said by kernel/probe.py
 
 
 def _kernel_device(match: re.Match, facts: Dict[str, Any]) -> Said:
@@ -225,34 +225,34 @@ class Rule(NamedTuple):
 
 
 RULES: Tuple[Rule, ...] = (
-    Rule("image not known", ImageNotFound, r"failed to find image (?P<name>\S+?): (?P=name): image not known",
+    Rule("image not known", ServiceError, r"failed to find image (?P<name>\S+?): (?P=name): image not known",
          _missing_image),
-    Rule("name: image not known", ImageNotFound, r"^(?P<name>\S+?): image not known$", _missing_image),
-    Rule("no such tag", APIError, r"reading manifest (?P<tag>[^\s:]+) in (?P<repository>\S+?): (?:manifest|name) "
+    Rule("name: image not known", ServiceError, r"^(?P<name>\S+?): image not known$", _missing_image),
+    Rule("no such tag", ServiceError, r"reading manifest (?P<tag>[^\s:]+) in (?P<repository>\S+?): (?:manifest|name) "
          "unknown", _no_such_tag),
-    Rule("manifest unknown", APIError, r"(?:manifest|name) unknown", _reference_not_there, "image_pull"),
+    Rule("manifest unknown", ServiceError, r"(?:manifest|name) unknown", _reference_not_there, "image_pull"),
     Rule("unknown instruction", BuildError, r'Unknown instruction: "?(?P<word>[^"\s]+)"?', _unknown_instruction),
     Rule("copy missing", BuildError,
          r'(?:STEP "(?P<step>[^"]+)".*)?copier: stat: "/(?P<path>[^"]+)": no such file or directory', _copy_missing),
     # buildah prints the cache's reference as a Go struct: {{{"HOST" "PATH"} "KEY"} ...}: ...
     Rule("cache push", BuildError, r'failed pushing cache to \{+"(?P<host>[^"]+)" "(?P<path>[^"]+)"\}[^:]*: '
          r"(?:trying to reuse blob \S+ at destination: )?(?P<reason>.+)", _cache_push),
-    Rule("unknown filter", APIError, r'(?:unsupported|invalid) image filter "(?P<key>[^"]+)"', _unknown_filter),
-    Rule("scp destination", APIError,
+    Rule("unknown filter", ServiceError, r'(?:unsupported|invalid) image filter "(?P<key>[^"]+)"', _unknown_filter),
+    Rule("scp destination", ServiceError,
          r'strconv\.Atoi: parsing "[^"]*": invalid syntax|lookup (?P<host>\S+?)(?: on \S+)?: no such host',
          _scp_destination, "image_scp"),
-    Rule("scp exit status", APIError, r"^(?:.*: )?exit status (?P<code>\d+)$", _scp_failed, "image_scp"),
+    Rule("scp exit status", ServiceError, r"^(?:.*: )?exit status (?P<code>\d+)$", _scp_failed, "image_scp"),
     # our own words, matched back until the environment handlers raise them with their hint (issue 30)
     # a kernel container the service would not make or start (the kernel layer attaches image, folder, device)
     Rule("kernel cdi device", PodmanError, r"(?i)\bcdi\b|nvidia\.com/gpu", _kernel_device, "kernel"),
     Rule("kernel without python3", PodmanError, r"(?i)python3[\"'`]?: (?:executable file )?not found"
          r"|executable file [`\"]?python3[`\"]? not found|no such file or directory: OCI runtime", _kernel_python,
          "kernel"),
-    Rule("kernel folder unseen", APIError,
+    Rule("kernel folder unseen", ServiceError,
          r"(?i)(?:statfs|\bstat|mount\w*)\s+\"?(?P<path>/[^\s\":]*)?.*?no such file or directory", _kernel_folder,
          "kernel"),
     Rule("full storage", PodmanError, FULL_STORAGE.pattern, _full_storage),
-    Rule("kernel network", APIError, r"unable to find network with name or ID (?P<name>[^\s:]+): network not found",
+    Rule("kernel network", ServiceError, r"unable to find network with name or ID (?P<name>[^\s:]+): network not found",
          _kernel_network, "kernel"),
 )
 
@@ -372,7 +372,7 @@ def _table(error: PodmanError) -> Tuple[Said, Optional[str]]:
             match = re.search(rule.pattern, text)
             if match:
                 return rule.sentence(match, facts), rule.name
-    text = error.explanation if isinstance(error, APIError) and error.explanation else text
+    text = error.explanation if isinstance(error, ServiceError) and error.explanation else text
     hint = next((h for name, h in _FACT_HINTS.items() if facts.get(name)), "")
     if not hint and not isinstance(error, InvalidArgument):  # its words are ours about the input: no registry's
         hint = keyword_hint(text, bool(facts.get("creds_given")))

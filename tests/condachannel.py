@@ -34,7 +34,7 @@ PACKAGES = envservices.CACHE / "conda-channel"
 PYTHON_VERSION = "3.11"  # the local wheel index's binary wheels (ipykernel's) are for CPython 3.11
 DATA = "pnb-data"
 DATA_VERSIONS = ("1.0", "2.0")
-RATTLER_VERSION = "0.28.0"  # the solver stage pip-installs it from the local index
+RATTLER_VERSION = "0.28.0"  # the conda install step pip-installs it from the local index
 _STDLIB_LEFT_OUT = ("site-packages/*", "test", "tests", "idle_test", "__pycache__", "config-*", "idlelib", "tkinter",
                     "turtledemo", "ensurepip", "_tkinter*", "lib2to3", "_test*", "_xxtestfuzz*")
 
@@ -150,7 +150,7 @@ def ensure_packages(directory: Path = PACKAGES) -> Path:
 
 
 def ensure_rattler_wheel(directory: Path = envservices.WHEELS) -> Path:
-    """py-rattler's wheel (abi3, for the solver stage's Python) in the local index's DIR/simple/py-rattler/."""
+    """py-rattler's wheel (abi3, for the base image's Python) in the local index's DIR/simple/py-rattler/."""
     folder = directory / "simple" / "py-rattler"
     if not list(folder.glob(f"py_rattler-{RATTLER_VERSION}-*.whl")):
         env = {k: v for k, v in os.environ.items() if k not in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_NO_INDEX")}
@@ -187,24 +187,26 @@ def publish(dest: Path, version: str) -> None:
     _index(dest)
 
 
-def write_lock(server: "ChannelServer", name: str, specs: list, path: Path) -> None:
-    """A conda-lock.yml at ``path`` for ``specs`` solved against the served channel ``name`` now, written by
-    podman_nb's own installer script (its ``write_lock``) on this machine, with the server's credentials."""
-    import json
-    import subprocess
-    from podman_nb.domain.environments import conda_install
+def write_pixi_lock(server: "ChannelServer", name: str, specs: list, path: Path) -> list:
+    """A pixi.lock at ``path`` for ``specs`` solved now against the served channel ``name`` (py-rattler on this
+    machine, with the server's credentials as a header; ``LockFile.to_path`` writes pixi's format); the
+    records as ``NAME-VERSION-BUILD`` (their conda-meta file names), sorted."""
+    from rattler import Channel, Gateway, LockChannel, LockFile, LockPlatform, solve
+    from rattler.networking import AddHeadersMiddleware, Client
 
-    auth = path.parent / ".auth.json"
-    auth.write_text(json.dumps({server.plain_url(name) + "/": "Basic " + base64.b64encode(
-        f"pnb:{server.token}".encode()).decode()}))
-    request = {"prefix": str(path.parent / ".prefix"), "channels": [server.plain_url(name)], "specs": specs,
-               "file": "environment.yml", "write_lock": str(path)}
-    try:
-        services.run([sys.executable, conda_install.__file__, json.dumps(request)],
-                     env={**os.environ, "PODMAN_NB_CONDA_AUTH": str(auth)})
-    finally:
-        auth.unlink()
-        shutil.rmtree(path.parent / ".prefix", ignore_errors=True)
+    auth = {"Authorization": "Basic " + base64.b64encode(f"pnb:{server.token}".encode()).decode()}
+    client = Client([AddHeadersMiddleware(lambda host, path: auth)])
+    cache = path.parent / ".repodata-cache"
+    gateway = Gateway(cache_dir=str(cache), client=client)
+    records = asyncio.run(solve([Channel(server.plain_url(name))], specs, gateway=gateway,
+                                platforms=["linux-64", "noarch"], virtual_packages=[]))
+    shutil.rmtree(cache, ignore_errors=True)
+    lock = LockFile([LockPlatform("linux-64")])
+    lock.set_channels("default", [LockChannel(server.plain_url(name))])
+    for record in records:
+        lock.add_conda_package("default", LockPlatform("linux-64"), record)
+    lock.to_path(str(path))
+    return sorted(f"{r.name.normalized}-{r.version}-{r.build}" for r in records)
 
 
 class ChannelServer:

@@ -152,14 +152,20 @@ class PackageIndex:
 
 def tutorial_settings(service: "services.PodmanService", registries: "services.Registries", base_image: Any,
                       workdir: Path) -> Dict[str, str]:
-    """Every setting the six tutorials read, as ``scripts/tutorials`` gives them to JupyterLab and
+    """Every setting the seven tutorials read, as ``scripts/tutorials`` gives them to JupyterLab and
     tests/test_notebooks.py to nbclient: the service, the plain registry and the busybox base; the offline Python
-    base; a served package index with numpy and pandas (its token in PIP_INDEX_URL); a folder the service sees
+    base; a served package index with numpy, pandas and py-rattler (its token in PIP_INDEX_URL); the offline conda
+    channel as conda-forge under CONDA_CHANNEL_ALIAS (its token in it); a folder the service sees
     for the example projects; a Jupyter data dir of its own for the container kernel's spec."""
+    import condachannel  # it imports this module
+
     ensure_wheels(kernel=True)
     ensure_wheels(data=True)
+    condachannel.ensure_rattler_wheel()
     index = PackageIndex(Path(workdir) / "index")
-    return {"PODMAN_NB_BASE_URL": service.base_url, "PODMAN_NB_REGISTRY": registries.plain.host,
+    condachannel.make_channel(Path(workdir) / "conda" / "conda-forge")  # conda-environment.ipynb's conda-forge
+    channels = condachannel.ChannelServer(Path(workdir) / "conda", Path(workdir))
+    return {"CONDA_CHANNEL_ALIAS": channels.alias, "PODMAN_NB_BASE_URL": service.base_url, "PODMAN_NB_REGISTRY": registries.plain.host,
             "PODMAN_NB_BASE_IMAGE": base_image.local, "PODMAN_NB_PYTHON_BASE": python_base_image(service),
             "PIP_INDEX_URL": index.url, "PIP_TRUSTED_HOST": "127.0.0.1", "PODMAN_NB_SCRATCH": str(service.workdir),
             "JUPYTER_DATA_DIR": str(Path(workdir) / "jupyter-data")}

@@ -254,6 +254,33 @@ def test_nothing_left_after_shutdown(started, podman_service, kernel, how):
     assert gone_within(podman_service, kernel) == {}
 
 
+def test_launcher_never_imports_requests(kernel, folder, podman_service, tmp_path):
+    """The launcher talks to the service with unixhttp alone (issue 31): over a kernel's whole life (create, attach,
+    start, a cell, an interrupt, removal) its Python imports neither requests nor urllib3, whose import was a
+    fifth of a second of every start. ``-X importtime`` writes every import to its stderr as it happens."""
+    manager = KernelManager(kernel_name=kernel)
+    argv = list(manager.kernel_spec.argv)
+    manager.kernel_spec.argv = argv[:1] + ["-X", "importtime"] + argv[1:]
+    log = tmp_path / "launcher.log"
+    with open(log, "w") as handle:
+        manager.start_kernel(cwd=str(folder), stderr=handle)
+        client = manager.client()
+        try:
+            client.start_channels()
+            client.wait_for_ready(timeout=60)
+            assert run(client, "print(1 + 1)") == ("2\n", None)
+            manager.interrupt_kernel()  # the launcher's kill call
+            assert run(client, "print(3)") == ("3\n", None)
+        finally:
+            client.stop_channels()
+            manager.shutdown_kernel()
+    imported = {line.rsplit("|", 1)[1].strip() for line in log.read_text().splitlines()
+                if line.startswith("import time:") and "|" in line}
+    assert "podman_nb.api.unixhttp" in imported  # the log is the launcher's, and it used unixhttp
+    assert sorted(name for name in imported if name.split(".")[0] in ("requests", "urllib3")) == []
+    assert gone_within(podman_service, kernel) == {}
+
+
 def test_container_removed_from_outside_is_noticed(started, podman_service, kernel):
     manager, _ = started()
     (container,) = containers(podman_service, kernel)

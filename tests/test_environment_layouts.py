@@ -7,6 +7,7 @@ The builds share the base and its first steps, so the file adds four short build
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -17,7 +18,7 @@ import envservices
 from podman_nb import environment
 from podman_nb.errors import InvalidArgument
 from podman_nb.kernel import containers
-from test_environment import built, package_index, pip_index, python_base, run_in  # noqa: F401 (fixtures)
+from test_environment import built, everything_in, package_index, pip_index, python_base, run_in  # noqa: F401
 
 START = '#!/bin/sh\necho started >> /tmp/start.log\nexport STARTED="yes, $NB_USER"\nexec "$@"\n'
 
@@ -43,7 +44,7 @@ def test_pipfile_lock_in_binder(tmp_path, podman_service, python_base, pip_index
     (project / ".containerignore").write_text("binder\n")  # nor does its ignore file
     (project / "data.csv").write_text("x\n")
     (binder / "Pipfile").write_text('[packages]\nattrs = "*"\n')  # the lock wins over its Pipfile
-    (binder / "Pipfile.lock").write_text(lock({"six": "1.16.0"}, {"idna": "3.7"}))
+    (binder / "Pipfile.lock").write_text("\ufeff" + lock({"six": "1.16.0"}, {"idna": "3.7"}))  # a BOM, as Windows writes
     (binder / "requirements.txt").write_text("attrs==23.2.0\n")  # a lower handler's file: not installed
     (binder / ".containerignore").write_text("data.csv\n")
     (binder / "runtime.txt").write_text("python-3\n")  # any 3.X: the base's
@@ -65,24 +66,45 @@ def test_pipfile_lock_in_binder(tmp_path, podman_service, python_base, pip_index
     assert any("/simple/six/" in line and '" 200 ' in line for line in pip_index.requests())  # PyPI source: the mirror
 
 
-def test_pipfile_without_lock_and_default_ignores(tmp_path, podman_service, python_base, pip_index, built):  # noqa: F811
+def test_pipfile_without_lock_and_default_ignores(tmp_path, monkeypatch, podman_service, python_base, pip_index,
+                                                  built):  # noqa: F811
+    """packages, dev-packages, a local path with a space, and a private [[source]] whose token comes from the
+    kernel's environment (${VAR}, as pipenv reads it): used by the installer, in no layer, history or log."""
     project = tmp_path / "p"
-    for folder in (".git", "pkg/__pycache__", ".ipynb_checkpoints", "node_modules/x", ".venv"):
+    for folder in (".git", "pkg/__pycache__", ".ipynb_checkpoints", "node_modules/x", ".venv", "my lib/mypkg"):
         (project / folder).mkdir(parents=True)
     (project / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     (project / "pkg" / "__pycache__" / "m.cpython-311.pyc").write_bytes(b"\0")
     (project / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     (project / ".containerignore").write_text("!.git\n")  # brings one back
-    (project / "Pipfile").write_text('[[source]]\nname = "pypi"\nurl = "https://pypi.org/simple"\nverify_ssl = true\n\n'
-                                     '[packages]\nsix = "==1.16.0"\n\n[dev-packages]\nidna = {version = "==3.7"}\n')
-    env = environment.from_folder(project, base=python_base)
-    assert env.left_out == [".ipynb_checkpoints", ".venv", "__pycache__", "node_modules"], env.left_out
-    image, _ = built(env)
-    out = run_in(podman_service, image.tags[0], "python3 -c 'import six, idna; print(six.__version__, idna.__version__)'; "
-                 "cd $REPO_DIR && find . | sort | tr '\\n' ' '")
+    (project / "my lib" / "mypkg" / "__init__.py").write_text('"""A local package."""\n__version__ = "0.1"\n')
+    (project / "my lib" / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["flit_core>=3.2,<4"]\nbuild-backend = "flit_core.buildapi"\n\n'
+        '[project]\nname = "mypkg"\ndynamic = ["version", "description"]\n')
+    corp = envservices.PackageIndex(tmp_path / "corp", token="corp&tok-5e1d")
+    monkeypatch.setenv("CORP_INDEX_TOKEN", corp.token)
+    (project / "Pipfile").write_text(
+        '\ufeff[[source]]\nname = "pypi"\nurl = "https://pypi.org/simple"\nverify_ssl = true\n\n'
+        f'[[source]]\nname = "corp"\nurl = "http://pnb:${{CORP_INDEX_TOKEN}}@127.0.0.1:{corp.port}/simple/"\n\n'
+        '[packages]\nsix = "==1.16.0"\nmypkg = {path = "./my lib", editable = true}\n\n'
+        '[dev-packages]\nidna = {version = "==3.7"}\n')
+    try:
+        env = environment.from_folder(project, base=python_base)
+        assert env.left_out == [".ipynb_checkpoints", ".venv", "__pycache__", "node_modules"], env.left_out
+        image, log = built(env)
+        out = run_in(podman_service, image.tags[0], "cd $REPO_DIR && find . | sort | tr '\\n' '|'; echo; python3 -c "
+                     "'import six, idna, mypkg; print(six.__version__, idna.__version__, mypkg.__file__)'")
+        assert any("/simple/idna/" in line and '" 200 ' in line for line in corp.requests())  # the source was used
+        places = everything_in(image, log, podman_service)
+    finally:
+        corp.stop()
     lines = out.splitlines()
-    assert lines[0] == "1.16.0 3.7"  # packages and dev-packages
-    assert lines[1].split() == [".", "./.git", "./.git/HEAD", "./Pipfile", "./pkg"]
+    assert lines[1] == "1.16.0 3.7 /srv/project/my lib/mypkg/__init__.py"  # packages, dev-packages, the local path
+    assert lines[0].split("|")[:-1] == [".", "./.git", "./.git/HEAD", "./Pipfile", "./my lib", "./my lib/mypkg",
+                                        "./my lib/mypkg/__init__.py", "./my lib/pyproject.toml", "./pkg"]
+    forms = [corp.token.encode(), base64.b64encode(f"pnb:{corp.token}".encode())]
+    places["Containerfile"] = env.containerfile.encode()
+    assert [where for where, blob in places.items() if any(form in blob for form in forms)] == []
 
 
 def test_dockerfile_is_built_as_it_is(tmp_path, podman_service, python_base, built):  # noqa: F811
@@ -91,7 +113,8 @@ def test_dockerfile_is_built_as_it_is(tmp_path, podman_service, python_base, bui
     (project / "requirements.txt").write_text("no-such-package-pnb\n")
     (project / "apt.txt").write_text("no-such-package-pnb\n")
     (project / "hello.txt").write_text("hello\n")
-    (project / "Dockerfile").write_text(f"FROM {python_base}\nCOPY hello.txt /hello.txt\n")
+    (project / "Dockerfile").write_text(f"FROM --platform=linux/amd64 {python_base} AS first\nFROM first\n"
+                                        "COPY hello.txt /hello.txt\n")
     env = environment.from_folder(project, base="docker.io/library/python:3.12-slim")
     assert env.containerfile == (project / "Dockerfile").read_text() and env.base == python_base
     assert env.warnings == ["Dockerfile is built as it is: --base docker.io/library/python:3.12-slim is not used.",
@@ -118,11 +141,12 @@ def test_start_runs_before_a_kernel(tmp_path, podman_service, python_base, built
 
 
 def test_runtime_python_3_is_the_newest_without_a_base(tmp_path):
-    project = tmp_path / "p"
+    project = tmp_path / "p\nRUN false"  # a folder's name stays in the Containerfile's first comment
     project.mkdir()
     (project / "runtime.txt").write_text("python-3\n")
     env = environment.from_folder(project, environ={})
     assert env.python == environment.SUPPORTED_PYTHONS[-1] and env.base.endswith(f":{env.python}-slim")
+    assert "\nRUN false" not in env.containerfile
     (project / "runtime.txt").write_text("python-3.10.4\n")
     assert environment.from_folder(project, environ={}).python == "3.10"
 
@@ -153,9 +177,10 @@ def test_uv_keeps_pips_requirements(tmp_path, podman_service, python_base, pip_i
     (project / "lib" / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["flit_core>=3.2,<4"]\nbuild-backend = "flit_core.buildapi"\n\n'
         '[project]\nname = "mypkg"\ndynamic = ["version", "description"]\n')
-    (project / "requirements.txt").write_text('-r more.txt\n-c constraints.txt\n-e ./lib\nidna\n'
+    (project / "more dir").mkdir()  # -r followed to any depth, a name with a space, a BOM (Windows editors)
+    (project / "requirements.txt").write_text('\ufeff-r "more dir/more.txt"\n-e ./lib\nidna\n'
                                               'tomli==2.0.1 ; python_version < "3.0"\n')
-    (project / "more.txt").write_text('attrs==23.2.0 ; python_version >= "3.8"\n')
+    (project / "more dir" / "more.txt").write_text('-c ../constraints.txt\nattrs==23.2.0 ; python_version >= "3.8"\n')
     (project / "constraints.txt").write_text("idna==3.7\n")
     env = environment.from_folder(project, base=python_base)
     assert "uv pip install --system" in env.containerfile and "-m pip install --disable-pip-version-check -r" \
@@ -168,3 +193,18 @@ def test_uv_keeps_pips_requirements(tmp_path, podman_service, python_base, pip_i
     assert lines[0] == "23.2.0 3.7 /srv/project/lib/mypkg/__init__.py"  # -r, -c, -e (the copied project, editable)
     assert "No module named 'tomli'" in lines[1]  # its marker is false
     assert lines[2:] == ["0", "0"]  # uv, its cache and its settings: not in the image
+
+
+def test_nested_requirements_are_copied_beside_it(tmp_path, podman_service, python_base, pip_index, built):  # noqa: F811
+    """-r and -c are followed to any depth, out of binder/ but inside the project, into the install step's folder."""
+    project = tmp_path / "p"
+    (project / "binder").mkdir(parents=True)
+    (project / "shared reqs").mkdir()
+    (project / "binder" / "requirements.txt").write_text('-r "../shared reqs/base.txt"\n')
+    (project / "shared reqs" / "base.txt").write_text("-c constraints.txt\nidna\n")
+    (project / "shared reqs" / "constraints.txt").write_text("idna==3.7\n")
+    env = environment.from_folder(project, base=python_base)
+    copied = env.containerfile.index('COPY ["shared reqs/base.txt", "shared reqs/constraints.txt"')
+    assert copied < env.containerfile.index("COPY . ")  # before the project: a notebook edit keeps the install
+    image, _ = built(env)
+    assert run_in(podman_service, image.tags[0], "python3 -c 'import idna; print(idna.__version__)'") == "3.7"

@@ -10,8 +10,8 @@ from pathlib import Path
 from podman_nb import failures
 from podman_nb.domain import listing_cache, listing_status
 from podman_nb.domain.buildlog import BuildLog
-from podman_nb.errors import (APIError, BuildError, ImageNotFound, InvalidArgument, PodmanError, ServiceUnavailable,
-                              StreamParseError)
+from podman_nb.errors import (APIError, BuildError, ImageNotFound, InvalidArgument, PodmanError, StreamParseError,
+                              Unreachable)
 from podman_nb.kernel.containers import KernelError
 from podman_nb.notebook.error_display import describe
 
@@ -151,7 +151,7 @@ def test_our_own_failures_say_their_sentence_without_the_table():
 def test_no_service_says_how_to_start_one_where_it_is_said():
     start = "start it with `podman system service --time=0 &` (or `systemctl --user start podman.socket`), or "
     python = failures.unanswered("No Podman service answered at unix:///x.sock (podman is not installed)", [])
-    assert isinstance(python, ServiceUnavailable) and python.row is None
+    assert isinstance(python, Unreachable) and python.row is None
     assert str(python) == ("No Podman service answered at unix:///x.sock (podman is not installed) (hint: "
                            + start + "pass base_url= (another service's address))")
     failures.attach(python, magic="%podman")

@@ -11,8 +11,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "podman_nb"
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 # the layers, lowest first: a module may import from its own layer and those below, never from one above
-LAYERS = (("errors.py", "failures.py"), ("api",), ("domain", "explore", "kernel", "kernels", "environment.py",
-                                                      "client.py"), ("notebook",))
+LAYERS = (("base_errors.py", "errors.py", "failures.py"), ("api",),
+          ("domain", "explore", "kernel", "kernels", "environment.py", "client.py"), ("notebook",))
 
 
 def _name(path: Path) -> str:

@@ -6,38 +6,47 @@ import os
 import socket
 import threading
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Type
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlparse
 
 import requests
 import requests_unixsocket
 import urllib3.exceptions
+from requests_unixsocket import adapters as unix_adapters
 
-from ..errors import APIError, InvalidArgument, NotFound, ServiceUnavailable, StreamTimeout
+from ..errors import APIError, InvalidArgument, NotFound, ServiceUnavailable, StreamTimeout, Unreachable
 from .features import Features
 from .params import clean_params
-from ..failures import explain, unanswered
+from ..failures import unanswered
 from .service import Target, find_service
 from .ssh import SSHTunnel
 from .stream import json_stream
+from . import unixhttp
 
 DEFAULT_TIMEOUT = 60.0
-# How the service says an image, tag or repository is missing when it does not answer 404: Podman 3 answers a
-# push of a missing image 400 "no such image", any Podman a compat pull of a missing tag 500 "manifest unknown".
-_NOT_FOUND_WORDS = ("manifest unknown", "not found", "name unknown", "does not exist", "image not known",
-                    "no such image")
 
 
-def says_not_found(message: Any) -> bool:
-    """Whether the service's message means that what was asked for does not exist."""
-    lowered = str(message or "").lower()
-    return any(word in lowered for word in _NOT_FOUND_WORDS)
+class _UnixConnection(unix_adapters.UnixHTTPConnection):
+    """requests-unixsocket's connection, its socket opened by ``unixhttp.connect`` (the transport's one way)."""
+
+    def connect(self):
+        self.sock = unixhttp.connect(unquote(urlparse(self.unix_socket_url).netloc), self.timeout)
+
+
+class _UnixPool(unix_adapters.UnixHTTPConnectionPool):
+    def _new_conn(self):
+        return _UnixConnection(self.socket_path, self.timeout)
 
 
 class _UnixAdapter(requests_unixsocket.UnixAdapter):
     """requests-unixsocket keeps one pool per full URL; keep one per socket so connections are reused."""
 
-    def get_connection(self, url, proxies=None):
-        return super().get_connection("/".join(url.split("/", 3)[:3]), proxies)
+    def get_connection(self, url, _proxies=None):  # no proxies: the session's trust_env is off
+        url = "/".join(url.split("/", 3)[:3])
+        with self.pools.lock:
+            pool = self.pools.get(url)
+            if pool is None:
+                pool = self.pools[url] = _UnixPool(url, self.timeout)
+        return pool
 
 
 def quote_name(name: str) -> str:
@@ -61,19 +70,22 @@ class APIClient:
                  stream_timeout: Optional[float] = None, start_service: bool = True,
                  connection: Optional[str] = None, identity: Optional[str] = None,
                  environment: Optional[Mapping[str, str]] = None, **_ignored: Any):
-        self.target: Target = find_service(base_url, start=start_service, connection=connection, identity=identity,
-                                           environment=environment)
+        try:  # service discovery and ssh raise Unreachable: here it becomes the APIError podman-py code catches
+            self.target: Target = find_service(base_url, start=start_service, connection=connection,
+                                               identity=identity, environment=environment)
+            self.tunnel: Optional[SSHTunnel] = None
+            if self.target.scheme == "ssh":
+                self.tunnel = SSHTunnel(self.target.url, self.target.identity, self.target.is_machine,
+                                        self.target.name)
+        except Unreachable as error:
+            raise ServiceUnavailable.of(error) from None
         self.base_url = self.target.url
         self.connection = self.target.name
         self.timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
         self.stream_timeout = stream_timeout
         self._session = requests.Session()
         self._session.trust_env = False  # proxies from the environment must not see a local socket
-        self.tunnel: Optional[SSHTunnel] = None
-        socket_path = self.target.socket_path
-        if self.target.scheme == "ssh":
-            self.tunnel = SSHTunnel(self.base_url, self.target.identity, self.target.is_machine, self.connection)
-            socket_path = self.tunnel.local_path
+        socket_path = self.target.socket_path if self.tunnel is None else self.tunnel.local_path
         if socket_path is not None:
             self._session.mount("http+unix://", _UnixAdapter())
             self._root = "http+unix://" + quote(socket_path, safe="")
@@ -148,8 +160,7 @@ class APIClient:
             key = self._service_key()
             if self._apis is None or key != self._apis_of:
                 headers = self._send("GET", f"{self._root}/_ping", timeout=self.timeout).headers
-                libpod, compat = headers.get("Libpod-Api-Version"), headers.get("Api-Version")
-                self._apis, self._apis_of = ((libpod, compat or "1.41") if libpod else None), key
+                self._apis, self._apis_of = unixhttp.api_versions(headers), key
         if self._apis is None:
             versions = self.version()
             details = {}
@@ -236,7 +247,10 @@ class APIClient:
         """(Re)start the ssh forwarding (ServiceUnavailable saying why it cannot); after a restart the
         pooled connections, which went through the dead process, are dropped."""
         before = self.tunnel.pid
-        self.tunnel.ensure()
+        try:
+            self.tunnel.ensure()
+        except Unreachable as error:
+            raise ServiceUnavailable.of(error) from None
         if before is not None and self.tunnel.pid != before:
             self._session.close()
 
@@ -267,7 +281,8 @@ class APIClient:
                                          f"{self.tunnel.remote_path} there ({where}); start it on that host with "
                                          "`systemctl --user start podman.socket` (or podman system service)",
                                          [self.base_url]) from error
-            raise unanswered(f"No Podman service answered at {where}", [self.base_url]) from error
+            raise ServiceUnavailable.of(unanswered(f"No Podman service answered at {where}", [self.base_url])) \
+                from error
 
 
 def abort_stream(response: requests.Response) -> None:
@@ -314,15 +329,4 @@ def _podman_versions(response: requests.Response, where: str) -> Dict[str, Any]:
 
 def error_from_response(response: requests.Response, not_found: Type[NotFound] = NotFound) -> APIError:
     """The APIError for a failed answer, carrying the service's own message."""
-    explanation = None
-    try:
-        body = response.json()
-        if isinstance(body, Mapping):
-            explanation = body.get("message") or body.get("cause") or body.get("error")
-    except ValueError:
-        explanation = (response.text or "").strip()[:500] or None
-    request = response.request
-    where = f" from {request.method} {request.path_url.split('?', 1)[0]}" if request is not None else ""
-    message = f"{response.status_code} {response.reason or ''}".strip() + where
-    cls = not_found if response.status_code == 404 or says_not_found(explanation) else APIError
-    return explain(cls(message, response=response, explanation=explanation, status_code=response.status_code))
+    return unixhttp.refusal(response, APIError, not_found)  # type: ignore[return-value]

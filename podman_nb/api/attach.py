@@ -1,7 +1,8 @@
 """A container's attached stdin/stdout/stderr: the hijacked (upgraded) HTTP connection of ``/containers/{id}/attach``.
 
-requests cannot hand over a connection after its upgrade, so this one is opened on the same socket the
-client uses (its unix socket, the ssh forwarding's local socket, or its TCP address) and spoken to by hand.
+requests cannot hand over a connection after its upgrade, so this one is opened (``unixhttp.connect``) on the
+same address the calls use (the unix socket, the ssh forwarding's local socket, or a TCP address) and spoken to
+by hand. A container kernel's launcher attaches so (``plain_calls``): nothing here imports requests.
 """
 
 from __future__ import annotations
@@ -9,30 +10,19 @@ from __future__ import annotations
 import socket
 import struct
 from typing import Iterator, Tuple
-from urllib.parse import unquote, urlparse
 
-from ..errors import APIError, NotFound, ServiceUnavailable
+from ..base_errors import ServiceError, Unreachable
 from ..failures import explain
-from .api_client import APIClient
+from .unixhttp import Address, connect
 
 
-def hijack(api: APIClient, path: str, timeout: float = 30.0) -> Tuple[socket.socket, bytes]:
-    """POST ``path`` (libpod): ``(socket, bytes already read past the answer's head)`` once upgraded."""
-    if api.tunnel is not None:
-        api._ensure_tunnel()  # pylint: disable=protected-access  (same layer)
-    root = api._root  # pylint: disable=protected-access
+def hijack(address: Address, label: str, target: str, timeout: float = 30.0) -> Tuple[socket.socket, bytes]:
+    """POST ``target`` (the whole path) at ``address`` (``label`` names the service in errors): ``(socket, bytes
+    already read past the answer's head)`` once upgraded."""
     try:
-        if root.startswith("http+unix://"):
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(timeout)
-            sock.connect(unquote(root[len("http+unix://"):]))
-        else:
-            parsed = urlparse(root)
-            sock = socket.create_connection((parsed.hostname, parsed.port or 80), timeout=timeout)
+        sock = connect(address, timeout)
     except OSError as error:
-        raise ServiceUnavailable(f"No Podman service answered at {api.target.label}: {error}",
-                                 [api.base_url]) from None
-    target = api.url(path)[len(root):]
+        raise Unreachable(f"No Podman service answered at {label}: {error}", [label]) from None
     sock.sendall(f"POST {target} HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
                  "Content-Length: 0\r\n\r\n".encode())
     head = b""
@@ -40,16 +30,14 @@ def hijack(api: APIClient, path: str, timeout: float = 30.0) -> Tuple[socket.soc
         chunk = sock.recv(4096)
         if not chunk:
             sock.close()
-            raise ServiceUnavailable(f"The Podman service at {api.target.label} closed the attach connection",
-                                     [api.base_url])
+            raise Unreachable(f"The Podman service at {label} closed the attach connection", [label])
         head += chunk
     head, _, rest = head.partition(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
     if status not in (101, 200):
         sock.close()
-        cls = NotFound if status == 404 else APIError
-        raise explain(cls(f"{status} from POST {target.split('?')[0]}",
-                          explanation=rest.decode(errors="replace").strip()[:300], status_code=status))
+        raise explain(ServiceError(f"{status} from POST {target.split('?')[0]}",
+                                   explanation=rest.decode(errors="replace").strip()[:300], status_code=status))
     sock.settimeout(None)
     return sock, rest
 

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from ..errors import ServiceUnavailable
+from ..base_errors import Unreachable
 
 from . import toml as _toml
 
@@ -65,7 +65,7 @@ def _read_containers_conf() -> Tuple[Dict[str, dict], Optional[str]]:
             with open(path, "rb") as handle:
                 engine = _toml.load(handle).get("engine") or {}
         except (OSError, ValueError) as error:
-            raise ServiceUnavailable(f"Cannot read Podman's connections from {path}: {error}") from None
+            raise Unreachable(f"Cannot read Podman's connections from {path}: {error}") from None
         for name, attrs in (engine.get("service_destinations") or {}).items():
             destinations[name] = {"URI": attrs.get("uri", ""), "Identity": attrs.get("identity"),
                                   "IsMachine": bool(attrs.get("is_machine", False))}
@@ -81,7 +81,7 @@ def _read_connections_json() -> Tuple[Dict[str, dict], Optional[str]]:
     except FileNotFoundError:
         return {}, None
     except (OSError, ValueError) as error:
-        raise ServiceUnavailable(f"Cannot read Podman's connections from {path}: {error}") from None
+        raise Unreachable(f"Cannot read Podman's connections from {path}: {error}") from None
     section = (document or {}).get("Connection") or {}
     return dict(section.get("Connections") or {}), section.get("Default") or None
 
@@ -102,13 +102,13 @@ def list_connections() -> List[Connection]:
 
 
 def get_connection(name: str) -> Connection:
-    """The connection called ``name``; ServiceUnavailable naming the known ones when there is none."""
+    """The connection called ``name``; Unreachable naming the known ones when there is none."""
     found = list_connections()
     for connection in found:
         if connection.name == name:
             return connection
     known = ", ".join(c.name for c in found) or "none"
-    raise ServiceUnavailable(f"Podman has no connection named {name!r} (known: {known}); "
+    raise Unreachable(f"Podman has no connection named {name!r} (known: {known}); "
                              "see `podman system connection list`")
 
 

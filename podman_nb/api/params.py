@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from ..errors import InvalidArgument
+from ..base_errors import InvalidArgument
 
 
 def filter_values(key: str, value: Any) -> List[str]:

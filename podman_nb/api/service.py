@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import List, Mapping, Optional
 from urllib.parse import urlparse
 
-from ..errors import InvalidArgument, ServiceUnavailable
+from ..base_errors import InvalidArgument, Unreachable
 from ..failures import unanswered
 from .connections import Connection, default_connection, get_connection
 
@@ -91,11 +91,11 @@ def _named(connection: Connection, identity: Optional[str] = None) -> Target:
     try:
         url = normalize_url(connection.uri)
     except InvalidArgument as error:
-        raise ServiceUnavailable(f"Podman's connection {connection.name!r} has an unusable address: {error}",
+        raise Unreachable(f"Podman's connection {connection.name!r} has an unusable address: {error}",
                                  [connection.uri]) from None
     target = Target(url, connection.name, identity or connection.identity, connection.is_machine)
     if target.scheme != "ssh" and not answers(url):
-        raise ServiceUnavailable(f"No Podman service answers for {target.label}: the service is stopped or "
+        raise Unreachable(f"No Podman service answers for {target.label}: the service is stopped or "
                                  "the connection is stale (`podman system connection list`)", [url])
     return target
 
@@ -156,7 +156,7 @@ class PrivateService:
         self.stop()
         with open(os.path.join(self.directory, "service.log"), "rb") as handle:
             tail = handle.read()[-500:].decode(errors="replace").strip()
-        raise ServiceUnavailable(f"podman system service did not start: {tail or 'no output'}")
+        raise Unreachable(f"podman system service did not start: {tail or 'no output'}")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -176,7 +176,7 @@ _private: Optional[PrivateService] = None
 def find_service(base_url: Optional[str] = None, start: bool = True, connection: Optional[str] = None,
                  identity: Optional[str] = None, environment: Optional[Mapping[str, str]] = None) -> Target:
     """The service to talk to (see the module's order), reading ``environment`` (default ``os.environ``);
-    raises ServiceUnavailable naming what was tried."""
+    raises Unreachable naming what was tried."""
     global _private
     env = os.environ if environment is None else environment
     if base_url is not None and connection is not None:

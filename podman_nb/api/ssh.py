@@ -5,7 +5,7 @@ Host keys are checked (a new host is trusted on first contact, a changed key is 
 ``podman machine`` connections, which podman does not check either. The process is started on first
 use, restarted when it has died, and stopped at ``close()``, at exit, and with our process group (a
 kernel killed by Jupyter takes it along; an interrupt does not stop it). Failures come back within
-about ``CONNECT_TIMEOUT`` seconds as ServiceUnavailable naming the host and the reason. A server that
+about ``CONNECT_TIMEOUT`` seconds as Unreachable naming the host and the reason. A server that
 refuses socket forwarding is reached through ``podman system dial-stdio`` instead (dialstdio.py).
 """
 
@@ -23,7 +23,7 @@ import weakref
 from typing import List, Optional
 from urllib.parse import unquote, urlparse
 
-from ..errors import ServiceUnavailable
+from ..base_errors import Unreachable
 from ..failures import ssh_reason
 from .dialstdio import DialStdioRelay, spawn, stop_process
 
@@ -81,7 +81,7 @@ class SSHTunnel:
     def ssh_command(self, *extra: str) -> List[str]:
         ssh = shutil.which("ssh")
         if ssh is None:
-            raise ServiceUnavailable(f"{self._where()}: the OpenSSH client `ssh` is not installed (not on PATH)",
+            raise Unreachable(f"{self._where()}: the OpenSSH client `ssh` is not installed (not on PATH)",
                                      [self.uri])
         command = [ssh, "-o", "BatchMode=yes", "-o", f"ConnectTimeout={CONNECT_TIMEOUT}",
                    "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR"]
@@ -102,8 +102,8 @@ class SSHTunnel:
                 self._start()
             return self.local_path
 
-    def _failure(self, stderr: str, returncode: Optional[int]) -> ServiceUnavailable:
-        return ServiceUnavailable(f"{self._where()}: {ssh_reason(stderr, returncode, CONNECT_TIMEOUT)}", [self.uri])
+    def _failure(self, stderr: str, returncode: Optional[int]) -> Unreachable:
+        return Unreachable(f"{self._where()}: {ssh_reason(stderr, returncode, CONNECT_TIMEOUT)}", [self.uri])
 
     def remote_socket(self) -> str:
         """The service socket on the remote side, as its own ``podman info`` reports it."""
@@ -112,14 +112,14 @@ class SSHTunnel:
             done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                   timeout=CONNECT_TIMEOUT + 20, start_new_session=True)
         except subprocess.TimeoutExpired:
-            raise ServiceUnavailable(f"{self._where()}: `podman info` on {self.host} did not answer; "
+            raise Unreachable(f"{self._where()}: `podman info` on {self.host} did not answer; "
                                      "put the socket path in the address (ssh://HOST/run/podman/podman.sock)",
                                      [self.uri]) from None
         if done.returncode == 255:
             raise self._failure(done.stderr, done.returncode)
         path = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
         if done.returncode != 0 or not path:
-            raise ServiceUnavailable(f"{self._where()}: the address names no socket and `podman info` on "
+            raise Unreachable(f"{self._where()}: the address names no socket and `podman info` on "
                                      f"{self.host} failed: {done.stderr.strip()[-300:] or 'no output'}", [self.uri])
         return path[len("unix://"):] if path.startswith("unix://") else path
 
@@ -160,7 +160,7 @@ class SSHTunnel:
                 return
             time.sleep(0.02)
         self._stop_process()
-        raise ServiceUnavailable(f"{self._where()}: ssh to {self.host} did not set up the forwarding within "
+        raise Unreachable(f"{self._where()}: ssh to {self.host} did not set up the forwarding within "
                                  f"{CONNECT_TIMEOUT + 5} s", [self.uri])
 
     def _stop_process(self) -> None:

@@ -9,10 +9,11 @@ image never holds it. uv reads the index settings from /etc/uv/uv.toml (``uv_con
 from __future__ import annotations
 
 import json
+import re
 import sys
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Sequence
 
-from ..errors import InvalidArgument
+from ..base_errors import InvalidArgument
 from ..failures import MARK
 
 SUPPORTED_PYTHONS = tuple(f"3.{minor}" for minor in range(8, 15))  # official python:3.X-slim images
@@ -62,8 +63,29 @@ def install_step(args: str, secret: bool, cd: str = "") -> str:
     """``uv pip install ARGS``: uv is pip-installed once (from the same index) into a cache mount, its own
     cache is another, and the index settings come in as secrets (pip's for uv itself, uv's for ARGS)."""
     mounts = _UV_MOUNTS + ((SECRET_MOUNT, UV_SECRET_MOUNT) if secret else ())
-    get_uv = f"[ -x {_UV_HOME}/bin/uv ] || {_PIP} -q --target {_UV_HOME} uv=={UV_VERSION} || exit 1;"
+    get_uv = pip_once(_UV_HOME, f"uv=={UV_VERSION}", f"{_UV_HOME}/bin/uv")
     return "RUN " + " \\\n    ".join(mounts + (get_uv, cd + _UV + " " + args))
+
+
+def copy_step(sources: Sequence[str], destination: str) -> str:
+    """``COPY SOURCES DESTINATION``, in the JSON form when a name holds a space, a quote or a backslash."""
+    words = [*sources, destination]
+    if any(char in word for word in words for char in ' \t"\'\\'):
+        return "COPY " + json.dumps(words)
+    return "COPY " + " ".join(words)
+
+
+def env_step(values: Mapping[str, str]) -> str:
+    """``ENV NAME=VALUE ...``, each value as written (unless plain, quoted with ``"``, ``\\`` and ``$`` escaped)."""
+    quoted = {name: value if re.fullmatch(r"[\w./:,+=@%-]+", value) else
+              '"' + re.sub(r'(["\\$])', r"\\\1", value) + '"' for name, value in values.items()}
+    return "ENV " + " ".join(f"{name}={value}" for name, value in quoted.items())
+
+
+def pip_once(home: str, requirement: str, marker: str) -> str:
+    """A shell line that pip-installs ``requirement`` into ``home`` (a folder in a cache mount, so no layer holds
+    it) unless ``marker`` is there already; the step then runs the tool from ``home``."""
+    return f"[ -x {marker} ] || {_PIP} -q --target {home} {requirement} || exit 1;"
 
 
 def check_step(python: Optional[str]) -> str:

@@ -1,13 +1,15 @@
-"""Environment images: the :class:`Environment` (a Containerfile, the project's files, the pip secret),
+"""Environment images: the :class:`Environment` (a Containerfile, the project's files, the build secrets),
 its build context (``make_build_context`` with the generated files as ``extra_files``) and its build,
 whose failure says what the build log explains. Made by ``environments.from_folder`` (a project
-folder's environment files, repo2docker's names) or ``frozen_interpreter.from_interpreter`` (a
+folder's environment files, repo2docker's names and order) or ``frozen_interpreter.from_interpreter`` (a
 frozen kernel); the Containerfile's steps are written by ``containerfile_steps``.
 
-The layers go base, apt packages, the kernel's packages, dependency files + ``pip install`` (with a pip
-cache mount), the project's files, postBuild: editing a notebook or a module reuses every dependency layer. The host's
-PIP_INDEX_URL / PIP_EXTRA_INDEX_URL / PIP_TRUSTED_HOST reach pip as a build secret that lives only
-in the uploaded context stream, never in the user's folder, a layer, the history or the config.
+The layers go base (after a conda solver stage, for environment.yml), apt packages, the kernel's packages,
+dependency files + their install (uv, with cache mounts), the project's files, postBuild: editing a notebook
+or a module reuses every dependency layer. The pip index settings (the host's PIP_INDEX_URL /
+PIP_EXTRA_INDEX_URL / PIP_TRUSTED_HOST, a Pipfile's sources) and a conda channel's credentials reach the
+installers as build secrets that live only in the uploaded context stream, never in the user's folder, a
+layer, the history or the config.
 
     env = from_folder("myproject")
     image, log = build(client.images, env, tag="localhost/myproject:latest")   # or:
@@ -42,6 +44,7 @@ class Environment:
         self.source, self.base, self.python = source, base, python
         self.containerfile, self.warnings, self.left_out = containerfile, warnings, list(left_out)
         self._root, self._rules = root, rules
+        self.lock_path: Optional[str] = None  # from_folder(write_lock=True): where the solved lock goes
         self._secrets = {"pipconf": pip_config} if pip_config else {}
         self._secrets.update(secrets or {})
 

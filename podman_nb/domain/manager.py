@@ -9,7 +9,10 @@ callable as typed events (see ``events``).
 from __future__ import annotations
 
 import builtins
+import io
+import json
 import os
+import tarfile
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Union
 
 from ..api.api_client import APIClient, quote_name
@@ -97,6 +100,28 @@ class ImagesManager(TransferMixin, BuildMixin):
         response = self.client.get(f"/images/{quote_name(name)}/get", params={"format": "docker-archive"},
                                    stream=True, not_found=ImageNotFound)
         return self.client.stream_bytes(response)
+
+    def read_file(self, name: str, path: str) -> bytes:
+        """The content of the file ``path`` in image ``name``, read through a container made from it (never
+        started) and removed at once.
+
+        Raises:
+            ImageNotFound: the service has no such image.
+            NotFound: the image has no file at ``path``.
+            APIError: the service failed to answer.
+        """
+        spec = {"image": name, "command": ["true"], "netns": {"nsmode": "none"}}
+        created = self.client.post("/containers/create", data=json.dumps(spec), not_found=ImageNotFound,
+                                   headers={"Content-Type": "application/json"}).json()["Id"]
+        try:
+            body = self.client.get(f"/containers/{created}/archive", params={"path": path}).content
+        finally:
+            self.client.delete(f"/containers/{created}", params={"force": True, "v": True})
+        with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+            member = next((m for m in tar if m.isfile()), None)
+            if member is None:
+                raise NotFound(f"{path} in the image {name} is not a file")
+            return tar.extractfile(member).read()
 
     def list(self, **kwargs: Any) -> builtins.list[Image]:
         """Images on the service.

@@ -10,7 +10,8 @@ import json
 import re
 from typing import Any, Callable, Dict, Iterator, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-from ..api.api_client import quote_name, says_not_found
+from ..api.api_client import quote_name
+from ..api.unixhttp import says_not_found
 from ..api.params import encode_auth
 from ..api.registry import layer_sizes, registry_is_insecure
 from ..errors import APIError, ImageNotFound, PodmanError

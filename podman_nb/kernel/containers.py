@@ -1,4 +1,10 @@
-"""What a kernel container is: its create spec, its labels, finding orphans, and the probe run at registration."""
+"""What a kernel container is: its create spec, its labels, finding orphans (the probe run at registration is in
+``probe``).
+
+The launcher's process imports this module: it and what it imports need no requests. Its calls take ``api``, an
+``APIClient`` or the launcher's ``PlainCalls`` (the same ``get``/``post``/``delete``); what either raises for a
+failed answer is a ServiceError.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
-from ..api.api_client import APIClient, quote_name
+from ..base_errors import InvalidArgument, PodmanError, ServiceError
 from ..domain.containerfile_steps import ENTRYPOINT
-from ..errors import APIError, ImageNotFound, InvalidArgument, PodmanError
-from ..failures import KERNEL_IMAGE, attach
+from ..failures import attach
 
 LABEL = "io.podman_nb.kernel"  # the kernel's name
 LAUNCHER_LABEL = "io.podman_nb.launcher"  # host:pid:start-time of the launcher that owns the container
 INIT_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "init.py")
 GPU_DEVICE = "nvidia.com/gpu=all"
-_NO_IPYKERNEL = 3  # the probe's exit status when python3 has no ipykernel
-_PROBE = ("import importlib.util, sys; "
-          f"sys.exit(0 if importlib.util.find_spec('ipykernel') else {_NO_IPYKERNEL})")
 
 
 class KernelError(PodmanError):
@@ -143,22 +145,22 @@ def refused(error: PodmanError, options: Options, folder: Optional[str]) -> Podm
                   device=GPU_DEVICE if options.gpu else None)
 
 
-def remove(api: APIClient, container: str) -> None:
+def remove(api: Any, container: str) -> None:
     """Remove a container (killed if running); one already gone is no error."""
     try:
         api.delete(f"/containers/{quote(container, safe='')}", params={"force": True, "v": True}, timeout=30)
-    except APIError as error:
+    except ServiceError as error:
         if error.status_code != 404:
             raise
 
 
-def labelled(api: APIClient, name: Optional[str] = None) -> List[Dict[str, Any]]:
+def labelled(api: Any, name: Optional[str] = None) -> List[Dict[str, Any]]:
     """The kernel containers (of kernel ``name``, else of every podman_nb kernel), as /containers/json lists them."""
     label = f"{LABEL}={name}" if name else LABEL
     return api.get("/containers/json", params={"all": True, "filters": json.dumps({"label": [label]})}).json() or []
 
 
-def remove_orphans(api: APIClient, name: Optional[str] = None) -> int:
+def remove_orphans(api: Any, name: Optional[str] = None) -> int:
     """Remove the kernel containers whose launcher is gone; how many went."""
     gone = 0
     for container in labelled(api, name):
@@ -166,39 +168,3 @@ def remove_orphans(api: APIClient, name: Optional[str] = None) -> int:
             remove(api, container["Id"])
             gone += 1
     return gone
-
-
-def probe(api: APIClient, options: Options) -> str:
-    """Check that ``options`` make a container whose python3 has ipykernel; the image's id.
-
-    Raises ImageNotFound (the service's words, which the magics give a pull hint), the service's refusal
-    (see ``refused``) or KernelError."""
-    image = api.get(f"/images/{quote_name(options.image)}/json", not_found=ImageNotFound).json()
-    spec = create_spec(options, None, python_command(_PROBE), rootless=os.geteuid() != 0)
-    spec.pop("remove")
-    spec["labels"] = {}
-    try:
-        created = api.post("/containers/create", data=json.dumps(spec),
-                           headers={"Content-Type": "application/json"}).json()["Id"]
-    except APIError as error:
-        raise refused(error, options, None) from None
-    try:
-        try:
-            api.post(f"/containers/{created}/start", timeout=60)
-        except APIError as error:
-            raise refused(error, options, None) from None
-        code = api.post(f"/containers/{created}/wait", params={"condition": "stopped"}, timeout=120).json()
-        code = code if isinstance(code, int) else code.get("StatusCode", 1)
-    finally:
-        remove(api, created)
-    if code == 127:  # the shell's "command not found"
-        raise KernelError(f"the image {options.image} has no python3, so it cannot run ipykernel", hint=KERNEL_IMAGE)
-    if code == _NO_IPYKERNEL:
-        raise KernelError(f"the image {options.image} has no ipykernel for its python3",
-                          hint="build the environment with %image_env --kernel NAME, or add ipykernel to the "
-                          "project's requirements.txt")
-    if code != 0:
-        raise KernelError(f"a kernel cannot start in the image {options.image}: its start script or python3 exited "
-                          f"{code} before ipykernel could be imported",
-                          hint=f"`podman run --rm {options.image} python3 -c 'import ipykernel'` shows what it says")
-    return str(image.get("Id", ""))

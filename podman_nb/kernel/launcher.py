@@ -22,9 +22,9 @@ import threading
 from typing import List, Optional
 
 from ..api.attach import frames, hijack
-from ..api.api_client import APIClient
 from ..api.dialstdio import spawn, stop_process
-from ..errors import APIError, PodmanError
+from ..api.plain_calls import PlainCalls
+from ..base_errors import PodmanError, ServiceError
 from . import containers
 from .containers import KernelError, Options
 
@@ -57,9 +57,9 @@ class Launcher:
         if str(self.info.get("ip", "127.0.0.1")) not in _LOOPBACK or self.info.get("transport", "tcp") != "tcp":
             raise KernelError(f"the connection file asks for {self.info.get('transport')}://{self.info.get('ip')}; "
                               "a podman_nb kernel listens on 127.0.0.1 over tcp only")
-        # the service recorded in the kernelspec, whatever CONTAINER_HOST says now
-        self.api = APIClient(base_url=args.url, connection=args.connection) if (args.url or args.connection) \
-            else APIClient()
+        # the service recorded in the kernelspec, whatever CONTAINER_HOST says now; its calls import no requests
+        # (a fifth of a second of every start): the whole process never does (see base_errors)
+        self.api = PlainCalls(base_url=args.url, connection=args.connection)
         self.container: Optional[str] = None
         self.wake_read, self.wake_write = os.pipe()
         self.events: List[str] = []
@@ -80,13 +80,14 @@ class Launcher:
         try:
             self.container = self.api.post("/containers/create", data=json.dumps(spec),
                                            headers={"Content-Type": "application/json"}).json()["Id"]
-        except APIError as error:
+        except ServiceError as error:
             raise containers.refused(error, self.options, cwd) from None
-        sock, first = hijack(self.api, f"/containers/{self.container}/attach?stream=true&stdin=true"
-                                       "&stdout=true&stderr=true")
+        sock, first = hijack(self.api.address, self.api.target.label,
+                             self.api.path(f"/containers/{self.container}/attach?stream=true&stdin=true"
+                                           "&stdout=true&stderr=true"))
         try:
             self.api.post(f"/containers/{self.container}/start", timeout=60)
-        except APIError as error:
+        except ServiceError as error:
             raise containers.refused(error, self.options, cwd) from None
         inside = dict(self.info, ip="0.0.0.0" if self.options.network else "127.0.0.1")
         if self.api.tunnel is not None:  # the remote host's ports are its own: ipykernel picks, ssh forwards

@@ -20,6 +20,7 @@ from ..api.api_client import APIClient
 from ..errors import InvalidArgument, PodmanError
 from ..kernel import containers
 from ..kernel.containers import KernelError, Options
+from ..kernel.probe import probe
 
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -64,7 +65,7 @@ def install(image: str, name: str, display_name: Optional[str] = None, *, base_u
         containers.parse_env(pair)
     api = APIClient(base_url=base_url, connection=connection)
     try:
-        image_id = containers.probe(api, options)
+        image_id = probe(api, options)
         service = _service_argv(api)
     finally:
         api.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 from typing import Any, List, Optional
 
 from IPython.core.error import UsageError
@@ -242,37 +241,18 @@ class PodmanMagics(Magics):
               "the image as the Jupyter kernel NAME (--display-name TEXT: what Jupyter shows).")
     @argument("--display-name", metavar="TEXT", help="With --kernel: the name Jupyter shows.")
     @argument("--cache", metavar="REPO", help="Share the layers through this registry repository (both ways).")
+    @argument("--lock", action="store_true", help="Solve environment.yml, write conda-lock.yml, build from it.")
     @magic
     def image_env(self, args, call):
         """Build an environment image from a project folder's files as repo2docker reads them (README's table),
         or with --freeze from this kernel; shows the Containerfile and returns the Image. Host pip index
-        settings (PIP_INDEX_URL, ...) reach pip as a build secret, stored nowhere in the image.
+        settings (PIP_INDEX_URL, ...) reach pip as a build secret, stored nowhere in the image. --lock
+        first solves a conda project's environment.yml into conda-lock.yml, which the build installs as it is.
 
         Example: ``img = %image_env . -t localhost/myproject:latest``
         """
-        from .. import environment  # its modules import on first use
-        if args.freeze and args.path:
-            raise UsageError("give a project folder or --freeze, not both")
-        kernel = ("ipykernel",) if args.kernel else ()  # --freeze pins this kernel's, ipykernel with it
-        env = (environment.from_interpreter(base=args.base) if args.freeze  # the folder first: a wrong one
-               else environment.from_folder(args.path or os.getcwd(), base=args.base,  # is the first mistake
-                                            packages=kernel))
-        if not args.print and not args.tag:
-            raise UsageError("name the image with -t TAG (or only look at the Containerfile with --print)")
-        kernel_magics.check_name(args.kernel)
-        for warning in env.warnings:
-            print(f"Warning: {warning}", file=sys.stderr)
-        print(env.containerfile)
-        if args.print:
-            return None
-        left_out = [("left out", ", ".join(env.left_out))] if env.left_out else []  # what no environment needs
-        auth = call.creds(args.creds)  # asked for before the display opens
-        image = call.with_progress("build", ", ".join(args.tag), args.quiet, lambda progress: environment.build(
-            call.images, env, progress=progress, auth_config=auth, **build_kwargs(args))[0],
-            notes=left_out)
-        if args.kernel:
-            kernel_magics.register(call, args.tag[0], args.kernel, args.display_name)
-        return image
+        from .environment_magic import image_env  # its modules import on first use
+        return image_env(args, call)
 
     # Changing images -----------------------------------------------------------------------
     @line

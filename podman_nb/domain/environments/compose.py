@@ -1,18 +1,22 @@
-"""A project folder's environment image, composed from its handlers in repo2docker's order and precedence:
-a Dockerfile alone; else R/Julia/Nix refused; else the first of the Python environment handlers that
-applies (Pipfile, then requirements.txt/setup.py/pyproject.toml), a lower one's files left uninstalled;
-runtime.txt, apt.txt, postBuild and start with any of them. With binder/ (or .binder/) only its files
-count, its ignore file included. The context also leaves out what no environment needs (``DEFAULT_IGNORES``)
-unless the project's ignore file brings it back."""
+"""``from_folder``: a project folder's environment image, composed from its handlers in repo2docker's order and
+precedence: a Dockerfile alone; else R/Julia/Nix refused; else the first Python environment handler that
+applies (environment.yml, then Pipfile, then requirements.txt/setup.py/pyproject.toml), a lower one's files
+left uninstalled; runtime.txt, apt.txt, postBuild and start with any of them. With binder/ (or .binder/) only
+its files count, its ignore file included. The pip index settings (the host's, and a Pipfile's sources) go in
+as build secrets. The context also leaves out what no environment needs (``DEFAULT_IGNORES``) unless the
+project's ignore file brings it back.
+"""
 
 from __future__ import annotations
 
 import os
+import shlex
 from typing import Any, List, Mapping, Optional, Tuple
 
 from ...errors import InvalidArgument
 from ..build_context import IGNORE_FILES, IgnoreRules
-from ..containerfile_steps import UV_SECRET_MOUNT, WORKDIR, check_step, choose_base, current_python, pip_config, uv_config
+from ..containerfile_steps import (UV_SECRET_MOUNT, WORKDIR, check_step, choose_base, current_python, env_step,
+                                   pip_config, uv_config)
 from ..environment_image import Environment
 from .apt import Apt
 from .conda import Conda
@@ -31,22 +35,29 @@ DEFAULT_IGNORES = ("**/.ipynb_checkpoints", "**/__pycache__", "**/*.pyc", "**/.g
 
 
 def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping[str, str]] = None,
-                packages: Tuple[str, ...] = (), installer: str = "uv") -> Environment:
+                packages: Tuple[str, ...] = (), installer: str = "uv", write_lock: bool = False) -> Environment:
     """The environment that ``path``'s files describe (see the module's docstring); nothing is built.
 
     ``base`` overrides the base image (default: python:X.Y-slim for runtime.txt's Python, else the
     running one's); ``environ`` (default os.environ) supplies the pip index settings; ``packages``
     (e.g. ``("ipykernel",)``) are pip-installed in a step of their own before the project's packages
     (a version the project pins wins); ``installer`` is ``"uv"`` (uv pip install, pip's options and
-    index settings) or ``"pip"``.
+    index settings) or ``"pip"``. ``write_lock``: a conda project's solve step writes a lock instead of
+    installing (``environment_lock``); ``lock_path`` is then where it goes; another project is refused.
     """
     environ = os.environ if environ is None else environ
     if installer not in ("uv", "pip"):
         raise InvalidArgument(f"installer={installer!r}: use 'uv' or 'pip'")
     project = _project(path, base, environ)
-    secret = pip_config(environ)
-    plan = Plan(packages=tuple(packages), secret=bool(secret), installer=installer)
+    plan = Plan(packages=tuple(packages), secret=bool(pip_config(environ)), installer=installer,
+                write_lock=write_lock)
     chosen = _contribute(project, plan)
+    if write_lock and chosen != Conda.name:
+        raise InvalidArgument(f"{plan.needed[0]} is built as it is, so there is no conda environment to lock"
+                              if plan.containerfile is not None else f"{project.root} has no "
+                              f"{project.label('environment.yml')}: only a conda project's environment can be locked")
+    settings = _index_settings(environ, plan)
+    secret = pip_config(settings)
     rules, ignore_label = _ignore_rules(project)
     rules.patterns += IgnoreRules([f"/{name}" for name in plan.private]).patterns
     hidden = [n for n in plan.needed if rules.excluded(n)]
@@ -54,17 +65,39 @@ def from_folder(path: Any, base: Optional[str] = None, environ: Optional[Mapping
         raise InvalidArgument(f"{ignore_label} leaves out {', '.join(hidden)}, which the image needs")
     if plan.containerfile is not None:
         containerfile = plan.containerfile
-        from_lines = [line.split()[1] for line in containerfile.splitlines() if line.upper().startswith("FROM ")]
-        final_base, python = (from_lines or [""])[-1], None
+        final_base, python = final_from(containerfile), None
     else:
         final_base = plan.base or choose_base(plan.python or current_python(), base, plan.python_source)
         final_base, python = base or final_base, plan.python
         containerfile = _containerfile(project, plan, final_base, bool(secret), chosen)
         if UV_SECRET_MOUNT in containerfile:
-            plan.secrets["uvconf"] = uv_config(environ)
-    return Environment(project.root, final_base, python, containerfile, plan.warnings, root=project.root,
-                       pip_config=secret, rules=rules, left_out=_left_out(project.root, rules),
-                       secrets=plan.secrets)
+            plan.secrets["uvconf"] = uv_config(settings)
+    environment = Environment(project.root, final_base, python, containerfile, plan.warnings, root=project.root,
+                              pip_config=secret, rules=rules, left_out=_left_out(project.root, rules),
+                              secrets=plan.secrets)
+    environment.lock_path = project.path("conda-lock.yml") if write_lock else None
+    return environment
+
+
+def _index_settings(environ: Mapping[str, str], plan: Plan) -> Mapping[str, str]:
+    """``environ`` with the plan's extra indexes and trusted hosts added to PIP_EXTRA_INDEX_URL/PIP_TRUSTED_HOST."""
+    added = {"PIP_EXTRA_INDEX_URL": plan.indexes, "PIP_TRUSTED_HOST": plan.trusted}
+    return {**environ, **{var: " ".join([environ.get(var, ""), *values]).strip()
+                          for var, values in added.items() if values}}
+
+
+def final_from(containerfile: str) -> str:
+    """The image the last stage starts from: ``FROM [--platform=...] IMAGE [AS NAME]``, a stage's name followed
+    to its image; ``""`` when there is no FROM."""
+    stages: dict = {}
+    image = ""
+    for line in containerfile.splitlines():
+        words = [w for w in line.split() if not w.startswith("--")]
+        if len(words) > 1 and words[0].upper() == "FROM":
+            image = stages.get(words[1].lower(), words[1])
+            if len(words) > 3 and words[2].upper() == "AS":
+                stages[words[3].lower()] = image
+    return image
 
 
 def _project(path: Any, base: Optional[str], environ: Mapping[str, str]) -> Project:
@@ -119,12 +152,12 @@ def _contribute(project: Project, plan: Plan) -> str:
 
 
 def _containerfile(project: Project, plan: Plan, base: str, secret: bool, chosen: str) -> str:
-    lines = [f"# podman_nb.environment: the environment of {os.path.basename(project.root) or project.root}/"]
+    name = " ".join((os.path.basename(project.root) or project.root).split())  # a newline would end the comment
+    lines = [f"# podman_nb.environment: the environment of {name}/"]
     if secret:
         lines.append("# pip index settings (PIP_INDEX_URL, ...) come in as the build secrets 'pipconf' (pip) and "
                      "'uvconf' (uv), never stored in the image")
-    lines += plan.stages + [f"FROM {base}", "ENV " + " ".join(f"{k}={v}" for k, v in
-                                                            {"REPO_DIR": WORKDIR, **plan.env}.items())]
+    lines += [f"FROM {base}", env_step({"REPO_DIR": WORKDIR, **plan.env})]
     if plan.path:
         lines.append(f"ENV PATH={':'.join(plan.path)}:$PATH")
     lines += [f"WORKDIR {WORKDIR}", *entrypoint_steps(plan.start)]
@@ -132,7 +165,7 @@ def _containerfile(project: Project, plan: Plan, base: str, secret: bool, chosen
         lines.append(check_step(plan.python))
     lines += plan.system
     if plan.packages:
-        lines.append(plan.install(" ".join(plan.packages)))
+        lines.append(plan.install(" ".join(shlex.quote(p) for p in plan.packages)))
     lines += plan.dependencies + [f"COPY . {WORKDIR}/"] + plan.after_copy
     return "\n".join(lines) + "\n"
 

@@ -1,22 +1,26 @@
-"""Solve and install a conda environment with py-rattler: the script the conda handler's build stage runs.
+"""Solve and install a conda environment with py-rattler: the script the conda handler's build step runs.
 
-It runs in the solver stage under the base image's Python (>= 3.10, py-rattler's wheel is abi3 for those),
-with py-rattler pip-installed in the stage, and imports nothing of podman_nb. It reads:
+It runs under the base image's Python (>= 3.10, py-rattler's wheel is abi3 for those), with py-rattler
+pip-installed into the build's cache mount (on PYTHONPATH), and imports nothing of podman_nb. It reads:
 
-- its argument, a JSON request: ``prefix``, ``channels`` (URLs, no credentials in them)
-  and either ``specs`` (to solve) or ``lock`` (a conda-lock.yml or pixi.lock to install as it is);
+- its argument, a JSON request: ``prefix`` (none: install nothing), ``channels`` (URLs, no credentials in them)
+  and either ``specs`` (to solve) or ``lock`` (a conda-lock.yml or pixi.lock to install as it is), and
+  ``write_lock``: a file to write the solved records to, in conda-lock's format (``%image_env --lock``);
 - ``/run/secrets/condaauth`` when mounted (a build secret, never stored): ``{"URL prefix": "Basic ..."}``,
   sent as an Authorization header to the URLs under each prefix, so the credentials land in no
   ``conda-meta/*.json``, layer or history.
 
 Every failure ends the step with one line ``podman_nb: SENTENCE`` that podman_nb shows. The repodata
 cache is fresh for each run (a plain http server sends no Cache-Control: a kept one can miss a new
-package). The interpreter sometimes crashes at exit after the work is done: flush, then ``os._exit``.
+package) and removed at the end (it would land in the image's layer); the package cache is ``PODMAN_NB_CONDA_PKGS``
+when set (the build's cache mount). The interpreter sometimes crashes at exit after the work is done: flush, then
+``os._exit``.
 """
 
 import asyncio
 import json
 import os
+import shutil
 import sys
 import tempfile
 from urllib.parse import urlsplit
@@ -108,16 +112,18 @@ async def main(argument):
             auth = json.load(file)
     http = client(auth)
     cache = tempfile.mkdtemp(prefix="podman_nb-conda-")
+    pkgs = os.environ.get("PODMAN_NB_CONDA_PKGS") or os.path.join(cache, "pkgs")  # the build's: a cache mount
     records = locked(request) if request.get("lock") else await solve(request, http, cache)
     for record in sorted(records, key=lambda r: r.name.normalized):
         print(f"  {record.name.normalized} {record.version} {record.build} ({record.channel})", flush=True)
-    try:
-        await rattler.install(records, request["prefix"], cache_dir=os.path.join(cache, "pkgs"), client=http,
-                              show_progress=False)
-    except Exception as exc:
-        fail(f"installing the conda environment of {request['file']} failed: {first_line(exc)}")
     if request.get("write_lock"):
         write_lock(records, request)
+    try:
+        if request.get("prefix"):  # none: only the lock is wanted (%image_env --lock's solve)
+            await rattler.install(records, request["prefix"], cache_dir=pkgs, client=http, show_progress=False)
+    except Exception as exc:
+        fail(f"installing the conda environment of {request['file']} failed: {first_line(exc)}")
+    shutil.rmtree(cache, ignore_errors=True)  # the repodata: not into the image's layer
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # before asyncio's and the interpreter's teardown, where it sometimes crashes

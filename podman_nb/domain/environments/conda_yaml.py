@@ -2,7 +2,8 @@
 flow lists ``[a, b]``, plain and quoted scalars, comments), so that no YAML library is needed at runtime.
 Anything else (anchors, tags, multi-line scalars, flow mappings, tabs) is one sentence naming its line.
 
-``parse(text, label)`` gives nested dicts, lists and strings; ``lines`` maps each scalar's id to its line.
+``parse(text, label)`` gives nested dicts, lists and strings, each knowing the line it starts on (``line_of``),
+so that the handlers' sentences can name it. No sentence quotes the file's text: a line may hold a token.
 """
 
 from __future__ import annotations
@@ -11,6 +12,28 @@ import re
 from typing import Any, List, Tuple
 
 from ...errors import InvalidArgument
+
+class _Text(str):
+    line = 0
+
+
+class _Mapping(dict):
+    line = 0
+
+
+class _List(list):
+    line = 0
+
+
+def _at(value: Any, number: int) -> Any:
+    value.line = number
+    return value
+
+
+def line_of(value: Any) -> int:
+    """The line ``value`` (a result of ``parse``) starts on; 0 when not known."""
+    return getattr(value, "line", 0)
+
 
 _KEY = re.compile(r"""([^'"\s#:\[\]{},&*!|>%@`-][^:#]*?|'[^']*'|"[^"]*")\s*:(?:\s+(.*))?$""")
 
@@ -52,14 +75,15 @@ def _scalar(text: str, number: int, lines: _Lines) -> Any:
         if not text.endswith("]"):
             lines.error(number, "a [ list is not closed on its line")
         inner = text[1:-1].strip()
-        return [_scalar(part, number, lines) for part in inner.split(",")] if inner else []
+        return _at(_List(_scalar(part, number, lines) for part in inner.split(",")) if inner else _List(), number)
     if text[:1] in ("'", '"'):
         if len(text) < 2 or text[-1] != text[0]:
-            lines.error(number, f"{text!r} has text after its closing quote")
-        return text[1:-1]
+            lines.error(number, "text follows a closing quote")
+        return _at(_Text(text[1:-1]), number)
     if text[:1] in ("{", "&", "*", "!", "|", ">", "%", "@", "`") or text.startswith("- ") or ": " in text:
-        lines.error(number, f"{text[:40]!r} is YAML that environment files do not use here")
-    return text
+        lines.error(number, "it uses YAML that environment files do not (anchors, tags, flow mappings, "
+                            "multi-line text, or a colon and space in plain text)")
+    return _at(_Text(text), number)
 
 
 def _block(lines: _Lines, i: int, indent: int) -> Tuple[Any, int]:
@@ -80,7 +104,7 @@ def _child(lines: _Lines, i: int, indent: int, number: int) -> Tuple[Any, int]:
 
 
 def _mapping(lines: _Lines, i: int, indent: int) -> Tuple[dict, int]:
-    result: dict = {}
+    result = _at(_Mapping(), lines.items[i][0])
     while i < len(lines.items):
         number, at, content = lines.items[i]
         if at < indent:
@@ -89,10 +113,10 @@ def _mapping(lines: _Lines, i: int, indent: int) -> Tuple[dict, int]:
             lines.error(number, "it is indented more than the line before it")
         match = _KEY.match(content)
         if not match or content.startswith("- "):
-            lines.error(number, f"expected KEY: VALUE, found {content[:40]!r}")
+            lines.error(number, "expected KEY: VALUE")
         key = _scalar(match.group(1), number, lines)
         if key in result:
-            lines.error(number, f"{key!r} is given twice")
+            lines.error(number, f"its key is given already on line {line_of(next(k for k in result if k == key))}")
         if match.group(2):
             result[key], i = _scalar(match.group(2), number, lines), i + 1
         else:
@@ -101,7 +125,7 @@ def _mapping(lines: _Lines, i: int, indent: int) -> Tuple[dict, int]:
 
 
 def _list(lines: _Lines, i: int, indent: int) -> Tuple[list, int]:
-    result: List[Any] = []
+    result: List[Any] = _at(_List(), lines.items[i][0])
     while i < len(lines.items):
         number, at, content = lines.items[i]
         if at < indent or (at == indent and not (content == "-" or content.startswith("- "))):
@@ -127,7 +151,7 @@ def parse(text: str, label: str) -> Any:
     """The document in ``text`` (a mapping for an environment file); InvalidArgument names the bad line."""
     lines = _Lines(text, label)
     if not lines.items:
-        return {}
+        return _Mapping()
     value, i = _block(lines, 0, lines.items[0][1])
     if i < len(lines.items):
         lines.error(lines.items[i][0], "it is indented less than the document's first line")

@@ -1,4 +1,5 @@
-"""The interface every environment handler implements, and what it writes into.
+"""What environment handlers share: the :class:`Project` they read (its files read once, as UTF-8 with or
+without a BOM), the :class:`Plan` they write into, and ``split_credentials`` for URLs that carry them.
 
 A handler is an object with ``name``, ``files`` (the file names it reads, relative to the folder
 holding the environment: the project, or its binder/), ``applies(project)`` and
@@ -8,9 +9,11 @@ order, on one :class:`Plan`, then writes the Containerfile from the plan.
 
 from __future__ import annotations
 
+import base64
 import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ...errors import InvalidArgument
 from ..containerfile_steps import install_step, pip_step
@@ -36,7 +39,7 @@ class Project:
 
     def read(self, name: str) -> str:
         try:
-            with open(self.path(name), encoding="utf-8") as file:
+            with open(self.path(name), encoding="utf-8-sig") as file:  # a BOM (Windows editors) is dropped
                 return file.read()
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidArgument(f"cannot read {self.label(name)}: {getattr(exc, 'strerror', None) or exc}") from None
@@ -46,7 +49,6 @@ class Project:
 class Plan:
     """What the handlers contribute, in the Containerfile's order:
 
-    ``stages`` (whole build stages written before the final FROM, e.g. a solver ``FROM ... AS solve``),
     ``base`` (the final FROM's default: None picks python:X.Y-slim for ``python``), ``env`` (ENV of the
     final image), ``path`` (folders put first on PATH), ``system`` (steps before the Python packages:
     apt), ``packages`` (pip requirements the caller adds, e.g. ipykernel: a handler that installs them
@@ -59,6 +61,8 @@ class Plan:
     False skips the step checking the base image's Python (a handler that brings its own).
     ``containerfile``, when a handler sets it, is used as is and everything else is ignored.
     ``install(args)`` writes a step installing Python packages (uv, or pip with ``installer="pip"``).
+    ``indexes`` and ``trusted`` are extra index URLs and hosts (a Pipfile's sources): ``add_index`` adds one,
+    and compose puts them into the pip settings secret beside the host's, never into a step.
     ``secret`` says the pip settings go in as the build secret ``pipconf`` (SECRET_MOUNT mounts it as
     /etc/pip.conf); ``secrets`` adds others (a step mounts ``--mount=type=secret,id=ID,target=PATH``).
     """
@@ -67,7 +71,6 @@ class Plan:
     python_source: str = "the running Python"
     check_python: bool = True
     base: Optional[str] = None
-    stages: List[str] = field(default_factory=list)
     env: Dict[str, str] = field(default_factory=dict)
     path: List[str] = field(default_factory=list)
     system: List[str] = field(default_factory=list)
@@ -78,15 +81,34 @@ class Plan:
     needed: List[str] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
     containerfile: Optional[str] = None
-    secret: bool = False  # set by compose: the pip settings exist, so pip_step(..., plan.secret) mounts them
+    secret: bool = False  # set by compose and add_index: the pip settings exist, so install steps mount them
     secrets: Dict[str, bytes] = field(default_factory=dict)  # more build secrets: id -> content, never stored
     private: List[str] = field(default_factory=list)  # context files left out: they hold credentials
     installer: str = "uv"  # or "pip": what ``install`` writes
+    write_lock: bool = False  # the conda handler's step solves and writes a lock instead (%image_env --lock)
+    indexes: List[str] = field(default_factory=list)  # extra index URLs: in the secret only (they may hold tokens)
+    trusted: List[str] = field(default_factory=list)  # hosts whose TLS is not checked
+
+    def add_index(self, url: str, trusted_host: Optional[str] = None) -> None:
+        """An extra index for every install step, through the pip settings secret (so steps mount it)."""
+        self.indexes += [url] if url not in self.indexes else []
+        self.trusted += [trusted_host] if trusted_host and trusted_host not in self.trusted else []
+        self.secret = True
 
     def install(self, args: str, cd: str = "") -> str:
         """The step installing ``args`` (pip's arguments: -r FILE, -c FILE, -e ., NAME==VERSION) with the
         chosen installer, from the configured index; ``cd`` is a shell prefix (``cd DIR && ``)."""
         return (install_step if self.installer == "uv" else pip_step)(args, self.secret, cd=cd)
+
+
+def split_credentials(url: str) -> Tuple[str, Optional[str]]:
+    """``(url without user:password@, "Basic ..." or None)``."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    return urlunsplit(parts._replace(netloc=netloc)), "Basic " + base64.b64encode(pair.encode()).decode()
 
 
 class OneFile:

@@ -1,17 +1,21 @@
-"""requirements.txt (with the files it includes by -r/-c), setup.py and pyproject.toml: pip installs them.
+"""requirements.txt (with the files it includes by -r/-c, followed to any depth inside the project folder),
+setup.py and pyproject.toml: the installer installs them.
 
-Reading a requirements file as pip would (``parse_requirements``) lives here; the Pipfile handler uses
-the same pip step. requirements.txt's packages install before the project is copied, so that editing a
-notebook reuses them, unless it installs from the project itself (``-e .``, ``./pkg``).
+Reading a requirements file as pip would (``parse_requirements``) and ``REQUIREMENT`` live here.
+requirements.txt's packages install before the project is copied (its included files copied beside it, in
+their folders), so that editing a notebook reuses them, unless one installs from the project itself
+(``-e .``, ``./pkg``).
 """
 
 from __future__ import annotations
 
+import os
 import re
-from typing import List, Tuple
+import shlex
+from typing import Dict, List, Tuple
 
 from ...errors import InvalidArgument
-from ..containerfile_steps import DEPS_DIR
+from ..containerfile_steps import DEPS_DIR, copy_step
 from .handler import Plan, Project
 
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
@@ -42,21 +46,23 @@ def _logical_lines(text: str) -> List[Tuple[int, str]]:
 
 
 def parse_requirements(text: str, label: str) -> Tuple[List[str], bool]:
-    """(files it includes with -r/-c, whether it installs something from the project itself).
-
-    Raises InvalidArgument naming the first line pip could not read.
-    """
+    """(files it includes with -r/-c, as written: relative to its folder; whether it installs something from
+    the project itself). Raises InvalidArgument naming the first line pip could not read."""
     included, local = [], False
     for number, line in _logical_lines(text):
         where = f"{label} line {number}"
         if line.startswith("-"):
             option, value = _split_option(line)
             if option not in _OPTIONS:
-                raise InvalidArgument(f"{where}: {option!r} is not a pip requirements option")
-            if option in _OPTIONS_WITH_FILE:
-                if not value or "/" in value or value.startswith("."):
-                    raise InvalidArgument(f"{where}: {option} {value!r}: only files next to {label} can be included")
-                included.append(value)
+                raise InvalidArgument(f"{where}: {option[:40]!r} is not a pip requirements option")
+            if option in _OPTIONS_WITH_FILE and "://" not in value:
+                try:
+                    names = shlex.split(value)
+                except ValueError:
+                    names = []
+                if len(names) != 1:
+                    raise InvalidArgument(f"{where}: {option} takes one file (a name with spaces in quotes)")
+                included.append(names[0])
             if option in ("-e", "--editable") and "://" not in value:
                 local = True
             continue
@@ -99,17 +105,41 @@ class Requirements:
 
     def _requirements(self, project: Project, plan: Plan) -> None:
         label = project.label("requirements.txt")
-        included, late = parse_requirements(project.read("requirements.txt"), label)
-        for name in included:
-            if not project.has(name):
-                raise InvalidArgument(f"{label} includes {name}, which does not exist")
-            parse_requirements(project.read(name), project.label(name))
-        plan.needed.append(label)
+        files, late = _follow(project, label)
+        plan.needed += files
         if late:
             plan.warnings.append(f"{label} installs from the project itself, so its packages install after "
                                  "the project's files are copied: any file edit reinstalls them.")
             plan.after_copy.append(plan.install(f"-r {label}"))
             return
-        sources = " ".join(project.label(n) for n in ["requirements.txt", *dict.fromkeys(included)])
-        plan.dependencies += [f"COPY {sources} {DEPS_DIR}/",
-                              plan.install("-r requirements.txt", cd=f"cd {DEPS_DIR} && ")]
+        folders: Dict[str, List[str]] = {}
+        for name in files:  # each into its folder under DEPS_DIR, so that the relative includes still hold
+            folders.setdefault(os.path.dirname(name), []).append(name)
+        plan.dependencies += [copy_step(names, f"{DEPS_DIR}/{folder}/" if folder else f"{DEPS_DIR}/")
+                              for folder, names in folders.items()]
+        deps = f"{DEPS_DIR}/{project.env_dir}" if project.env_dir else DEPS_DIR
+        plan.dependencies.append(plan.install("-r requirements.txt", cd=f"cd {deps} && "))
+
+
+def _follow(project: Project, label: str) -> Tuple[List[str], bool]:
+    """``label`` and every file it includes, to any depth (paths from the project folder, each once), and whether
+    one installs from the project itself; an include outside the project, or missing, is one sentence."""
+    top = Project(project.root, "", project.environ)
+    root = os.path.realpath(project.root)
+    files, late, waiting = [], False, [label]
+    while waiting:
+        name = waiting.pop(0)
+        if name in files:
+            continue
+        files.append(name)
+        included, local = parse_requirements(top.read(name), name)
+        late = late or local
+        for written in included:
+            path = os.path.normpath(os.path.join(os.path.dirname(name), written))
+            real = os.path.realpath(os.path.join(root, path))
+            if os.path.isabs(written) or not real.startswith(root + os.sep):
+                raise InvalidArgument(f"{name} includes {written}, which is outside the project folder {root}")
+            if not os.path.isfile(real):
+                raise InvalidArgument(f"{name} includes {written}, which does not exist")
+            waiting.append(path.replace(os.sep, "/"))
+    return files, late

@@ -4,6 +4,7 @@ the base image's with --base and the newest supported one without). ``r-...`` is
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 from ...errors import InvalidArgument
 from ..containerfile_steps import SUPPORTED_PYTHONS
@@ -18,11 +19,17 @@ class Runtime(OneFile):
     def contribute(self, project: Project, plan: Plan) -> None:
         label = project.label("runtime.txt")
         text = project.read("runtime.txt").strip()
-        if text == "python-3":
-            plan.python = None if project.base else SUPPORTED_PYTHONS[-1]
-        else:
-            match = re.fullmatch(r"python-(\d+)\.(\d+)(?:\.\d+)?", text)
-            if not match:
-                raise InvalidArgument(f"{label} must say python-3.X (e.g. python-3.11) or python-3, not {text[:40]!r}")
-            plan.python = f"{match.group(1)}.{match.group(2)}"
+        version = text[len("python-"):] if text.startswith("python-") else ""
+        plan.python = python_asked(version, label, project, written=text, form="python-")
         plan.python_source = label
+
+
+def python_asked(version: str, where: str, project: Project, written: str, form: str = "") -> Optional[str]:
+    """``3.X`` for ``3.X`` or ``3.X.Y``; for ``3`` (any 3.X) None (the base's) with --base, else the newest
+    supported; anything else (``2.7``, ``banana``) is one sentence naming ``where`` and quoting ``written``."""
+    if version == "3":
+        return None if project.base else SUPPORTED_PYTHONS[-1]
+    match = re.fullmatch(r"3\.(\d+)(?:\.\d+)?", version)
+    if not match:
+        raise InvalidArgument(f"{where} must say {form}3.X (e.g. {form}3.11) or {form}3, not {written[:40]!r}")
+    return f"3.{match.group(1)}"
