@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import signal
 import time
 import urllib.parse
@@ -79,14 +80,16 @@ def kernel(podman_service, jupyter_data, shell, python_base, package_index):  # 
 
 
 @pytest.fixture(scope="module")
-def entrypoint_images(kernel, podman_service, tmp_path_factory):
+def entrypoint_images(kernel, podman_service):
     """Two images made from the kernel's: one whose python3 is on PATH only through its entrypoint (as a conda
     environment's start script puts it there), one whose entrypoint fails before python3 runs."""
     from podman_nb.domain.containerfile_steps import ENTRYPOINT
     image = KernelSpecManager().get_kernel_spec(kernel).metadata["podman_nb"]["image"]
     mark = uuid.uuid4().hex[:6]
     hidden, failing = f"localhost/podman-nb/kernel-hidden{mark}:latest", f"localhost/podman-nb/kernel-failing{mark}:latest"
-    folder = tmp_path_factory.mktemp("entrypoint-images")
+    # under the service's folder: Podman 5's CLI runs in its chroot, where only that folder is bound
+    folder = podman_service.workdir / f"entrypoint-images-{mark}"
+    folder.mkdir()
     (folder / "Hidden").write_text(
         f"FROM {image}\n"
         'RUN real="$(readlink -f "$(command -v python3)")" && mkdir -p /opt/env/bin && ln -s "$real" /opt/env/bin/python3'
@@ -97,6 +100,7 @@ def entrypoint_images(kernel, podman_service, tmp_path_factory):
     podman_service.cli("build", "-t", failing, "-f", folder / "Failing", folder)
     yield hidden, failing
     podman_service.cli("rmi", "-f", hidden, failing, check=False)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

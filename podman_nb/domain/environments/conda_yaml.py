@@ -13,6 +13,7 @@ from typing import Any, List, Tuple
 
 from ...errors import InvalidArgument
 
+
 class _Text(str):
     line = 0
 

@@ -15,7 +15,6 @@ class Runtime(OneFile):
     name = "runtime"
     files = ("runtime.txt",)
 
-
     def contribute(self, project: Project, plan: Plan) -> None:
         label = project.label("runtime.txt")
         text = project.read("runtime.txt").strip()
