@@ -198,18 +198,27 @@ def test_invalid_yaml_names_its_line(tmp_path):
                                  "item before it")
 
 
-def test_a_tokened_alias_in_condarc_stays_out_of_the_image(tmp_path):
-    """A .condarc whose channel_alias carries a token is not copied into the image (COPY . would), nor is the
-    token in the Containerfile; the warning names the files left out (no service needed: nothing is built)."""
-    from podman_nb.domain.environments import from_folder
-
+def test_a_file_with_a_token_stays_out_of_the_image(tmp_path):
+    """A .condarc or environment.yml with credentials in a URL is not copied into the image (COPY . would), nor is
+    the token in the Containerfile, and the warning names it; a file without any is copied as usual, even when the
+    kernel's CONDA_CHANNEL_ALIAS carries a token (no service needed: nothing is built)."""
     (tmp_path / "environment.yml").write_text("channels:\n  - conda-forge\ndependencies:\n  - python=3.11\n")
     (tmp_path / ".condarc").write_text("channel_alias: https://u:SECRETTOKEN@mirror.example/\n")
-    env = from_folder(tmp_path, environ={})
-    assert env._rules.excluded(".condarc") and env._rules.excluded("environment.yml")  # what the context leaves out
+    env = environment.from_folder(tmp_path, environ={})
+    assert env._rules.excluded(".condarc") and not env._rules.excluded("environment.yml")  # the context's rules
     assert "SECRETTOKEN" not in env.containerfile and "SECRETTOKEN" not in " ".join(env.warnings)
-    assert "environment.yml and .condarc may hold the channels' credentials, so they are left out of the image." \
-        in env.warnings, env.warnings
+    assert ".condarc holds credentials in a URL, so it is left out of the image." in env.warnings, env.warnings
+
+    (tmp_path / ".condarc").unlink()
+    env = environment.from_folder(tmp_path, environ={"CONDA_CHANNEL_ALIAS": "https://u:SECRETTOKEN@mirror.example/"})
+    assert not env._rules.excluded("environment.yml") and "SECRETTOKEN" not in env.containerfile
+    assert not [w for w in env.warnings if "credentials" in w], env.warnings
+
+    (tmp_path / "environment.yml").write_text("channels:\n  - https://SECRETTOKEN@mirror.example/pnb\n"
+                                              "dependencies:\n  - python=3.11\n")
+    env = environment.from_folder(tmp_path, environ={})
+    assert env._rules.excluded("environment.yml") and "SECRETTOKEN" not in env.containerfile
+    assert "environment.yml holds credentials in a URL, so it is left out of the image." in env.warnings, env.warnings
 
 
 def test_a_top_level_condarc_does_not_count_beside_binder(tmp_path):

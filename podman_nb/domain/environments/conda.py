@@ -41,6 +41,7 @@ _DEFAULTS = ("https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/p
 _SPEC = re.compile(r"(?:[A-Za-z0-9_./:-]+::)?([A-Za-z0-9_][A-Za-z0-9_.-]*)(?:\s*(?:[=<>!~ ][^#]*)?)?")
 _LOCKS = ("conda-lock.yml", "pixi.lock")
 LOCK_IN_IMAGE = f"/tmp/podman_nb-{_LOCKS[0]}"  # where --lock's build writes the lock it solved (not under /run)
+_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s'\"@]+@")  # scheme://user:password@
 
 
 def _alias(project: Project) -> str:
@@ -175,11 +176,12 @@ class Conda:
         plan.env.update({"CONDA_DIR": os.path.dirname(os.path.dirname(PREFIX)), "NB_PYTHON_PREFIX": PREFIX,
                          **variables})  # repo2docker's names
         plan.needed += [project.label(lock)] if lock else []
-        if auth:  # the file and any .condarc may hold the credentials (the alias's own): none goes into the image
-            held = [label] + ([project.label(".condarc")] if project.has(".condarc") else [])
+        held = [project.label(n) for n in (name, ".condarc")
+                if project.has(n) and _CREDENTIALS.search(project.read(n))]
+        if held:  # a URL with user:password@ in the file: COPY . would store it
             plan.private += held
-            plan.warnings.append(f"{' and '.join(held)} may hold the channels' credentials, so "
-                                 f"{'they are' if len(held) > 1 else 'it is'} left out of the image.")
+            plan.warnings.append(f"{' and '.join(held)} {'hold' if len(held) > 1 else 'holds'} credentials in a "
+                                 f"URL, so {'they are' if len(held) > 1 else 'it is'} left out of the image.")
         if kernel:
             plan.dependencies.append(pip_step(" ".join(shlex.quote(k) for k in kernel), plan.secret))
         if pip:
